@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# CI extras: the CUDA build (compile and link only; no GPU here) and a bounded
+# fuzzing run of every libFuzzer target.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  export PATH="/usr/local/cuda/bin:$PATH"
+  cmake -S "$CNAI_ROOT" -B "$CNAI_ROOT/build-cuda" -DCMAKE_BUILD_TYPE=Release -DCNAI_WITH_CUDA=ON \
+    -DCNAI_BUILD_TESTS=OFF -DCNAI_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build "$CNAI_ROOT/build-cuda" -j "$CNAI_JOBS"
+  echo "CUDA build: OK"
+else
+  echo "CUDA build: nvcc not found" >&2
+  [[ "${CI:-}" == true ]] && exit 1
+fi
+
+if ls "$CNAI_ROOT"/fuzz/fuzz_*.cpp >/dev/null 2>&1; then
+  CC=clang CXX=clang++ cmake -S "$CNAI_ROOT" -B "$CNAI_ROOT/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCNAI_BUILD_FUZZERS=ON -DCNAI_BUILD_TESTS=OFF -DCNAI_BUILD_BENCHMARKS=OFF -DCNAI_BUILD_TOOLS=OFF >/dev/null
+  cmake --build "$CNAI_ROOT/build-fuzz" -j "$CNAI_JOBS"
+  for f in "$CNAI_ROOT"/fuzz/fuzz_*.cpp; do
+    name="$(basename "$f" .cpp)"
+    corpus="$CNAI_ROOT/build-fuzz/corpus-$name"
+    mkdir -p "$corpus"
+    seeds="$CNAI_ROOT/fuzz/seeds/$name"
+    echo "fuzzing $name for ${CNAI_FUZZ_SECONDS:-30}s"
+    "$CNAI_ROOT/build-fuzz/fuzz/$name" -max_total_time="${CNAI_FUZZ_SECONDS:-30}" -rss_limit_mb=2048 \
+      -timeout=10 "$corpus" $( [[ -d "$seeds" ]] && echo "$seeds" ) 2>&1 | tail -3
+  done
+fi

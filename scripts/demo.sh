@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The main job on the default model.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+"$CNAI_BUILD_DIR/cnai" version

@@ -1,0 +1,8 @@
+# Sourced by the other scripts: where things live.
+CNAI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CNAI_ROOT
+export CNAI_CACHE_DIR="${CNAI_CACHE_DIR:-$HOME/.cache/cnai}"
+export CNAI_BUILD_DIR="${CNAI_BUILD_DIR:-$CNAI_ROOT/build}"
+export CNAI_VENV="${CNAI_VENV:-$CNAI_ROOT/.venv}"
+export CNAI_DEFAULT_MODEL="$CNAI_CACHE_DIR/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+export CNAI_JOBS="${CNAI_JOBS:-$(nproc)}"

@@ -1,0 +1,101 @@
+#include "cnai/core/thread_pool.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <string>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define CNAI_CPU_RELAX() _mm_pause()
+#else
+#define CNAI_CPU_RELAX() ((void)0)
+#endif
+
+namespace cnai {
+
+int physical_core_count() noexcept {
+  const unsigned logical = std::max(1u, std::thread::hardware_concurrency());
+  try {
+    std::set<std::string> cores;
+    for (unsigned cpu = 0; cpu < logical; ++cpu) {
+      std::ifstream f("/sys/devices/system/cpu/cpu" + std::to_string(cpu) +
+                      "/topology/thread_siblings_list");
+      std::string s;
+      if (!(f >> s)) return static_cast<int>(logical);
+      cores.insert(s);
+    }
+    return cores.empty() ? static_cast<int>(logical) : static_cast<int>(cores.size());
+  } catch (...) {
+    return static_cast<int>(logical);
+  }
+}
+
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads > 0 ? n_threads : physical_core_count()) {
+  workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  generation_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run_job(const Job& job, int index) noexcept {
+  try {
+    job.call(job.ctx, index, n_threads_);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
+void ThreadPool::dispatch(const Job& job) {
+  if (n_threads_ == 1) {
+    job.call(job.ctx, 0, 1);
+    return;
+  }
+  job_ = job;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  generation_.notify_all();
+  run_job(job, 0);
+  while (pending_.load(std::memory_order_acquire) != 0) CNAI_CPU_RELAX();
+  if (error_) {
+    std::exception_ptr e;
+    {
+      std::lock_guard<std::mutex> lock(error_mutex_);
+      std::swap(e, error_);
+    }
+    std::rethrow_exception(e);
+  }
+}
+
+void ThreadPool::worker_loop(int index) {
+  // Workers start before any job is dispatched, so generation 0 is "seen".
+  std::uint32_t seen = 0;
+  for (;;) {
+    // Spin first: per-token decode issues hundreds of jobs a few microseconds
+    // apart, and a futex wake-up would cost more than the job.
+    std::uint32_t g = seen;
+    for (int spin = 0; spin < (1 << 16); ++spin) {
+      g = generation_.load(std::memory_order_acquire);
+      if (g != seen) break;
+      CNAI_CPU_RELAX();
+    }
+    if (g == seen) {
+      generation_.wait(seen, std::memory_order_acquire);
+      g = generation_.load(std::memory_order_acquire);
+      if (g == seen) continue;
+    }
+    seen = g;
+    if (stop_.load(std::memory_order_acquire)) return;
+    run_job(job_, index);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+}  // namespace cnai

@@ -1,0 +1,97 @@
+#include "cli.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "cnai/core/error.hpp"
+
+namespace cnai::cli {
+
+Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>& flags) {
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && std::isdigit(static_cast<unsigned char>(a[1])))) {
+      std::string key = a;
+      std::string value;
+      bool has_value = false;
+      if (auto eq = key.find('='); eq != std::string::npos && key.rfind("--", 0) == 0) {
+        value = key.substr(eq + 1);
+        key = key.substr(0, eq);
+        has_value = true;
+      }
+      if (!has_value && std::find(flags.begin(), flags.end(), key) == flags.end()) {
+        if (i + 1 >= argv.size()) {
+          throw Error(ErrorCode::invalid_argument, "option " + key + " needs a value");
+        }
+        value = argv[++i];
+      }
+      options_[key] = value;
+    } else {
+      positionals_.push_back(a);
+    }
+  }
+}
+
+bool Args::has(const std::string& name) const { return options_.count(name) != 0; }
+
+std::optional<std::string> Args::get(const std::string& name) const {
+  auto it = options_.find(name);
+  if (it == options_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Args::get_or(const std::string& name, const std::string& fallback) const {
+  return get(name).value_or(fallback);
+}
+
+std::int64_t Args::get_int(const std::string& name, std::int64_t fallback) const {
+  auto v = get(name);
+  if (!v) return fallback;
+  try {
+    std::size_t pos = 0;
+    long long x = std::stoll(*v, &pos);
+    if (pos != v->size()) throw std::invalid_argument("trailing");
+    return x;
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::invalid_argument, "option " + name + " expects an integer, got '" + *v + "'");
+  }
+}
+
+double Args::get_double(const std::string& name, double fallback) const {
+  auto v = get(name);
+  if (!v) return fallback;
+  try {
+    std::size_t pos = 0;
+    double x = std::stod(*v, &pos);
+    if (pos != v->size()) throw std::invalid_argument("trailing");
+    return x;
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::invalid_argument, "option " + name + " expects a number, got '" + *v + "'");
+  }
+}
+
+static std::map<std::string, Command>& registry() {
+  static std::map<std::string, Command> r;
+  return r;
+}
+
+bool register_command(Command command) {
+  registry()[command.name] = std::move(command);
+  return true;
+}
+
+const std::map<std::string, Command>& commands() { return registry(); }
+
+std::string default_model_path() {
+  if (const char* m = std::getenv("CNAI_MODEL"); m && *m) return m;
+  std::string cache;
+  if (const char* c = std::getenv("CNAI_CACHE_DIR"); c && *c) {
+    cache = c;
+  } else {
+    const char* home = std::getenv("HOME");
+    cache = std::string(home ? home : ".") + "/.cache/cnai";
+  }
+  return cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+}  // namespace cnai::cli

@@ -1,0 +1,45 @@
+// The cnai program's subcommand registry and a small argument reader.
+// Each subcommand lives in its own cmd_*.cpp and registers itself.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cnai::cli {
+
+/// Parsed command line: "--key value", "--flag", "-k value", and positionals.
+class Args {
+ public:
+  /// `flags` lists options that take no value (e.g. "--json").
+  Args(const std::vector<std::string>& argv, const std::vector<std::string>& flags);
+
+  bool has(const std::string& name) const;
+  std::optional<std::string> get(const std::string& name) const;
+  std::string get_or(const std::string& name, const std::string& fallback) const;
+  std::int64_t get_int(const std::string& name, std::int64_t fallback) const;
+  double get_double(const std::string& name, double fallback) const;
+  const std::vector<std::string>& positionals() const { return positionals_; }
+
+ private:
+  std::map<std::string, std::string> options_;
+  std::vector<std::string> positionals_;
+};
+
+struct Command {
+  std::string name;
+  std::string summary;
+  int (*run)(const std::vector<std::string>& args);  // args after the subcommand
+};
+
+/// Called from a static initialiser in each cmd_*.cpp.
+bool register_command(Command command);
+const std::map<std::string, Command>& commands();
+
+/// The default model path: $CNAI_MODEL, else
+/// ${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/SmolLM2-135M-Instruct.Q4_1.gguf.
+std::string default_model_path();
+
+}  // namespace cnai::cli
