@@ -1,0 +1,32 @@
+// matmul — y = x · wᵀ (+ bias), the op every linear layer uses.
+// x: F32 [M, K]; w: [N, K] (one row per output, as GGUF stores weights) in
+// F32, F16, BF16, Q4_0, Q4_1, Q8_0 (and K-quants where supported); y: F32 [M, N].
+// Quantized weights: activations are quantized once per row and dotted with
+// integer SIMD (AVX-512 VNNI / AVX2 / portable, chosen at run time).
+#pragma once
+
+#include <span>
+
+#include "cnai/core/thread_pool.hpp"
+#include "cnai/tensor/tensor.hpp"
+
+namespace cnai::ops {
+
+/// y = x · wᵀ (+ bias F32 [N] if given). y must be preallocated F32 [M, N].
+void matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool,
+            const Tensor* bias = nullptr);
+
+struct MatmulTarget {
+  const Tensor* w;
+  Tensor* y;
+  const Tensor* bias = nullptr;
+};
+
+/// Several products with the same x in one pool dispatch (e.g. Q, K and V, or
+/// gate and up): x is quantized once and the threads share all the rows.
+void matmul_many(const Tensor& x, std::span<const MatmulTarget> targets, ThreadPool& pool);
+
+/// Name of the kernel family chosen at run time ("avx512-vnni", "avx2", "scalar").
+const char* matmul_isa();
+
+}  // namespace cnai::ops
