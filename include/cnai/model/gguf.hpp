@@ -183,6 +183,8 @@ class GgufReader {
 
  private:
   GgufReader() = default;
+  static GgufReader parse(std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keep_alive,
+                          std::string source);
   friend class GgufParser;
 
   std::span<const std::uint8_t> bytes_;
