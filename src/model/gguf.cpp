@@ -139,6 +139,14 @@ class GgufParser {
     auto a = std::make_shared<GgufArray>();
     a->element_type = static_cast<GgufType>(raw_type);
     const auto count = read<std::uint64_t>("array length");
+    // Each nested array costs ~15x its 12 file bytes in memory: cap them per file.
+    if (a->element_type == GgufType::array) {
+      if (count > GgufReader::kMaxNestedArrays - nested_arrays_) {
+        fail("metadata '" + key + "' holds more than " + std::to_string(GgufReader::kMaxNestedArrays) +
+             " nested arrays");
+      }
+      nested_arrays_ += count;
+    }
     const std::size_t elem = gguf_type_size(a->element_type);
     // Smallest possible encoding of one element: fixed size, 8-byte string length, or 12-byte array header.
     const std::uint64_t min_elem = elem ? elem : (a->element_type == GgufType::string ? 8 : 12);
@@ -269,6 +277,7 @@ class GgufParser {
   std::uint64_t pos_ = 0;
   std::uint64_t n_tensors_ = 0;
   std::uint64_t n_kv_ = 0;
+  std::uint64_t nested_arrays_ = 0;
 };
 
 GgufReader GgufReader::parse(std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keep_alive,

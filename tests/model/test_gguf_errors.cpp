@@ -113,6 +113,12 @@ TEST_CASE("gguf errors: array nesting deeper than the limit") {
   CHECK_FORMAT_ERROR(GgufBuilder().kv("chain", {9, chain}).build(), "deeper than 8");
 }
 
+TEST_CASE("gguf errors: too many nested arrays in one file") {
+  GgufBuilder b;
+  b.kv("a", gv::array_lying(9, GgufReader::kMaxNestedArrays + 1));
+  CHECK_FORMAT_ERROR(b.build(), "metadata 'a' holds more than 1048576 nested arrays");
+}
+
 TEST_CASE("gguf errors: alignment") {
   auto with = [](GgufBuilderValue v) {
     GgufBuilder b;

@@ -127,6 +127,8 @@ class GgufReader {
  public:
   static constexpr std::uint32_t kDefaultAlignment = 32;
   static constexpr int kMaxArrayDepth = 8;
+  /// Arrays nested inside arrays, summed over the whole file (bounds memory).
+  static constexpr std::uint64_t kMaxNestedArrays = 1 << 20;
 
   /// Maps and parses the file at `path`.
   static GgufReader open(const std::string& path);
