@@ -195,20 +195,38 @@ void quant_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, s
 }
 
 // ---- float weights -------------------------------------------------------------------
+template <bool kMasked>
+__m256i half16(const std::uint16_t* p, __mmask16 m) {
+  return kMasked ? _mm256_maskz_loadu_epi16(m, p) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
 struct F32Elem {
   using T = float;
-  static __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+  template <bool kMasked>
+  static __m512 load(const float* p, __mmask16 m) { return kMasked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p); }
 };
 struct F16Elem {
   using T = std::uint16_t;
-  static __m512 load(const std::uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+  template <bool kMasked>
+  static __m512 load(const std::uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(half16<kMasked>(p, m)); }
 };
 struct BF16Elem {
   using T = std::uint16_t;
+  template <bool kMasked>
   static __m512 load(const std::uint16_t* p, __mmask16 m) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half16<kMasked>(p, m)), 16));
   }
 };
+
+template <class E, int MR, int NR, bool kMasked>
+inline void float_step(const float* x, std::int64_t ldx, std::int64_t j0, __mmask16 mask,
+                       const typename E::T* const* w, __m512 (&acc)[MR][NR]) {
+  __m512 wv[NR];
+  for (int j = 0; j < NR; ++j) wv[j] = E::template load<kMasked>(w[j] + j0, mask);
+  for (int i = 0; i < MR; ++i) {
+    const __m512 xv = kMasked ? _mm512_maskz_loadu_ps(mask, x + i * ldx + j0) : _mm512_loadu_ps(x + i * ldx + j0);
+    for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+  }
+}
 
 template <class E, int MR, int NR>
 void float_micro(const float* x, std::int64_t ldx, std::int64_t k, const typename E::T* const* w, float* y,
@@ -216,15 +234,9 @@ void float_micro(const float* x, std::int64_t ldx, std::int64_t k, const typenam
   __m512 acc[MR][NR];
   for (auto& row : acc)
     for (auto& a : row) a = _mm512_setzero_ps();
-  for (std::int64_t j0 = 0; j0 < k; j0 += 16) {
-    const __mmask16 mask = k - j0 >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (k - j0)) - 1);
-    __m512 wv[NR];
-    for (int j = 0; j < NR; ++j) wv[j] = E::load(w[j] + j0, mask);
-    for (int i = 0; i < MR; ++i) {
-      const __m512 xv = _mm512_maskz_loadu_ps(mask, x + i * ldx + j0);
-      for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
-    }
-  }
+  std::int64_t j0 = 0;
+  for (; j0 + 16 <= k; j0 += 16) float_step<E, MR, NR, false>(x, ldx, j0, 0xFFFF, w, acc);
+  if (j0 < k) float_step<E, MR, NR, true>(x, ldx, j0, static_cast<__mmask16>((1u << (k - j0)) - 1), w, acc);
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) y[i * ldy + j] = _mm512_reduce_add_ps(acc[i][j]);
 }
