@@ -1,0 +1,85 @@
+// attention_rows_generic — portable inner loops of CPU attention.
+#include <cmath>
+
+#include "ops/attention_rows.hpp"
+#include "ops/half.hpp"
+
+namespace cnai::ops::cpu {
+namespace {
+
+void scores_f32(const float* q, const float* k, std::int64_t stride, std::int64_t n,
+                std::int64_t hd, float scale, float* s) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float* kr = k + j * stride;
+    float acc[4] = {};
+    std::int64_t i = 0;
+    for (; i + 4 <= hd; i += 4) {
+      for (int l = 0; l < 4; ++l) acc[l] += q[i + l] * kr[i + l];
+    }
+    for (; i < hd; ++i) acc[0] += q[i] * kr[i];
+    s[j] = scale * ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+  }
+}
+
+void scores_f16(const float* q, const std::uint16_t* k, std::int64_t stride, std::int64_t n,
+                std::int64_t hd, float scale, float* s) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    const std::uint16_t* kr = k + j * stride;
+    float acc = 0.0f;
+    for (std::int64_t i = 0; i < hd; ++i) acc += q[i] * half::to_f32(kr[i]);
+    s[j] = scale * acc;
+  }
+}
+
+void mix_f32(const float* p, const float* v, std::int64_t stride, std::int64_t n,
+             std::int64_t hd, float* out) {
+  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float* vr = v + j * stride;
+    const float w = p[j];
+    for (std::int64_t i = 0; i < hd; ++i) out[i] += w * vr[i];
+  }
+}
+
+void mix_f16(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
+             std::int64_t hd, float* out) {
+  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const std::uint16_t* vr = v + j * stride;
+    const float w = p[j];
+    for (std::int64_t i = 0; i < hd; ++i) out[i] += w * half::to_f32(vr[i]);
+  }
+}
+
+float exp_shifted(float* p, std::int64_t n, float max) {
+  float sum = 0.0f;
+  for (std::int64_t j = 0; j < n; ++j) {
+    p[j] = std::exp(p[j] - max);
+    sum += p[j];
+  }
+  return sum;
+}
+
+constexpr AttentionRowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, exp_shifted,
+                                       "generic"};
+
+}  // namespace
+
+const AttentionRowKernels& attention_row_kernels_generic() noexcept { return kGeneric; }
+
+const AttentionRowKernels& attention_row_kernels() noexcept {
+  static const AttentionRowKernels* best = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+      if (const auto* k = attention_row_kernels_avx512()) return k;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      if (const auto* k = attention_row_kernels_avx2()) return k;
+    }
+    return &kGeneric;
+  }();
+  return *best;
+}
+
+}  // namespace cnai::ops::cpu
