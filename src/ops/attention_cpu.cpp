@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "ops/attention_rows.hpp"
+#include "ops/row_kernels.hpp"
 #include "ops/layer_ops_cpu.hpp"
 
 namespace cnai::ops::cpu {
@@ -29,7 +29,7 @@ float* score_scratch(std::int64_t n) {
   return scratch.data();
 }
 
-void attend_one(const AttentionJob& a, const AttentionRowKernels& kr, std::int64_t item) {
+void attend_one(const AttentionJob& a, const RowKernels& kr, std::int64_t item) {
   const std::int64_t t = item / a.n_head, h = item % a.n_head;
   const std::int64_t g = h / (a.n_head / a.n_kv);
   const std::int64_t n = a.pos0 + t + 1;  // causal: positions 0 .. pos0 + t
@@ -60,7 +60,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t p
                          k.dtype() == DType::F16,   v.dtype() == DType::F16,
                          q.dim(1),                  k.dim(1), q.dim(2),
                          pos0,                      scale,    out.data_as<float>()};
-  const AttentionRowKernels& kr = attention_row_kernels();
+  const RowKernels& kr = row_kernels();
   pool.parallel_for(q.dim(0) * q.dim(1), 1, [&](std::int64_t b, std::int64_t e) {
     for (std::int64_t item = b; item < e; ++item) attend_one(job, kr, item);
   });

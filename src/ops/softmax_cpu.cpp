@@ -1,7 +1,6 @@
 // softmax_cpu — stable softmax per row: subtract the max before exp.
-#include <cmath>
-
 #include "ops/layer_ops_cpu.hpp"
+#include "ops/row_kernels.hpp"
 
 namespace cnai::ops::cpu {
 
@@ -10,11 +9,7 @@ void softmax_rows(float* x, std::int64_t rows, std::int64_t n) noexcept {
     float* row = x + r * n;
     float mx = row[0];
     for (std::int64_t i = 1; i < n; ++i) mx = row[i] > mx ? row[i] : mx;
-    float sum = 0.0f;
-    for (std::int64_t i = 0; i < n; ++i) {
-      row[i] = std::exp(row[i] - mx);
-      sum += row[i];
-    }
+    const float sum = row_kernels().exp_shifted(row, n, mx);
     const float inv = 1.0f / sum;
     for (std::int64_t i = 0; i < n; ++i) row[i] *= inv;
   }

@@ -148,3 +148,71 @@ TEST_CASE("attention rejects inconsistent shapes with the shapes in the message"
   Tensor q8 = Tensor::zeros(DType::Q8_0, {1, 9, 64});
   CHECK_THROWS_AS(cnai::ops::attention(q8, c.k, c.v, 0, 0.125f, out9b, pool), cnai::Error);
 }
+
+#include "ops/row_kernels.hpp"
+
+TEST_CASE("each ISA's row kernels match double references at awkward widths") {
+  namespace cpu = cnai::ops::cpu;
+  std::vector<const cpu::RowKernels*> tables = {&cpu::row_kernels_generic()};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+    tables.push_back(&cpu::row_kernels_avx2());
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+    tables.push_back(&cpu::row_kernels_avx512());
+  }
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  for (const auto* kt : tables) {
+    for (std::int64_t hd : {5, 19, 64, 80, 136}) {
+      CAPTURE(kt->isa);
+      CAPTURE(hd);
+      const std::int64_t n = 11, stride = hd + 3;
+      std::vector<float> q(static_cast<std::size_t>(hd)), kf(static_cast<std::size_t>(n * stride)), p(static_cast<std::size_t>(n));
+      std::vector<std::uint16_t> kh(kf.size());
+      for (auto& x : q) x = dist(rng);
+      for (std::size_t i = 0; i < kf.size(); ++i) {
+        kh[i] = cnai::ops::half::from_f32(dist(rng));
+        kf[i] = cnai::ops::half::to_f32(kh[i]);  // same values in both layouts
+      }
+      for (auto& x : p) x = dist(rng);
+      std::vector<float> s32(static_cast<std::size_t>(n)), s16(static_cast<std::size_t>(n)), o32(static_cast<std::size_t>(hd)), o16(static_cast<std::size_t>(hd));
+      kt->scores_f32(q.data(), kf.data(), stride, n, hd, 0.5f, s32.data());
+      kt->scores_f16(q.data(), kh.data(), stride, n, hd, 0.5f, s16.data());
+      kt->mix_f32(p.data(), kf.data(), stride, n, hd, o32.data());
+      kt->mix_f16(p.data(), kh.data(), stride, n, hd, o16.data());
+      for (std::int64_t j = 0; j < n; ++j) {
+        double d = 0;
+        for (std::int64_t i = 0; i < hd; ++i) d += double(q[std::size_t(i)]) * kf[std::size_t(j * stride + i)];
+        CHECK(std::abs(s32[std::size_t(j)] - 0.5 * d) < 1e-4);
+        CHECK(std::abs(s16[std::size_t(j)] - 0.5 * d) < 1e-4);
+      }
+      for (std::int64_t i = 0; i < hd; ++i) {
+        double m = 0;
+        for (std::int64_t j = 0; j < n; ++j) m += double(p[std::size_t(j)]) * kf[std::size_t(j * stride + i)];
+        CHECK(std::abs(o32[std::size_t(i)] - m) < 1e-4);
+        CHECK(std::abs(o16[std::size_t(i)] - m) < 1e-4);
+      }
+      std::vector<float> e(static_cast<std::size_t>(hd)), g(static_cast<std::size_t>(hd)), u(static_cast<std::size_t>(hd)), o(static_cast<std::size_t>(hd));
+      for (std::size_t i = 0; i < e.size(); ++i) {
+        e[i] = dist(rng) * 40.0f;  // exp over a wide range, incl. large negatives
+        g[i] = dist(rng) * 6.0f;
+        u[i] = dist(rng);
+      }
+      const std::vector<float> e_in = e;
+      const float sum = kt->exp_shifted(e.data(), hd, 3.0f);
+      double ref_sum = 0;
+      for (std::size_t i = 0; i < e.size(); ++i) {
+        const double r = std::exp(double(e_in[i]) - 3.0);
+        ref_sum += r;
+        CHECK(std::abs(e[i] - r) <= 2e-6 * r + 1e-30);
+      }
+      CHECK(std::abs(sum - ref_sum) <= 1e-5 * ref_sum);
+      kt->silu_mul(g.data(), u.data(), o.data(), hd);
+      for (std::size_t i = 0; i < o.size(); ++i) {
+        CHECK(std::abs(o[i] - g[i] / (1.0 + std::exp(-double(g[i]))) * u[i]) < 1e-5);
+      }
+    }
+  }
+}

@@ -1,7 +1,7 @@
-// attention_rows_generic — portable inner loops of CPU attention.
+// row_kernels_generic — portable inner loops, and the run-time ISA choice.
 #include <cmath>
 
-#include "ops/attention_rows.hpp"
+#include "ops/row_kernels.hpp"
 #include "ops/half.hpp"
 
 namespace cnai::ops::cpu {
@@ -60,22 +60,30 @@ float exp_shifted(float* p, std::int64_t n, float max) {
   return sum;
 }
 
-constexpr AttentionRowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, exp_shifted,
-                                       "generic"};
+void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32,  mix_f16,
+                              exp_shifted, silu_mul,  "generic"};
 
 }  // namespace
 
-const AttentionRowKernels& attention_row_kernels_generic() noexcept { return kGeneric; }
+const RowKernels& row_kernels_generic() noexcept { return kGeneric; }
 
-const AttentionRowKernels& attention_row_kernels() noexcept {
-  static const AttentionRowKernels* best = [] {
+const RowKernels& row_kernels() noexcept {
+  static const RowKernels* best = [] {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
-      if (const auto* k = attention_row_kernels_avx512()) return k;
+      return &row_kernels_avx512();
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      if (const auto* k = attention_row_kernels_avx2()) return k;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c")) {
+      return &row_kernels_avx2();
     }
     return &kGeneric;
   }();
