@@ -74,9 +74,16 @@ void BM_swiglu_1536(benchmark::State& st) {
 }
 BENCHMARK(BM_swiglu_1536);
 
+cnai::ThreadPool& pool_of(std::int64_t threads) {
+  static cnai::ThreadPool one(1);
+  static cnai::ThreadPool all;
+  return threads == 1 ? one : all;
+}
+
 // One decode step of one layer: T=1 query at position n-1 over n cached rows.
+// Second argument: 1 = single thread (stable numbers on a busy machine), 0 = all cores.
 void attention_decode(benchmark::State& st, cnai::DType cache_type) {
-  static cnai::ThreadPool pool;
+  cnai::ThreadPool& pool = pool_of(st.range(1));
   const std::int64_t n = st.range(0);
   auto q = filled(cnai::DType::F32, {1, 9, 64});
   auto k = filled(cache_type, {n, 3, 64});
@@ -91,12 +98,12 @@ void attention_decode(benchmark::State& st, cnai::DType cache_type) {
 }
 void BM_attention_decode_f32(benchmark::State& st) { attention_decode(st, cnai::DType::F32); }
 void BM_attention_decode_f16(benchmark::State& st) { attention_decode(st, cnai::DType::F16); }
-BENCHMARK(BM_attention_decode_f32)->Arg(64)->Arg(512)->Arg(2048)->Arg(8192);
-BENCHMARK(BM_attention_decode_f16)->Arg(64)->Arg(512)->Arg(2048)->Arg(8192);
+BENCHMARK(BM_attention_decode_f32)->ArgsProduct({{64, 512, 2048, 8192}, {1, 0}});
+BENCHMARK(BM_attention_decode_f16)->ArgsProduct({{64, 512, 2048, 8192}, {1, 0}});
 
 // Prefill: 64 new tokens after 448 cached positions.
 void BM_attention_prefill_f16_64(benchmark::State& st) {
-  static cnai::ThreadPool pool;
+  cnai::ThreadPool& pool = pool_of(1);
   auto q = filled(cnai::DType::F32, {64, 9, 64});
   auto k = filled(cnai::DType::F16, {512, 3, 64});
   auto v = filled(cnai::DType::F16, {512, 3, 64});

@@ -29,26 +29,46 @@ float* score_scratch(std::int64_t n) {
   return scratch.data();
 }
 
-void attend_one(const AttentionJob& a, const RowKernels& kr, std::int64_t item) {
-  const std::int64_t t = item / a.n_head, h = item % a.n_head;
-  const std::int64_t g = h / (a.n_head / a.n_kv);
+// Query heads [h0, h1) of token t, all sharing KV head g: the cache rows are
+// read once for the whole group.
+void attend_group(const AttentionJob& a, const RowKernels& kr, std::int64_t t, std::int64_t h0,
+                  std::int64_t h1, std::int64_t g) {
+  const std::int64_t nq = h1 - h0;
   const std::int64_t n = a.pos0 + t + 1;  // causal: positions 0 .. pos0 + t
   const std::int64_t stride = a.n_kv * a.hd;
-  const float* q = a.q + item * a.hd;
-  float* out = a.out + item * a.hd;
-  float* s = score_scratch(n);
+  const float* q = a.q + (t * a.n_head + h0) * a.hd;
+  float* out = a.out + (t * a.n_head + h0) * a.hd;
+  float* s = score_scratch(nq * n);
   if (a.k_f16) {
-    kr.scores_f16(q, static_cast<const std::uint16_t*>(a.k) + g * a.hd, stride, n, a.hd, a.scale, s);
+    kr.scores_f16(q, nq, static_cast<const std::uint16_t*>(a.k) + g * a.hd, stride, n, a.hd,
+                  a.scale, s);
   } else {
-    kr.scores_f32(q, static_cast<const float*>(a.k) + g * a.hd, stride, n, a.hd, a.scale, s);
+    kr.scores_f32(q, nq, static_cast<const float*>(a.k) + g * a.hd, stride, n, a.hd, a.scale, s);
   }
-  const float mx = *std::max_element(s, s + n);
-  const float inv = 1.0f / kr.exp_shifted(s, n, mx);
-  for (std::int64_t j = 0; j < n; ++j) s[j] *= inv;
+  for (std::int64_t r = 0; r < nq; ++r) {
+    float* sr = s + r * n;
+    const float mx = *std::max_element(sr, sr + n);
+    const float inv = 1.0f / kr.exp_shifted(sr, n, mx);
+    for (std::int64_t j = 0; j < n; ++j) sr[j] *= inv;
+  }
   if (a.v_f16) {
-    kr.mix_f16(s, static_cast<const std::uint16_t*>(a.v) + g * a.hd, stride, n, a.hd, out);
+    kr.mix_f16(s, nq, static_cast<const std::uint16_t*>(a.v) + g * a.hd, stride, n, a.hd, out);
   } else {
-    kr.mix_f32(s, static_cast<const float*>(a.v) + g * a.hd, stride, n, a.hd, out);
+    kr.mix_f32(s, nq, static_cast<const float*>(a.v) + g * a.hd, stride, n, a.hd, out);
+  }
+}
+
+// Items are (token, head) pairs; a thread's contiguous range is cut into runs
+// of heads that share a KV head, so threads balance and groups stay together.
+void attend_range(const AttentionJob& a, const RowKernels& kr, std::int64_t begin,
+                  std::int64_t end) {
+  const std::int64_t ratio = a.n_head / a.n_kv;
+  for (std::int64_t item = begin; item < end;) {
+    const std::int64_t t = item / a.n_head, h = item % a.n_head;
+    const std::int64_t g = h / ratio;
+    const std::int64_t h_end = std::min((g + 1) * ratio, h + (end - item));
+    attend_group(a, kr, t, h, h_end, g);
+    item += h_end - h;
   }
 }
 
@@ -62,7 +82,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t p
                          pos0,                      scale,    out.data_as<float>()};
   const RowKernels& kr = row_kernels();
   pool.parallel_for(q.dim(0) * q.dim(1), 1, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t item = b; item < e; ++item) attend_one(job, kr, item);
+    attend_range(job, kr, b, e);
   });
 }
 

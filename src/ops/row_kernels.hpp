@@ -8,16 +8,17 @@
 namespace cnai::ops::cpu {
 
 struct RowKernels {
-  /// s[j] = scale * dot(q, k_j) for j in [0, n); row j starts at k + j * stride.
-  void (*scores_f32)(const float* q, const float* k, std::int64_t stride, std::int64_t n,
-                     std::int64_t head_dim, float scale, float* s);
-  void (*scores_f16)(const float* q, const std::uint16_t* k, std::int64_t stride, std::int64_t n,
-                     std::int64_t head_dim, float scale, float* s);
-  /// out[0, head_dim) = sum_j p[j] * v_j.
-  void (*mix_f32)(const float* p, const float* v, std::int64_t stride, std::int64_t n,
-                  std::int64_t head_dim, float* out);
-  void (*mix_f16)(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
-                  std::int64_t head_dim, float* out);
+  /// For nq queries sharing one KV head (q row r at q + r * head_dim):
+  /// s[r * n + j] = scale * dot(q_r, k_j), j in [0, n); row j at k + j * stride.
+  void (*scores_f32)(const float* q, std::int64_t nq, const float* k, std::int64_t stride,
+                     std::int64_t n, std::int64_t head_dim, float scale, float* s);
+  void (*scores_f16)(const float* q, std::int64_t nq, const std::uint16_t* k, std::int64_t stride,
+                     std::int64_t n, std::int64_t head_dim, float scale, float* s);
+  /// out[r * head_dim + i] = sum_j p[r * n + j] * v_j[i] for r in [0, nq).
+  void (*mix_f32)(const float* p, std::int64_t nq, const float* v, std::int64_t stride,
+                  std::int64_t n, std::int64_t head_dim, float* out);
+  void (*mix_f16)(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
+                  std::int64_t n, std::int64_t head_dim, float* out);
   /// p[j] = exp(p[j] - max) in place; returns the sum.
   float (*exp_shifted)(float* p, std::int64_t n, float max);
   /// out[i] = silu(gate[i]) * up[i].

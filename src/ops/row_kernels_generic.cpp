@@ -7,7 +7,7 @@
 namespace cnai::ops::cpu {
 namespace {
 
-void scores_f32(const float* q, const float* k, std::int64_t stride, std::int64_t n,
+void scores_f32_one(const float* q, const float* k, std::int64_t stride, std::int64_t n,
                 std::int64_t hd, float scale, float* s) {
   for (std::int64_t j = 0; j < n; ++j) {
     const float* kr = k + j * stride;
@@ -21,7 +21,7 @@ void scores_f32(const float* q, const float* k, std::int64_t stride, std::int64_
   }
 }
 
-void scores_f16(const float* q, const std::uint16_t* k, std::int64_t stride, std::int64_t n,
+void scores_f16_one(const float* q, const std::uint16_t* k, std::int64_t stride, std::int64_t n,
                 std::int64_t hd, float scale, float* s) {
   for (std::int64_t j = 0; j < n; ++j) {
     const std::uint16_t* kr = k + j * stride;
@@ -31,7 +31,7 @@ void scores_f16(const float* q, const std::uint16_t* k, std::int64_t stride, std
   }
 }
 
-void mix_f32(const float* p, const float* v, std::int64_t stride, std::int64_t n,
+void mix_f32_one(const float* p, const float* v, std::int64_t stride, std::int64_t n,
              std::int64_t hd, float* out) {
   for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
   for (std::int64_t j = 0; j < n; ++j) {
@@ -41,7 +41,7 @@ void mix_f32(const float* p, const float* v, std::int64_t stride, std::int64_t n
   }
 }
 
-void mix_f16(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
+void mix_f16_one(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
              std::int64_t hd, float* out) {
   for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
   for (std::int64_t j = 0; j < n; ++j) {
@@ -49,6 +49,38 @@ void mix_f16(const float* p, const std::uint16_t* v, std::int64_t stride, std::i
     const float w = p[j];
     for (std::int64_t i = 0; i < hd; ++i) out[i] += w * half::to_f32(vr[i]);
   }
+}
+
+template <class K>
+void scores(void (*one)(const float*, const K*, std::int64_t, std::int64_t, std::int64_t, float,
+                        float*),
+            const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
+            std::int64_t hd, float scale, float* s) {
+  for (std::int64_t r = 0; r < nq; ++r) one(q + r * hd, k, stride, n, hd, scale, s + r * n);
+}
+
+template <class K>
+void mix(void (*one)(const float*, const K*, std::int64_t, std::int64_t, std::int64_t, float*),
+         const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
+         std::int64_t hd, float* out) {
+  for (std::int64_t r = 0; r < nq; ++r) one(p + r * n, v, stride, n, hd, out + r * hd);
+}
+
+void scores_f32(const float* q, std::int64_t nq, const float* k, std::int64_t stride,
+                std::int64_t n, std::int64_t hd, float scale, float* s) {
+  scores<float>(scores_f32_one, q, nq, k, stride, n, hd, scale, s);
+}
+void scores_f16(const float* q, std::int64_t nq, const std::uint16_t* k, std::int64_t stride,
+                std::int64_t n, std::int64_t hd, float scale, float* s) {
+  scores<std::uint16_t>(scores_f16_one, q, nq, k, stride, n, hd, scale, s);
+}
+void mix_f32(const float* p, std::int64_t nq, const float* v, std::int64_t stride,
+             std::int64_t n, std::int64_t hd, float* out) {
+  mix<float>(mix_f32_one, p, nq, v, stride, n, hd, out);
+}
+void mix_f16(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
+             std::int64_t n, std::int64_t hd, float* out) {
+  mix<std::uint16_t>(mix_f16_one, p, nq, v, stride, n, hd, out);
 }
 
 float exp_shifted(float* p, std::int64_t n, float max) {

@@ -31,49 +31,90 @@ typename V::reg vexp(typename V::reg x) {
   return V::mul(p, V::pow2n(n));
 }
 
-template <class V, class K>
-void scores(const float* q, const K* k, std::int64_t stride, std::int64_t n, std::int64_t hd,
-            float scale, float* s) {
+// Cache rows are processed in blocks that fit L1 so that every query head of
+// a GQA group reuses them; F16 rows are converted to F32 once per block.
+constexpr std::int64_t kBlockFloats = 4096;
+
+template <class V>
+const float* rows_f32(const float* k, std::int64_t stride, std::int64_t, std::int64_t,
+                             float*, std::int64_t& ld) {
+  ld = stride;
+  return k;
+}
+
+template <class V>
+const float* rows_f32(const std::uint16_t* k, std::int64_t stride, std::int64_t b,
+                      std::int64_t hd, float* buf, std::int64_t& ld) {
+  const std::int64_t hv = hd - hd % V::W;
+  for (std::int64_t r = 0; r < b; ++r) {
+    const std::uint16_t* src = k + r * stride;
+    float* dst = buf + r * hd;
+    for (std::int64_t i = 0; i < hv; i += V::W) V::store(dst + i, V::load(src + i));
+    for (std::int64_t i = hv; i < hd; ++i) dst[i] = V::scalar(src[i]);
+  }
+  ld = hd;
+  return buf;
+}
+
+template <class V>
+void dots(const float* q, const float* k, std::int64_t ld, std::int64_t b, std::int64_t hd,
+          float scale, float* s) {
   constexpr std::int64_t W = V::W;
   const std::int64_t hv = hd - hd % W;
   std::int64_t j = 0;
-  // Four rows at a time share the q loads and give the FMAs independent chains.
-  for (; j + 4 <= n; j += 4) {
-    const K* k0 = k + j * stride;
+  // Four rows at a time share the q loads and one combined horizontal sum.
+  for (; j + 4 <= b; j += 4) {
+    const float* k0 = k + j * ld;
     auto a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
     for (std::int64_t i = 0; i < hv; i += W) {
       const auto qv = V::load(q + i);
       a0 = V::fma(qv, V::load(k0 + i), a0);
-      a1 = V::fma(qv, V::load(k0 + stride + i), a1);
-      a2 = V::fma(qv, V::load(k0 + 2 * stride + i), a2);
-      a3 = V::fma(qv, V::load(k0 + 3 * stride + i), a3);
+      a1 = V::fma(qv, V::load(k0 + ld + i), a1);
+      a2 = V::fma(qv, V::load(k0 + 2 * ld + i), a2);
+      a3 = V::fma(qv, V::load(k0 + 3 * ld + i), a3);
     }
-    float t[4] = {V::reduce_add(a0), V::reduce_add(a1), V::reduce_add(a2), V::reduce_add(a3)};
+    alignas(16) float t[4];
+    V::reduce4(a0, a1, a2, a3, t);
     for (std::int64_t i = hv; i < hd; ++i) {
-      for (int r = 0; r < 4; ++r) t[r] += q[i] * V::scalar(k0[r * stride + i]);
+      for (int r = 0; r < 4; ++r) t[r] += q[i] * k0[r * ld + i];
     }
     for (int r = 0; r < 4; ++r) s[j + r] = scale * t[r];
   }
-  for (; j < n; ++j) {
-    const K* kr = k + j * stride;
+  for (; j < b; ++j) {
+    const float* kr = k + j * ld;
     auto a = V::zero();
     for (std::int64_t i = 0; i < hv; i += W) a = V::fma(V::load(q + i), V::load(kr + i), a);
     float t = V::reduce_add(a);
-    for (std::int64_t i = hv; i < hd; ++i) t += q[i] * V::scalar(kr[i]);
+    for (std::int64_t i = hv; i < hd; ++i) t += q[i] * kr[i];
     s[j] = scale * t;
   }
 }
 
 template <class V, class K>
-void mix(const float* p, const K* v, std::int64_t stride, std::int64_t n, std::int64_t hd,
-         float* out) {
+void scores(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
+            std::int64_t hd, float scale, float* s) {
+  alignas(64) float buf[kBlockFloats];
+  const std::int64_t block = hd < kBlockFloats ? kBlockFloats / hd : 1;
+  for (std::int64_t j0 = 0; j0 < n; j0 += block) {
+    const std::int64_t b = n - j0 < block ? n - j0 : block;
+    std::int64_t ld = 0;
+    const float* rows = rows_f32<V>(k + j0 * stride, stride, b, hd, buf, ld);
+    for (std::int64_t r = 0; r < nq; ++r) dots<V>(q + r * hd, rows, ld, b, hd, scale, s + r * n + j0);
+  }
+}
+
+// out[0, hd) += sum_j p[j] * v_j over b rows.
+template <class V>
+void accumulate(const float* p, const float* v, std::int64_t ld, std::int64_t b, std::int64_t hd,
+                float* out) {
   constexpr std::int64_t W = V::W;
   std::int64_t i = 0;
-  // Column blocks of 4 vectors stay in registers across all n rows.
+  // Column blocks of 4 vectors stay in registers across the rows.
   for (; i + 4 * W <= hd; i += 4 * W) {
-    auto a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
-    for (std::int64_t j = 0; j < n; ++j) {
-      const K* vr = v + j * stride + i;
+    auto a0 = V::load(out + i), a1 = V::load(out + i + W);
+    auto a2 = V::load(out + i + 2 * W), a3 = V::load(out + i + 3 * W);
+    for (std::int64_t j = 0; j < b; ++j) {
+      const float* vr = v + j * ld + i;
       const auto w = V::set1(p[j]);
       a0 = V::fma(w, V::load(vr), a0);
       a1 = V::fma(w, V::load(vr + W), a1);
@@ -86,14 +127,28 @@ void mix(const float* p, const K* v, std::int64_t stride, std::int64_t n, std::i
     V::store(out + i + 3 * W, a3);
   }
   for (; i + W <= hd; i += W) {
-    auto a = V::zero();
-    for (std::int64_t j = 0; j < n; ++j) a = V::fma(V::set1(p[j]), V::load(v + j * stride + i), a);
+    auto a = V::load(out + i);
+    for (std::int64_t j = 0; j < b; ++j) a = V::fma(V::set1(p[j]), V::load(v + j * ld + i), a);
     V::store(out + i, a);
   }
   for (; i < hd; ++i) {
-    float a = 0.0f;
-    for (std::int64_t j = 0; j < n; ++j) a += p[j] * V::scalar(v[j * stride + i]);
+    float a = out[i];
+    for (std::int64_t j = 0; j < b; ++j) a += p[j] * v[j * ld + i];
     out[i] = a;
+  }
+}
+
+template <class V, class K>
+void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
+         std::int64_t hd, float* out) {
+  for (std::int64_t i = 0; i < nq * hd; ++i) out[i] = 0.0f;
+  alignas(64) float buf[kBlockFloats];
+  const std::int64_t block = hd < kBlockFloats ? kBlockFloats / hd : 1;
+  for (std::int64_t j0 = 0; j0 < n; j0 += block) {
+    const std::int64_t b = n - j0 < block ? n - j0 : block;
+    std::int64_t ld = 0;
+    const float* rows = rows_f32<V>(v + j0 * stride, stride, b, hd, buf, ld);
+    for (std::int64_t r = 0; r < nq; ++r) accumulate<V>(p + r * n + j0, rows, ld, b, hd, out + r * hd);
   }
 }
 

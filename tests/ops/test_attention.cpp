@@ -168,8 +168,10 @@ TEST_CASE("each ISA's row kernels match double references at awkward widths") {
     for (std::int64_t hd : {5, 19, 64, 80, 136}) {
       CAPTURE(kt->isa);
       CAPTURE(hd);
-      const std::int64_t n = 11, stride = hd + 3;
-      std::vector<float> q(static_cast<std::size_t>(hd)), kf(static_cast<std::size_t>(n * stride)), p(static_cast<std::size_t>(n));
+      // Three queries of one GQA group; 70 rows cross the kernels' row blocks.
+      const std::int64_t nq = 3, n = 70, stride = hd + 3;
+      const auto sz = [](std::int64_t v) { return static_cast<std::size_t>(v); };
+      std::vector<float> q(sz(nq * hd)), kf(sz(n * stride)), p(sz(nq * n));
       std::vector<std::uint16_t> kh(kf.size());
       for (auto& x : q) x = dist(rng);
       for (std::size_t i = 0; i < kf.size(); ++i) {
@@ -177,22 +179,24 @@ TEST_CASE("each ISA's row kernels match double references at awkward widths") {
         kf[i] = cnai::ops::half::to_f32(kh[i]);  // same values in both layouts
       }
       for (auto& x : p) x = dist(rng);
-      std::vector<float> s32(static_cast<std::size_t>(n)), s16(static_cast<std::size_t>(n)), o32(static_cast<std::size_t>(hd)), o16(static_cast<std::size_t>(hd));
-      kt->scores_f32(q.data(), kf.data(), stride, n, hd, 0.5f, s32.data());
-      kt->scores_f16(q.data(), kh.data(), stride, n, hd, 0.5f, s16.data());
-      kt->mix_f32(p.data(), kf.data(), stride, n, hd, o32.data());
-      kt->mix_f16(p.data(), kh.data(), stride, n, hd, o16.data());
-      for (std::int64_t j = 0; j < n; ++j) {
-        double d = 0;
-        for (std::int64_t i = 0; i < hd; ++i) d += double(q[std::size_t(i)]) * kf[std::size_t(j * stride + i)];
-        CHECK(std::abs(s32[std::size_t(j)] - 0.5 * d) < 1e-4);
-        CHECK(std::abs(s16[std::size_t(j)] - 0.5 * d) < 1e-4);
-      }
-      for (std::int64_t i = 0; i < hd; ++i) {
-        double m = 0;
-        for (std::int64_t j = 0; j < n; ++j) m += double(p[std::size_t(j)]) * kf[std::size_t(j * stride + i)];
-        CHECK(std::abs(o32[std::size_t(i)] - m) < 1e-4);
-        CHECK(std::abs(o16[std::size_t(i)] - m) < 1e-4);
+      std::vector<float> s32(sz(nq * n)), s16(sz(nq * n)), o32(sz(nq * hd)), o16(sz(nq * hd));
+      kt->scores_f32(q.data(), nq, kf.data(), stride, n, hd, 0.5f, s32.data());
+      kt->scores_f16(q.data(), nq, kh.data(), stride, n, hd, 0.5f, s16.data());
+      kt->mix_f32(p.data(), nq, kf.data(), stride, n, hd, o32.data());
+      kt->mix_f16(p.data(), nq, kh.data(), stride, n, hd, o16.data());
+      for (std::int64_t r = 0; r < nq; ++r) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          double d = 0;
+          for (std::int64_t i = 0; i < hd; ++i) d += double(q[sz(r * hd + i)]) * kf[sz(j * stride + i)];
+          CHECK(std::abs(s32[sz(r * n + j)] - 0.5 * d) < 1e-4);
+          CHECK(std::abs(s16[sz(r * n + j)] - 0.5 * d) < 1e-4);
+        }
+        for (std::int64_t i = 0; i < hd; ++i) {
+          double m = 0;
+          for (std::int64_t j = 0; j < n; ++j) m += double(p[sz(r * n + j)]) * kf[sz(j * stride + i)];
+          CHECK(std::abs(o32[sz(r * hd + i)] - m) < 1e-4);
+          CHECK(std::abs(o16[sz(r * hd + i)] - m) < 1e-4);
+        }
       }
       std::vector<float> e(static_cast<std::size_t>(hd)), g(static_cast<std::size_t>(hd)), u(static_cast<std::size_t>(hd)), o(static_cast<std::size_t>(hd));
       for (std::size_t i = 0; i < e.size(); ++i) {
