@@ -21,6 +21,8 @@ struct AttentionJob {
   float* out;
 };
 
+constexpr std::int64_t kMaxGroup = 16;  // query heads handled in one pass over the cache
+
 float* score_scratch(std::int64_t n) {
   thread_local std::vector<float> scratch;
   if (static_cast<std::int64_t>(scratch.size()) < n) {
@@ -45,16 +47,19 @@ void attend_group(const AttentionJob& a, const RowKernels& kr, std::int64_t t, s
   } else {
     kr.scores_f32(q, nq, static_cast<const float*>(a.k) + g * a.hd, stride, n, a.hd, a.scale, s);
   }
+  float inv_sum[kMaxGroup];  // the 1/sum of each softmax is applied to the output row
   for (std::int64_t r = 0; r < nq; ++r) {
     float* sr = s + r * n;
-    const float mx = *std::max_element(sr, sr + n);
-    const float inv = 1.0f / kr.exp_shifted(sr, n, mx);
-    for (std::int64_t j = 0; j < n; ++j) sr[j] *= inv;
+    const float mx = kr.max(sr, n);
+    inv_sum[r] = 1.0f / kr.exp_shifted(sr, n, mx);
   }
   if (a.v_f16) {
     kr.mix_f16(s, nq, static_cast<const std::uint16_t*>(a.v) + g * a.hd, stride, n, a.hd, out);
   } else {
     kr.mix_f32(s, nq, static_cast<const float*>(a.v) + g * a.hd, stride, n, a.hd, out);
+  }
+  for (std::int64_t r = 0; r < nq; ++r) {
+    for (std::int64_t i = 0; i < a.hd; ++i) out[r * a.hd + i] *= inv_sum[r];
   }
 }
 
@@ -66,7 +71,7 @@ void attend_range(const AttentionJob& a, const RowKernels& kr, std::int64_t begi
   for (std::int64_t item = begin; item < end;) {
     const std::int64_t t = item / a.n_head, h = item % a.n_head;
     const std::int64_t g = h / ratio;
-    const std::int64_t h_end = std::min((g + 1) * ratio, h + (end - item));
+    const std::int64_t h_end = std::min({(g + 1) * ratio, h + (end - item), h + kMaxGroup});
     attend_group(a, kr, t, h, h_end, g);
     item += h_end - h;
   }

@@ -153,6 +153,22 @@ void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::
 }
 
 template <class V>
+float row_max(const float* p, std::int64_t n) {
+  constexpr std::int64_t W = V::W;
+  float m = p[0];
+  std::int64_t j = 0;
+  if (n >= W) {
+    auto mv = V::load(p);
+    for (j = W; j + W <= n; j += W) mv = V::max(mv, V::load(p + j));
+    alignas(64) float lanes[W];
+    V::store(lanes, mv);
+    for (float l : lanes) m = l > m ? l : m;
+  }
+  for (; j < n; ++j) m = p[j] > m ? p[j] : m;
+  return m;
+}
+
+template <class V>
 float exp_shifted(float* p, std::int64_t n, float max) {
   constexpr std::int64_t W = V::W;
   const auto m = V::set1(max);
@@ -184,7 +200,7 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
 template <class V>
 constexpr RowKernels make_row_kernels(const char* isa) {
   return RowKernels{scores<V, float>,    scores<V, std::uint16_t>, mix<V, float>,
-                    mix<V, std::uint16_t>, exp_shifted<V>,         silu_mul<V>,
+                    mix<V, std::uint16_t>, row_max<V>, exp_shifted<V>,         silu_mul<V>,
                     isa};
 }
 

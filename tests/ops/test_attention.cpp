@@ -220,3 +220,17 @@ TEST_CASE("each ISA's row kernels match double references at awkward widths") {
     }
   }
 }
+
+TEST_CASE("each ISA's row max finds the maximum at any position") {
+  namespace cpu = cnai::ops::cpu;
+  const auto& best = cpu::row_kernels();
+  for (const auto* kt : {&cpu::row_kernels_generic(), &best}) {
+    for (std::int64_t n : {1, 7, 16, 33, 100}) {
+      for (std::int64_t at = 0; at < n; at += 3) {
+        std::vector<float> v(static_cast<std::size_t>(n), -5.0f);
+        v[static_cast<std::size_t>(at)] = 2.5f;
+        CHECK(kt->max(v.data(), n) == 2.5f);
+      }
+    }
+  }
+}
