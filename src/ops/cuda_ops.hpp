@@ -31,6 +31,10 @@ void rope(float* x, std::int64_t t, std::int64_t h, std::int64_t d, const std::i
           const RopeParams& params);
 void softmax_rows(float* x, std::int64_t rows, std::int64_t n);
 void swiglu(const float* gate, const float* up, float* out, std::int64_t n);
+/// q, out: [t, n_head, hd]; k, v: [n_ctx, n_kv, hd] in F16 or F32.
+void attention(const float* q, const void* k, bool k_f16, const void* v, bool v_f16, float* out,
+               std::int64_t t, std::int64_t n_head, std::int64_t n_kv, std::int64_t hd,
+               std::int64_t n_ctx, std::int64_t pos0, float scale);
 
 }  // namespace gpu
 }  // namespace cnai::ops

@@ -136,4 +136,32 @@ void swiglu(const DeviceTensor& gate, const DeviceTensor& up, DeviceTensor& out)
               static_cast<float*>(out.data()), gate.numel());
 }
 
+void attention(const DeviceTensor& q, const DeviceTensor& k, const DeviceTensor& v,
+               std::int64_t pos0, float scale, DeviceTensor& out) {
+  constexpr const char* op = "attention";
+  require_f32(op, "q", q);
+  require_f32(op, "out", out);
+  require_same_shape(op, q, out);
+  require_same_shape(op, k, v);
+  for (const DeviceTensor* c : {&k, &v}) {
+    if (c->dtype() != DType::F32 && c->dtype() != DType::F16) {
+      fail(op, "cache must be F32 or F16, got " + describe(*c));
+    }
+  }
+  if (q.shape().rank() != 3 || k.shape().rank() != 3 || k.dim(2) != q.dim(2) || k.dim(1) == 0 ||
+      q.dim(1) % k.dim(1) != 0) {
+    fail(op, "q " + q.shape().str() + " and cache " + k.shape().str() +
+                 " must be [T, H, D] and [n_ctx, H_kv, D] with H a multiple of H_kv");
+  }
+  if (pos0 < 0 || pos0 + q.dim(0) > k.dim(0)) {
+    fail(op, "positions from " + std::to_string(pos0) + " for q " + q.shape().str() +
+                 " do not fit the cache " + k.shape().str());
+  }
+  if (!std::isfinite(scale)) fail(op, "scale must be finite");
+  if (q.numel() == 0) return;
+  gpu::attention(static_cast<const float*>(q.data()), k.data(), k.dtype() == DType::F16, v.data(),
+                 v.dtype() == DType::F16, static_cast<float*>(out.data()), q.dim(0), q.dim(1),
+                 k.dim(1), q.dim(2), k.dim(0), pos0, scale);
+}
+
 }  // namespace cnai::ops::cuda

@@ -29,6 +29,10 @@ void rope(float*, std::int64_t, std::int64_t, std::int64_t, const std::int32_t*,
 }
 void softmax_rows(float*, std::int64_t, std::int64_t) { no_cuda(); }
 void swiglu(const float*, const float*, float*, std::int64_t) { no_cuda(); }
+void attention(const float*, const void*, bool, const void*, bool, float*, std::int64_t,
+               std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, float) {
+  no_cuda();
+}
 }  // namespace gpu
 
 }  // namespace cnai::ops

@@ -182,3 +182,28 @@ TEST_CASE("CUDA matmul matches a scalar reference for F32, F16, Q8_0 and Q4_1 we
     CHECK(worst < (type == DType::F16 ? 3e-2 : 1e-3));
   }
 }
+
+#include "cnai/ops/attention.hpp"
+
+TEST_CASE("CUDA attention matches the CPU op for F32 and F16 caches" * doctest::skip(no_device())) {
+  cnai::ThreadPool pool(2);
+  for (DType dt : {DType::F32, DType::F16}) {
+    const std::int64_t t = 3, n_head = 9, n_kv = 3, hd = 64, n_ctx = 300, pos0 = 200;
+    Tensor kf = random_f32({n_ctx, n_kv, hd}, 9), vf = random_f32({n_ctx, n_kv, hd}, 10);
+    Tensor k = kf, v = vf;
+    if (dt == DType::F16) {
+      k = Tensor::empty(DType::F16, kf.shape());
+      v = Tensor::empty(DType::F16, vf.shape());
+      for (std::int64_t i = 0; i < kf.numel(); ++i) {
+        k.data_as<std::uint16_t>()[i] = cnai::ops::half::from_f32(kf.data_as<float>()[i]);
+        v.data_as<std::uint16_t>()[i] = cnai::ops::half::from_f32(vf.data_as<float>()[i]);
+      }
+    }
+    Tensor q = random_f32({t, n_head, hd}, 11);
+    Tensor out = Tensor::empty(DType::F32, {t, n_head, hd});
+    cnai::ops::attention(q, k, v, pos0, 0.125f, out, pool);
+    auto dout = cuda::DeviceTensor::empty(DType::F32, {t, n_head, hd});
+    cuda::attention(cuda::to_device(q), cuda::to_device(k), cuda::to_device(v), pos0, 0.125f, dout);
+    CHECK(max_diff(cuda::to_host(dout), out) < 1e-5);
+  }
+}

@@ -1,5 +1,5 @@
 // cuda — device tensors and the CUDA versions of the ops (matmul, rms_norm,
-// rope, softmax, swiglu). No CUDA types here: a build without CUDA links the
+// rope, softmax, swiglu, attention). No CUDA types here: a build without CUDA links the
 // same API, where available() is false and every call is Error(unsupported).
 #pragma once
 
@@ -53,5 +53,8 @@ void rope(DeviceTensor& x, std::span<const std::int32_t> positions, const RopePa
 void softmax(DeviceTensor& x);
 /// As ops::swiglu.
 void swiglu(const DeviceTensor& gate, const DeviceTensor& up, DeviceTensor& out);
+/// As ops::attention (q, out F32 [T, H, D]; k, v F32 or F16 [n_ctx, H_kv, D]).
+void attention(const DeviceTensor& q, const DeviceTensor& k, const DeviceTensor& v,
+               std::int64_t pos0, float scale, DeviceTensor& out);
 
 }  // namespace cnai::ops::cuda
