@@ -8,6 +8,7 @@ namespace {
 
 struct V256 {
   using reg = __m256;
+  static constexpr int kMaxDirect = 2;  // query heads whose accumulators fit the registers
   static constexpr int W = 8;
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float x) { return _mm256_set1_ps(x); }

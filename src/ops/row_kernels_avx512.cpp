@@ -14,6 +14,7 @@ namespace {
 
 struct V512 {
   using reg = __m512;
+  static constexpr int kMaxDirect = 4;  // query heads whose accumulators fit the registers
   static constexpr int W = 16;
   static reg zero() { return _mm512_setzero_ps(); }
   static reg set1(float x) { return _mm512_set1_ps(x); }

@@ -91,7 +91,7 @@ void dots(const float* q, const float* k, std::int64_t ld, std::int64_t b, std::
 }
 
 template <class V, class K>
-void scores(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
+void scores_blocked(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
             std::int64_t hd, float scale, float* s) {
   alignas(64) float buf[kBlockFloats];
   const std::int64_t block = hd < kBlockFloats ? kBlockFloats / hd : 1;
@@ -139,7 +139,7 @@ void accumulate(const float* p, const float* v, std::int64_t ld, std::int64_t b,
 }
 
 template <class V, class K>
-void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
+void mix_blocked(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
          std::int64_t hd, float* out) {
   for (std::int64_t i = 0; i < nq * hd; ++i) out[i] = 0.0f;
   alignas(64) float buf[kBlockFloats];
@@ -150,6 +150,114 @@ void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::
     const float* rows = rows_f32<V>(v + j0 * stride, stride, b, hd, buf, ld);
     for (std::int64_t r = 0; r < nq; ++r) accumulate<V>(p + r * n + j0, rows, ld, b, hd, out + r * hd);
   }
+}
+
+// Small GQA groups (NQ query heads known at compile time): each cache vector
+// is loaded (and converted) once and used by every query, with all
+// accumulators in registers.
+template <class V, int NQ, class K>
+void scores_direct(const float* q, const K* k, std::int64_t stride, std::int64_t n,
+                   std::int64_t hd, float scale, float* s) {
+  constexpr std::int64_t W = V::W;
+  const std::int64_t hv = hd - hd % W;
+  std::int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const K* k0 = k + j * stride;
+    typename V::reg acc[NQ][4];
+    for (int r = 0; r < NQ; ++r) {
+      for (int c = 0; c < 4; ++c) acc[r][c] = V::zero();
+    }
+    for (std::int64_t i = 0; i < hv; i += W) {
+      typename V::reg kv[4];
+      for (int c = 0; c < 4; ++c) kv[c] = V::load(k0 + c * stride + i);
+      for (int r = 0; r < NQ; ++r) {
+        const auto qv = V::load(q + r * hd + i);
+        for (int c = 0; c < 4; ++c) acc[r][c] = V::fma(qv, kv[c], acc[r][c]);
+      }
+    }
+    for (int r = 0; r < NQ; ++r) {
+      alignas(16) float t[4];
+      V::reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], t);
+      for (std::int64_t i = hv; i < hd; ++i) {
+        for (int c = 0; c < 4; ++c) t[c] += q[r * hd + i] * V::scalar(k0[c * stride + i]);
+      }
+      for (int c = 0; c < 4; ++c) s[r * n + j + c] = scale * t[c];
+    }
+  }
+  for (; j < n; ++j) {
+    const K* kr = k + j * stride;
+    for (int r = 0; r < NQ; ++r) {
+      auto a = V::zero();
+      for (std::int64_t i = 0; i < hv; i += W) a = V::fma(V::load(q + r * hd + i), V::load(kr + i), a);
+      float t = V::reduce_add(a);
+      for (std::int64_t i = hv; i < hd; ++i) t += q[r * hd + i] * V::scalar(kr[i]);
+      s[r * n + j] = scale * t;
+    }
+  }
+}
+
+template <class V, int NQ, class K>
+void mix_direct(const float* p, const K* v, std::int64_t stride, std::int64_t n, std::int64_t hd,
+                float* out) {
+  constexpr std::int64_t W = V::W;
+  std::int64_t i = 0;
+  for (; i + 4 * W <= hd; i += 4 * W) {
+    typename V::reg acc[NQ][4];
+    for (int r = 0; r < NQ; ++r) {
+      for (int c = 0; c < 4; ++c) acc[r][c] = V::zero();
+    }
+    for (std::int64_t j = 0; j < n; ++j) {
+      typename V::reg vv[4];
+      for (int c = 0; c < 4; ++c) vv[c] = V::load(v + j * stride + i + c * W);
+      for (int r = 0; r < NQ; ++r) {
+        const auto w = V::set1(p[r * n + j]);
+        for (int c = 0; c < 4; ++c) acc[r][c] = V::fma(w, vv[c], acc[r][c]);
+      }
+    }
+    for (int r = 0; r < NQ; ++r) {
+      for (int c = 0; c < 4; ++c) V::store(out + r * hd + i + c * W, acc[r][c]);
+    }
+  }
+  for (; i + W <= hd; i += W) {
+    typename V::reg acc[NQ];
+    for (int r = 0; r < NQ; ++r) acc[r] = V::zero();
+    for (std::int64_t j = 0; j < n; ++j) {
+      const auto vv = V::load(v + j * stride + i);
+      for (int r = 0; r < NQ; ++r) acc[r] = V::fma(V::set1(p[r * n + j]), vv, acc[r]);
+    }
+    for (int r = 0; r < NQ; ++r) V::store(out + r * hd + i, acc[r]);
+  }
+  for (; i < hd; ++i) {
+    for (int r = 0; r < NQ; ++r) {
+      float a = 0.0f;
+      for (std::int64_t j = 0; j < n; ++j) a += p[r * n + j] * V::scalar(v[j * stride + i]);
+      out[r * hd + i] = a;
+    }
+  }
+}
+
+template <class V, class K>
+void scores(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
+            std::int64_t hd, float scale, float* s) {
+  if (nq == 1) return scores_direct<V, 1>(q, k, stride, n, hd, scale, s);
+  if (nq == 2) return scores_direct<V, 2>(q, k, stride, n, hd, scale, s);
+  if constexpr (V::kMaxDirect >= 4) {
+    if (nq == 3) return scores_direct<V, 3>(q, k, stride, n, hd, scale, s);
+    if (nq == 4) return scores_direct<V, 4>(q, k, stride, n, hd, scale, s);
+  }
+  scores_blocked<V>(q, nq, k, stride, n, hd, scale, s);
+}
+
+template <class V, class K>
+void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
+         std::int64_t hd, float* out) {
+  if (nq == 1) return mix_direct<V, 1>(p, v, stride, n, hd, out);
+  if (nq == 2) return mix_direct<V, 2>(p, v, stride, n, hd, out);
+  if constexpr (V::kMaxDirect >= 4) {
+    if (nq == 3) return mix_direct<V, 3>(p, v, stride, n, hd, out);
+    if (nq == 4) return mix_direct<V, 4>(p, v, stride, n, hd, out);
+  }
+  mix_blocked<V>(p, nq, v, stride, n, hd, out);
 }
 
 template <class V>

@@ -82,7 +82,7 @@ TEST_CASE("attention matches the double reference across GQA ratios, caches and 
   const Case cases[] = {
       {1, 9, 3, 64, 0, 4},      {1, 9, 3, 64, 300, 512},  {7, 9, 3, 64, 20, 40},
       {7, 4, 4, 80, 5, 12},     {1, 8, 2, 80, 1000, 1001}, {3, 6, 2, 64, 0, 3},
-      {2, 3, 1, 5, 9, 16},
+      {2, 3, 1, 5, 9, 16},      {2, 16, 2, 64, 50, 60},
   };
   for (DType dt : {DType::F32, DType::F16}) {
     for (const Case& c : cases) {
@@ -165,11 +165,13 @@ TEST_CASE("each ISA's row kernels match double references at awkward widths") {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
   for (const auto* kt : tables) {
-    for (std::int64_t hd : {5, 19, 64, 80, 136}) {
+    for (auto [hd, nq] : {std::pair<std::int64_t, std::int64_t>{5, 1}, {19, 2}, {64, 3}, {80, 4},
+                          {136, 6}, {64, 6}, {64, 1}}) {
       CAPTURE(kt->isa);
       CAPTURE(hd);
-      // Three queries of one GQA group; 70 rows cross the kernels' row blocks.
-      const std::int64_t nq = 3, n = 70, stride = hd + 3;
+      CAPTURE(nq);
+      // nq queries of one GQA group; 70 rows cross the kernels' row blocks.
+      const std::int64_t n = 70, stride = hd + 3;
       const auto sz = [](std::int64_t v) { return static_cast<std::size_t>(v); };
       std::vector<float> q(sz(nq * hd)), kf(sz(n * stride)), p(sz(nq * n));
       std::vector<std::uint16_t> kh(kf.size());
