@@ -86,8 +86,21 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t p
                          q.dim(1),                  k.dim(1), q.dim(2),
                          pos0,                      scale,    out.data_as<float>()};
   const RowKernels& kr = row_kernels();
-  pool.parallel_for(q.dim(0) * q.dim(1), 1, [&](std::int64_t b, std::int64_t e) {
-    attend_range(job, kr, b, e);
+  const std::int64_t t_n = q.dim(0);
+  if (t_n == 1) {  // decode: split the heads evenly
+    pool.parallel_for(job.n_head, 1, [&](std::int64_t b, std::int64_t e) {
+      attend_range(job, kr, b, e);
+    });
+    return;
+  }
+  // Prefill: later tokens see more positions, so (token, KV head) units are
+  // dealt round-robin rather than in contiguous ranges.
+  const std::int64_t units = t_n * job.n_kv, ratio = job.n_head / job.n_kv;
+  pool.run([&](int thread, int n_threads) {
+    for (std::int64_t u = thread; u < units; u += n_threads) {
+      const std::int64_t first = (u / job.n_kv) * job.n_head + (u % job.n_kv) * ratio;
+      attend_range(job, kr, first, first + ratio);
+    }
   });
 }
 
