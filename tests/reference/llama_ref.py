@@ -1,0 +1,240 @@
+"""Independent NumPy reference of the Llama / Qwen2 forward pass over a GGUF file.
+
+Reads tensors with gguf.GGUFReader, dequantizes them with its own NumPy code
+(checked against gguf.quants.dequantize in the tests) and computes float64 logits
+for every position of a token sequence. Shares no code with cnai.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import gguf
+import numpy as np
+
+QK = 32  # elements per block of Q4_0 / Q4_1 / Q8_0
+T = gguf.GGMLQuantizationType
+
+
+# ---------------------------------------------------------------- dequantizers
+# Each takes the raw bytes of a tensor and returns a flat float32 array.
+
+def _blocks(raw: np.ndarray, block_bytes: int) -> np.ndarray:
+    raw = np.ascontiguousarray(raw).view(np.uint8).reshape(-1)
+    assert raw.size % block_bytes == 0, "raw size is not a whole number of blocks"
+    return raw.reshape(-1, block_bytes)
+
+
+def _f16_at(blocks: np.ndarray, col: int) -> np.ndarray:
+    """The little-endian f16 at byte column `col` of every block, as float32 [n,1]."""
+    return np.ascontiguousarray(blocks[:, col:col + 2]).view("<f2").astype(np.float32)
+
+
+def _nibbles(qs: np.ndarray) -> np.ndarray:
+    """[n,16] packed bytes -> [n,32] values: low nibbles are elements 0..15, high 16..31."""
+    return np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32)
+
+
+def dequant_q4_0(raw: np.ndarray) -> np.ndarray:
+    b = _blocks(raw, 2 + QK // 2)  # {f16 d; u8 qs[16]}
+    return ((_nibbles(b[:, 2:]) - 8.0) * _f16_at(b, 0)).reshape(-1)
+
+
+def dequant_q4_1(raw: np.ndarray) -> np.ndarray:
+    b = _blocks(raw, 4 + QK // 2)  # {f16 d; f16 m; u8 qs[16]}
+    return (_nibbles(b[:, 4:]) * _f16_at(b, 0) + _f16_at(b, 2)).reshape(-1)
+
+
+def dequant_q8_0(raw: np.ndarray) -> np.ndarray:
+    b = _blocks(raw, 2 + QK)  # {f16 d; i8 qs[32]}
+    q = np.ascontiguousarray(b[:, 2:]).view(np.int8).astype(np.float32)
+    return (q * _f16_at(b, 0)).reshape(-1)
+
+
+def dequant_bf16(raw: np.ndarray) -> np.ndarray:
+    u16 = np.ascontiguousarray(raw).view(np.uint8).reshape(-1).view("<u2")
+    return (u16.astype(np.uint32) << 16).view(np.float32)
+
+
+def dequant_f16(raw: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(raw).view(np.uint8).reshape(-1).view("<f2").astype(np.float32)
+
+
+def dequant_f32(raw: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(raw).view(np.uint8).reshape(-1).view("<f4").copy()
+
+
+DEQUANTIZERS = {
+    T.F32: dequant_f32, T.F16: dequant_f16, T.BF16: dequant_bf16,
+    T.Q8_0: dequant_q8_0, T.Q4_0: dequant_q4_0, T.Q4_1: dequant_q4_1,
+}
+
+
+def dequantize_tensor(t) -> np.ndarray:
+    """A ReaderTensor as float32 with numpy shape = reversed GGUF ne (rows = ne[1])."""
+    if t.tensor_type not in DEQUANTIZERS:
+        raise NotImplementedError(f"reference: tensor {t.name} has unsupported type {t.tensor_type.name}")
+    flat = DEQUANTIZERS[t.tensor_type](t.data)
+    ne = [int(n) for n in t.shape]  # GGUF order: ne[0] is the contiguous (column) dimension
+    assert flat.size == math.prod(ne), f"{t.name}: {flat.size} values for shape {ne}"
+    return flat.reshape(list(reversed(ne)))
+
+
+# ---------------------------------------------------------------- model
+
+@dataclass
+class HParams:
+    arch: str
+    n_layer: int
+    n_embd: int
+    n_ff: int
+    n_head: int
+    n_head_kv: int
+    n_vocab: int
+    n_rot: int
+    eps: float
+    rope_base: float
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+
+def _field(reader: gguf.GGUFReader, key: str, default=None):
+    f = reader.fields.get(key)
+    if f is None:
+        if default is None:
+            raise KeyError(f"reference: GGUF metadata key {key} is missing")
+        return default
+    return f.contents()
+
+
+def read_hparams(reader: gguf.GGUFReader) -> HParams:
+    arch = _field(reader, "general.architecture")
+    if arch not in ("llama", "qwen2"):
+        raise NotImplementedError(f"reference: architecture {arch} is not supported")
+    n_embd = int(_field(reader, f"{arch}.embedding_length"))
+    n_head = int(_field(reader, f"{arch}.attention.head_count"))
+    emb = next(t for t in reader.tensors if t.name == "token_embd.weight")
+    return HParams(
+        arch=arch,
+        n_layer=int(_field(reader, f"{arch}.block_count")),
+        n_embd=n_embd,
+        n_ff=int(_field(reader, f"{arch}.feed_forward_length")),
+        n_head=n_head,
+        n_head_kv=int(_field(reader, f"{arch}.attention.head_count_kv", n_head)),
+        n_vocab=int(emb.shape[1]),
+        n_rot=int(_field(reader, f"{arch}.rope.dimension_count", n_embd // n_head)),
+        eps=float(_field(reader, f"{arch}.attention.layer_norm_rms_epsilon")),
+        rope_base=float(_field(reader, f"{arch}.rope.freq_base", 10000.0)),
+    )
+
+
+def rms_norm(x: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
+
+
+def rope(x: np.ndarray, positions: np.ndarray, n_rot: int, base: float, neox: bool) -> np.ndarray:
+    """Rotary embedding on x [n_tok, n_heads, head_dim]; the first n_rot dims rotate.
+
+    GGML "normal" mode (llama) rotates adjacent pairs (x[2i], x[2i+1]);
+    NeoX mode (qwen2) rotates (x[i], x[i + n_rot/2]). Pair i turns by pos * base^(-2i/n_rot).
+    """
+    half = n_rot // 2
+    inv_freq = base ** (-2.0 * np.arange(half, dtype=np.float64) / n_rot)
+    ang = positions.astype(np.float64)[:, None] * inv_freq[None, :]  # [n_tok, half]
+    cos, sin = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+    out = x.copy()
+    if neox:
+        a, b = x[..., :half], x[..., half:n_rot]
+        out[..., :half] = a * cos - b * sin
+        out[..., half:n_rot] = a * sin + b * cos
+    else:
+        a, b = x[..., 0:n_rot:2], x[..., 1:n_rot:2]
+        out[..., 0:n_rot:2] = a * cos - b * sin
+        out[..., 1:n_rot:2] = a * sin + b * cos
+    return out
+
+
+def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """q [n, n_head, d], k/v [n, n_kv, d] -> [n, n_head*d]; head h reads kv head h // (n_head/n_kv)."""
+    n, n_head, d = q.shape
+    group = n_head // k.shape[1]
+    k = np.repeat(k, group, axis=1)
+    v = np.repeat(v, group, axis=1)
+    scores = np.einsum("qhd,khd->hqk", q, k) / math.sqrt(d)
+    scores = np.where(np.tril(np.ones((n, n), dtype=bool))[None], scores, -np.inf)
+    scores -= scores.max(axis=-1, keepdims=True)
+    p = np.exp(scores)
+    p /= p.sum(axis=-1, keepdims=True)
+    return np.einsum("hqk,khd->qhd", p, v).reshape(n, n_head * d)
+
+
+class ReferenceModel:
+    """Dequantizes lazily (one layer at a time) so the real model fits comfortably in memory."""
+
+    def __init__(self, path: str):
+        self.reader = gguf.GGUFReader(path)
+        self.hp = read_hparams(self.reader)
+        self._tensors = {t.name: t for t in self.reader.tensors}
+
+    def has(self, name: str) -> bool:
+        return name in self._tensors
+
+    def weight(self, name: str) -> np.ndarray:
+        if name not in self._tensors:
+            raise KeyError(f"reference: tensor {name} is missing")
+        return dequantize_tensor(self._tensors[name]).astype(np.float64)
+
+    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        y = x @ self.weight(f"{name}.weight").T
+        if self.has(f"{name}.bias"):
+            y = y + self.weight(f"{name}.bias")
+        return y
+
+    def _attention(self, x: np.ndarray, layer: int, positions: np.ndarray) -> np.ndarray:
+        hp, p = self.hp, f"blk.{layer}"
+        n, d = x.shape[0], hp.head_dim
+        q = self._linear(x, f"{p}.attn_q").reshape(n, hp.n_head, d)
+        k = self._linear(x, f"{p}.attn_k").reshape(n, hp.n_head_kv, d)
+        v = self._linear(x, f"{p}.attn_v").reshape(n, hp.n_head_kv, d)
+        neox = hp.arch == "qwen2"
+        q = rope(q, positions, hp.n_rot, hp.rope_base, neox)
+        k = rope(k, positions, hp.n_rot, hp.rope_base, neox)
+        return self._linear(causal_attention(q, k, v), f"{p}.attn_output")
+
+    def _ffn(self, x: np.ndarray, layer: int) -> np.ndarray:
+        p = f"blk.{layer}"
+        gate = self._linear(x, f"{p}.ffn_gate")
+        up = self._linear(x, f"{p}.ffn_up")
+        return self._linear(gate / (1.0 + np.exp(-gate)) * up, f"{p}.ffn_down")
+
+    def logits(self, tokens) -> np.ndarray:
+        """float64 logits [len(tokens), n_vocab] for every position (positions start at 0)."""
+        tokens = np.asarray(tokens, dtype=np.int64)
+        hp = self.hp
+        if tokens.size == 0 or tokens.min() < 0 or tokens.max() >= hp.n_vocab:
+            raise ValueError(f"reference: tokens must be non-empty ids in [0, {hp.n_vocab})")
+        emb = self.weight("token_embd.weight")
+        x = emb[tokens]
+        positions = np.arange(tokens.size)
+        for layer in range(hp.n_layer):
+            h = rms_norm(x, self.weight(f"blk.{layer}.attn_norm.weight"), hp.eps)
+            x = x + self._attention(h, layer, positions)
+            h = rms_norm(x, self.weight(f"blk.{layer}.ffn_norm.weight"), hp.eps)
+            x = x + self._ffn(h, layer)
+        x = rms_norm(x, self.weight("output_norm.weight"), hp.eps)
+        out = self.weight("output.weight") if self.has("output.weight") else emb  # tied embeddings
+        return x @ out.T
+
+
+def reference_logits(path: str, tokens) -> np.ndarray:
+    return ReferenceModel(path).logits(tokens)
+
+
+if __name__ == "__main__":
+    import sys
+    model_path = sys.argv[1]
+    toks = [int(t) for t in sys.argv[2].split(",")]
+    lg = reference_logits(model_path, toks)
+    print("argmax per position:", lg.argmax(axis=1).tolist())

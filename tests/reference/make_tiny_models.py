@@ -1,0 +1,153 @@
+"""Writes tiny random-weight GGUF models (llama / qwen2, every weight dtype cnai loads).
+
+Sizes are deliberately awkward (GQA 4:2 heads, head_dim 16, n_ff 96, vocab 160) so
+kernels cannot lean on friendly multiples beyond the 32-element quant block.
+Usage: python make_tiny_models.py OUT_DIR   (writes one file per variant)
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import gguf
+import numpy as np
+
+T = gguf.GGMLQuantizationType
+WEIGHT_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1")
+FILE_TYPE = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "BF16": 32}
+
+
+@dataclass(frozen=True)
+class TinySpec:
+    arch: str = "llama"
+    wtype: str = "Q8_0"          # type of every 2-D weight matrix
+    tied: bool = True            # no output.weight: the embedding doubles as output
+    embd_type: str | None = None  # token_embd type when it differs (SmolLM2 style: Q8_0)
+    n_layer: int = 2
+    n_embd: int = 64
+    n_head: int = 4
+    n_head_kv: int = 2
+    n_ff: int = 96
+    n_vocab: int = 160
+    n_ctx: int = 64
+    seed: int = 1234
+
+    @property
+    def name(self) -> str:
+        embd = f"-embd{self.embd_type}" if self.embd_type else ""
+        return f"{self.arch}-{self.wtype}{embd}-{'tied' if self.tied else 'untied'}"
+
+
+def all_specs() -> list[TinySpec]:
+    specs = [TinySpec(arch=a, wtype=w, tied=t) for a in ("llama", "qwen2")
+             for w in WEIGHT_TYPES for t in (True, False)]
+    specs.append(TinySpec(arch="llama", wtype="Q4_1", embd_type="Q8_0"))  # like the default model
+    return specs
+
+
+def encode_matrix(w: np.ndarray, wtype: str) -> tuple[np.ndarray, T | None]:
+    """float32 [rows, cols] -> (array to store, raw GGML type or None for plain numpy dtypes)."""
+    if wtype == "F32":
+        return w.astype(np.float32), None
+    if wtype == "F16":
+        return w.astype(np.float16), None
+    qtype = T[wtype]
+    return gguf.quants.quantize(w.astype(np.float32), qtype), qtype
+
+
+def tiny_vocab(n_vocab: int) -> tuple[list[str], list[int], list[str]]:
+    """Three control tokens, two merged tokens, then GPT-2 byte-level symbols."""
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    merged = ["ab", "abc"]
+    byte_syms = [chr(c) for c in range(ord("!"), ord("~") + 1)]
+    byte_syms += [chr(c) for c in range(0xA1, 0xAD)] + [chr(c) for c in range(0xAE, 0x100)]
+    byte_syms = [s for s in byte_syms if s not in merged]
+    tokens = specials + merged + byte_syms[: n_vocab - len(specials) - len(merged)]
+    assert len(tokens) == n_vocab
+    types = [int(gguf.TokenType.CONTROL)] * len(specials) + [int(gguf.TokenType.NORMAL)] * (n_vocab - len(specials))
+    return tokens, types, ["a b", "ab c"]
+
+
+def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
+    """float32 tensors, numpy shape [out, in]; scales keep activations O(1) and logits spread."""
+    rng = np.random.default_rng(spec.seed)
+    hd = spec.n_embd // spec.n_head
+    kv = spec.n_head_kv * hd
+
+    def mat(rows: int, cols: int) -> np.ndarray:
+        return (rng.standard_normal((rows, cols)) / np.sqrt(cols)).astype(np.float32)
+
+    def norm(n: int) -> np.ndarray:
+        return (1.0 + 0.2 * rng.standard_normal(n)).astype(np.float32)
+
+    w = {"token_embd.weight": rng.standard_normal((spec.n_vocab, spec.n_embd)).astype(np.float32),
+         "output_norm.weight": norm(spec.n_embd)}
+    if not spec.tied:
+        w["output.weight"] = (rng.standard_normal((spec.n_vocab, spec.n_embd)) * 0.8).astype(np.float32)
+    for i in range(spec.n_layer):
+        p = f"blk.{i}"
+        w[f"{p}.attn_norm.weight"] = norm(spec.n_embd)
+        w[f"{p}.attn_q.weight"] = mat(spec.n_embd, spec.n_embd) * 2.0  # sharper attention patterns
+        w[f"{p}.attn_k.weight"] = mat(kv, spec.n_embd) * 2.0
+        w[f"{p}.attn_v.weight"] = mat(kv, spec.n_embd)
+        if spec.arch == "qwen2":
+            for t, n in (("q", spec.n_embd), ("k", kv), ("v", kv)):
+                w[f"{p}.attn_{t}.bias"] = (0.5 * rng.standard_normal(n)).astype(np.float32)
+        w[f"{p}.attn_output.weight"] = mat(spec.n_embd, spec.n_embd) * 3.0  # layers must move the logits
+        w[f"{p}.ffn_norm.weight"] = norm(spec.n_embd)
+        w[f"{p}.ffn_gate.weight"] = mat(spec.n_ff, spec.n_embd)
+        w[f"{p}.ffn_up.weight"] = mat(spec.n_ff, spec.n_embd)
+        w[f"{p}.ffn_down.weight"] = mat(spec.n_embd, spec.n_ff) * 3.0
+    return w
+
+
+def _add_metadata(wr: gguf.GGUFWriter, spec: TinySpec) -> None:
+    a = spec.arch
+    wr.add_name(f"tiny-{spec.name}")
+    wr.add_uint32(f"{a}.block_count", spec.n_layer)
+    wr.add_uint32(f"{a}.context_length", spec.n_ctx)
+    wr.add_uint32(f"{a}.embedding_length", spec.n_embd)
+    wr.add_uint32(f"{a}.feed_forward_length", spec.n_ff)
+    wr.add_uint32(f"{a}.attention.head_count", spec.n_head)
+    wr.add_uint32(f"{a}.attention.head_count_kv", spec.n_head_kv)
+    wr.add_float32(f"{a}.attention.layer_norm_rms_epsilon", 1e-5)
+    wr.add_float32(f"{a}.rope.freq_base", 10000.0)
+    wr.add_uint32(f"{a}.rope.dimension_count", spec.n_embd // spec.n_head)
+    wr.add_uint32(f"{a}.vocab_size", spec.n_vocab)
+    wr.add_uint32("general.file_type", FILE_TYPE[spec.wtype])
+    wr.add_uint32("general.quantization_version", 2)
+    tokens, types, merges = tiny_vocab(spec.n_vocab)
+    wr.add_tokenizer_model("gpt2")
+    wr.add_tokenizer_pre("default")
+    wr.add_token_list(tokens)
+    wr.add_token_types(types)
+    wr.add_token_merges(merges)
+    wr.add_bos_token_id(1)
+    wr.add_eos_token_id(2)
+    wr.add_add_bos_token(False)
+
+
+def write_tiny_model(path: str | Path, spec: TinySpec) -> Path:
+    path = Path(path)
+    wr = gguf.GGUFWriter(str(path), spec.arch)
+    _add_metadata(wr, spec)
+    for name, w in random_weights(spec).items():
+        if w.ndim == 1:  # norms and biases stay F32
+            wr.add_tensor(name, w)
+            continue
+        wtype = spec.embd_type if (name == "token_embd.weight" and spec.embd_type) else spec.wtype
+        data, raw = encode_matrix(w, wtype)
+        wr.add_tensor(name, data, raw_dtype=raw)
+    wr.write_header_to_file()
+    wr.write_kv_data_to_file()
+    wr.write_tensors_to_file()
+    wr.close()
+    return path
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    out.mkdir(parents=True, exist_ok=True)
+    for s in all_specs():
+        print(write_tiny_model(out / f"tiny-{s.name}.gguf", s))

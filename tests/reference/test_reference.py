@@ -1,0 +1,187 @@
+"""Compares cnai's logits with the independent NumPy reference (llama_ref.py).
+
+Cases: the real default model, and tiny random GGUF models (llama / qwen2 x every weight
+dtype, tied and untied output) written at test time. The reference dequantizes exactly the
+stored weights, so any difference comes from cnai's arithmetic, not from weight quantization.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gguf
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import llama_ref  # noqa: E402
+import make_tiny_models as tiny  # noqa: E402
+
+# "The capital of France is Paris. The capital of Germany is Berlin. The capital of" (SmolLM2 ids)
+REAL_TOKENS = [504, 3575, 282, 4649, 314, 7042, 30, 378, 3575, 282, 4521, 314, 11452, 30, 378, 3575]
+TINY_TOKENS = [5, 17, 42, 100, 3, 159, 0, 77, 77, 12, 64, 8, 130, 99, 1, 2, 150, 33, 33, 7]
+
+# Tolerances as a fraction of the reference logit range (max - min over all positions).
+# Q4 weights get a looser bound: cnai quantizes the activations to Q8 blocks so it can use
+# integer dot products, the reference multiplies by exact float activations; with 4-bit
+# weights that activation rounding is the dominant difference and grows with depth.
+TOL_FRACTION = {"F32": 0.02, "F16": 0.02, "BF16": 0.02, "Q8_0": 0.02, "Q4_0": 0.03, "Q4_1": 0.03}
+CLI_TIMEOUT_S = 120
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def cnai_bin() -> str:
+    path = os.environ.get("CNAI_BIN")
+    if not path:
+        msg = "CNAI_BIN is not set: point it at the built cnai program (build target cnai_cli)"
+        if _truthy("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    if not Path(path).is_file():
+        pytest.fail(f"CNAI_BIN={path} does not exist")
+    if not _has_logits_command(path):
+        msg = f"{path} has no `logits` command yet (it comes with the model branch)"
+        if _truthy("CNAI_REQUIRE_LOGITS"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def _has_logits_command(path: str) -> bool:
+    """`cnai --help` lists the registered subcommands, one per line."""
+    proc = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30)
+    listing = proc.stdout + proc.stderr
+    return any(line.split()[:1] == ["logits"] for line in listing.splitlines())
+
+
+def real_model_path() -> Path:
+    default = Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    path = Path(os.environ.get("CNAI_MODEL", str(default)))
+    if not path.is_file():
+        msg = f"default model {path} is missing (run scripts/setup to download it, or set CNAI_MODEL)"
+        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+def run_cnai_logits(model: Path, tokens: list[int], out: Path, all_rows: bool, n_vocab: int) -> np.ndarray:
+    """Runs `cnai logits` and reads its raw little-endian float32 [rows x n_vocab] output."""
+    cmd = [cnai_bin(), "logits", "-m", str(model), "-t", "2",
+           "--tokens", ",".join(str(t) for t in tokens), "--out", str(out)]
+    if all_rows:
+        cmd.append("--all")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}"
+    data = np.fromfile(out, dtype="<f4")
+    rows = len(tokens) if all_rows else 1
+    assert data.size == rows * n_vocab, f"{out}: {data.size} floats, expected {rows} x {n_vocab}"
+    return data.reshape(rows, n_vocab).astype(np.float64)
+
+
+def compare_logits(case: str, ref: np.ndarray, got: np.ndarray, tol_fraction: float) -> None:
+    """Max abs diff within tol_fraction of the reference range; same top-1 at every position.
+
+    Where the reference's own top-2 margin is below the tolerance the two candidates are a
+    near-tie; there cnai's pick must still be within the tolerance of the reference maximum.
+    """
+    assert ref.shape == got.shape, f"{case}: shape {got.shape} vs reference {ref.shape}"
+    assert np.all(np.isfinite(got)), f"{case}: cnai produced non-finite logits"
+    span = float(ref.max() - ref.min())
+    tol = tol_fraction * span
+    diff = float(np.abs(ref - got).max())
+    top_ref, top_got = ref.argmax(axis=1), got.argmax(axis=1)
+    ordered = np.sort(ref, axis=1)
+    margin = ordered[:, -1] - ordered[:, -2]
+    decisive = margin > tol
+    print(f"\n[{case}] rows={ref.shape[0]} range={span:.3f} max_abs_diff={diff:.4f} "
+          f"({100 * diff / span:.3f}% of range, bound {100 * tol_fraction:.1f}%) "
+          f"top1_equal={int((top_ref == top_got).sum())}/{ref.shape[0]} near_ties={int((~decisive).sum())}")
+    assert diff <= tol, f"{case}: max abs diff {diff:.4f} > {tol:.4f} ({tol_fraction:.0%} of range {span:.3f})"
+    bad = np.nonzero(decisive & (top_ref != top_got))[0]
+    assert bad.size == 0, f"{case}: top-1 differs at positions {bad.tolist()} (ref {top_ref[bad]}, cnai {top_got[bad]})"
+    rows = np.arange(ref.shape[0])
+    picked = ref[rows, top_got]
+    assert np.all(picked >= ref.max(axis=1) - tol), f"{case}: cnai's top-1 is far below the reference maximum"
+
+
+def model_tolerance(reader: gguf.GGUFReader) -> float:
+    """The loosest bound over the weight-matrix types present in the file."""
+    types = {t.tensor_type.name for t in reader.tensors if len(t.shape) == 2}
+    return max(TOL_FRACTION[t] for t in types)
+
+
+# ------------------------------------------------------------------ tiny models
+
+TINY_SPECS = tiny.all_specs()
+
+
+@pytest.fixture(params=TINY_SPECS, ids=[s.name for s in TINY_SPECS])
+def tiny_model(request, tmp_path) -> tuple[Path, tiny.TinySpec]:
+    spec = request.param
+    return tiny.write_tiny_model(tmp_path / f"tiny-{spec.name}.gguf", spec), spec
+
+
+def test_tiny_logits_are_not_degenerate(tiny_model):
+    path, spec = tiny_model
+    lg = llama_ref.reference_logits(str(path), TINY_TOKENS)
+    assert lg.shape == (len(TINY_TOKENS), spec.n_vocab)
+    assert lg.max() - lg.min() > 1.0
+    assert len(set(lg.argmax(axis=1).tolist())) > 3, "predictions should vary with position"
+
+
+def test_tiny_model_matches_reference(tiny_model, tmp_path):
+    path, spec = tiny_model
+    got = run_cnai_logits(path, TINY_TOKENS, tmp_path / "all.f32", True, spec.n_vocab)
+    model = llama_ref.ReferenceModel(str(path))
+    compare_logits(spec.name, model.logits(TINY_TOKENS), got, model_tolerance(model.reader))
+
+
+def test_tiny_model_last_row_equals_all_rows(tiny_model, tmp_path):
+    path, spec = tiny_model
+    every = run_cnai_logits(path, TINY_TOKENS, tmp_path / "all.f32", True, spec.n_vocab)
+    last = run_cnai_logits(path, TINY_TOKENS, tmp_path / "last.f32", False, spec.n_vocab)
+    span = float(every.max() - every.min())
+    diff = float(np.abs(every[-1] - last[0]).max())
+    print(f"\n[{spec.name} last-row] max_abs_diff={diff:.2e} range={span:.3f}")
+    assert diff <= 1e-3 * span
+
+
+# ------------------------------------------------------------------ real model
+
+@pytest.fixture(scope="module")
+def real_reference():
+    path = real_model_path()
+    model = llama_ref.ReferenceModel(str(path))
+    return path, model.logits(REAL_TOKENS), model_tolerance(model.reader)
+
+
+def test_reference_completes_capitals(real_reference):
+    """Sanity of the reference alone: SmolLM2 continues "...Germany is" with " Berlin"."""
+    path, ref, _ = real_reference
+    assert ref.argmax(axis=1)[11] == 11452  # " Berlin"
+    assert ref.argmax(axis=1)[4] == 7042  # " Paris"
+
+
+def test_real_model_matches_reference(real_reference, tmp_path):
+    path, ref, tol = real_reference
+    got = run_cnai_logits(path, REAL_TOKENS, tmp_path / "real_all.f32", True, ref.shape[1])
+    compare_logits(path.name, ref, got, tol)
+
+
+def test_real_model_last_row_equals_all_rows(real_reference, tmp_path):
+    path, ref, _ = real_reference
+    n_vocab = ref.shape[1]
+    every = run_cnai_logits(path, REAL_TOKENS, tmp_path / "real_all.f32", True, n_vocab)
+    last = run_cnai_logits(path, REAL_TOKENS, tmp_path / "real_last.f32", False, n_vocab)
+    span = float(every.max() - every.min())
+    diff = float(np.abs(every[-1] - last[0]).max())
+    print(f"\n[{path.name} last-row] max_abs_diff={diff:.2e} range={span:.3f}")
+    assert diff <= 1e-3 * span
