@@ -77,14 +77,14 @@ class CancelToken {
 
   /// Internal: runs `on_cancel` at cancel() (or now, if already cancelled)
   /// until the returned id is removed.
-  std::uint64_t add_callback(std::function<void()> on_cancel);
-  void remove_callback(std::uint64_t id);
+  std::uint64_t add_callback(std::function<void()> on_cancel) const;
+  void remove_callback(std::uint64_t id) const;
 
  private:
   mutable std::mutex mutex_;
   bool cancelled_ = false;
-  std::uint64_t next_id_ = 1;
-  std::vector<std::pair<std::uint64_t, std::function<void()>>> callbacks_;
+  mutable std::uint64_t next_id_ = 1;
+  mutable std::vector<std::pair<std::uint64_t, std::function<void()>>> callbacks_;
 };
 
 /// Thread-safe: many threads may call send()/stream() at once.
