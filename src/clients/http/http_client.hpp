@@ -1,0 +1,119 @@
+// Blocking HTTP/1.1 client (private to cnai; std-only interface, Beast inside).
+// Keep-alive pool per (scheme, host, port), TLS with peer verification, gzip,
+// HTTPS_PROXY tunnelling, per-phase timeouts and cross-thread cancellation.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cnai::clients {
+
+/// An absolute http:// or https:// URL split into its parts.
+struct Url {
+  std::string scheme;  // "http" or "https"
+  std::string host;
+  uint16_t port = 0;   // defaulted to 80 / 443 when absent
+  std::string target;  // path + query, at least "/"
+
+  /// Throws Error(invalid_argument) on anything that is not an http(s) URL.
+  static Url parse(std::string_view url);
+};
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "POST";
+  Url url;
+  HttpHeaders headers;  // Host, Content-Length, Accept-Encoding are added
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;
+  HttpHeaders headers;
+  std::string body;  // empty for stream(): the bytes went to on_data
+
+  /// First header with this name, compared case-insensitively.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+struct HttpTimeouts {
+  std::chrono::milliseconds connect{10000};     // resolve + TCP + TLS (+ proxy)
+  std::chrono::milliseconds first_byte{60000};  // request sent -> response head
+  std::chrono::milliseconds total{600000};      // whole call
+  std::chrono::milliseconds idle_read{60000};   // between two body reads
+};
+
+struct HttpClientOptions {
+  HttpTimeouts timeouts;
+  std::size_t max_body_bytes = std::size_t{64} << 20;  // after gzip decoding
+  std::size_t max_connections_per_host = 16;           // idle pool bound
+  std::string ca_file;     // empty: the system CA store
+  bool verify_peer = true;
+  /// "http://host:port" of a CONNECT proxy for https; defaults to env
+  /// HTTPS_PROXY / https_proxy. Set to "" to disable explicitly.
+  std::optional<std::string> https_proxy;
+};
+
+/// Cancels calls from any thread; a blocked call closes its connection and
+/// throws Error(cancelled) promptly. One token may serve several calls.
+class CancelToken {
+ public:
+  CancelToken() = default;
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  void cancel();
+  bool cancelled() const;
+
+  /// Internal: runs `on_cancel` at cancel() (or now, if already cancelled)
+  /// until the returned id is removed.
+  std::uint64_t add_callback(std::function<void()> on_cancel) const;
+  void remove_callback(std::uint64_t id) const;
+
+ private:
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  mutable std::uint64_t next_id_ = 1;
+  mutable std::vector<std::pair<std::uint64_t, std::function<void()>>> callbacks_;
+};
+
+/// Thread-safe: many threads may call send()/stream() at once.
+/// Errors: refused/reset -> unavailable; timeouts -> timeout (naming which);
+/// body over the limit -> upstream; TLS verification -> unavailable;
+/// cancelled -> cancelled. HTTP error statuses are returned, not thrown.
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// Complete request; the body is read fully (content-length or chunked,
+  /// gzip-decoded).
+  HttpResponse send(const HttpRequest& request, const CancelToken* cancel = nullptr);
+
+  /// on_headers(head) once, then on_data(bytes) per decoded piece received;
+  /// on_data returning false stops reading (the connection is dropped).
+  HttpResponse stream(const HttpRequest& request,
+                      const std::function<void(const HttpResponse& head)>& on_headers,
+                      const std::function<bool(std::string_view)>& on_data,
+                      const CancelToken* cancel = nullptr);
+
+  const HttpClientOptions& options() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cnai::clients
