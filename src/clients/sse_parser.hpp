@@ -32,6 +32,7 @@ class SseParser {
   bool finish();
 
  private:
+  void feed_lines(std::string_view bytes, const EventCallback& on_event);
   void process_line(std::string_view line, const EventCallback& on_event);
   void dispatch(const EventCallback& on_event);
   void check_size() const;
@@ -40,6 +41,7 @@ class SseParser {
   std::string line_;             // current incomplete line
   bool skip_lf_ = false;         // last byte was CR: a following LF is the same line end
   bool at_start_ = true;         // BOM check pending
+  std::string bom_buffer_;       // first bytes, held until the BOM is decided
   bool pending_fields_ = false;  // a field line seen since the last dispatch
   std::string data_;
   std::string event_type_;
