@@ -30,6 +30,10 @@ ChatResponse chat_response_from_openai_json(std::string_view body);
 /// no choices (the usage-only last chunk) yields empty deltas.
 ChatChunk chat_chunk_from_openai_json(std::string_view body);
 
+/// ChatResponse -> Chat Completions response body, plus a "cnai" object with
+/// backend, cost_usd and timings (for the CLI and the server).
+std::string to_openai_json(const ChatResponse& response);
+
 /// EmbeddingRequest -> Embeddings request body.
 std::string to_openai_json(const EmbeddingRequest& request);
 
