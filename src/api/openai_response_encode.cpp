@@ -1,0 +1,49 @@
+// ChatResponse -> OpenAI Chat Completions response body (with cnai extras).
+#include <boost/json.hpp>
+
+#include "api/json_fields.hpp"
+#include "cnai/api/json.hpp"
+
+namespace cnai {
+namespace {
+
+namespace bj = boost::json;
+
+bj::object encode_choice(const Choice& c) {
+  bj::object message{{"role", std::string(to_string(c.message.role))}};
+  message["content"] = c.message.content.empty() && !c.message.tool_calls.empty() ? bj::value(nullptr)
+                                                                                   : bj::value(bj::string(c.message.content));
+  if (!c.message.tool_calls.empty()) {
+    bj::array calls;
+    for (const ToolCall& t : c.message.tool_calls) {
+      calls.push_back(bj::object{{"id", t.id}, {"type", "function"},
+                                 {"function", bj::object{{"name", t.name}, {"arguments", t.arguments}}}});
+    }
+    message["tool_calls"] = std::move(calls);
+  }
+  bj::value finish = c.finish_reason == FinishReason::none ? bj::value(nullptr)
+                                                           : bj::value(bj::string(to_string(c.finish_reason)));
+  return bj::object{{"index", c.index}, {"message", std::move(message)}, {"finish_reason", std::move(finish)}};
+}
+
+}  // namespace
+
+std::string to_openai_json(const ChatResponse& r) {
+  bj::array choices;
+  for (const Choice& c : r.choices) choices.push_back(encode_choice(c));
+  bj::object usage{{"prompt_tokens", r.usage.prompt_tokens},
+                   {"completion_tokens", r.usage.completion_tokens},
+                   {"total_tokens", r.usage.total_tokens}};
+  if (r.usage.cached_prompt_tokens > 0) usage["prompt_tokens_details"] = bj::object{{"cached_tokens", r.usage.cached_prompt_tokens}};
+  bj::object timings{{"time_to_first_token_ms", r.timings.time_to_first_token_ms}, {"total_ms", r.timings.total_ms}};
+  bj::object o{{"id", r.id},
+               {"object", "chat.completion"},
+               {"created", r.created},
+               {"model", r.model},
+               {"choices", std::move(choices)},
+               {"usage", std::move(usage)},
+               {"cnai", bj::object{{"backend", r.backend}, {"cost_usd", r.usage.cost_usd}, {"timings", std::move(timings)}}}};
+  return json::dump(o);
+}
+
+}  // namespace cnai

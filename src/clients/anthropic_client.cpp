@@ -1,0 +1,131 @@
+// AnthropicClient: request building and the streamed-event loop; HTTP,
+// retries and limits live in ApiTransport, JSON mapping in anthropic_codec.
+#include "cnai/clients/anthropic_client.hpp"
+
+#include <cstdlib>
+
+#include "clients/anthropic_codec.hpp"
+#include "clients/api_transport.hpp"
+#include "clients/chat_stream_assembler.hpp"
+#include "cnai/clients/pricing.hpp"
+#include "cnai/core/error.hpp"
+
+namespace cnai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string env_or(const char* name, std::string fallback = {}) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::move(fallback);
+}
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+void finish_response(ChatResponse& r, const std::string& requested_model, Clock::time_point t0) {
+  r.backend = "anthropic";
+  r.timings.total_ms = ms_since(t0);
+  for (auto& c : r.choices) {
+    for (auto& call : c.message.tool_calls) {
+      if (call.arguments.empty()) call.arguments = "{}";  // a tool without input streams no JSON
+    }
+  }
+  r.usage.cost_usd = PriceTable::global().cost_usd(r.model.empty() ? requested_model : r.model, r.usage);
+}
+
+}  // namespace
+
+AnthropicOptions AnthropicOptions::from_env() {
+  AnthropicOptions o;
+  o.api_key = env_or("ANTHROPIC_API_KEY");
+  std::string base = env_or("ANTHROPIC_BASE_URL");
+  if (!base.empty()) {
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    // The SDK's base URL excludes /v1; ours includes it.
+    o.base_url = base.size() >= 3 && base.compare(base.size() - 3, 3, "/v1") == 0 ? base : base + "/v1";
+  }
+  return o;
+}
+
+struct AnthropicClient::Impl {
+  AnthropicOptions options;
+  clients::ApiTransport transport;
+
+  explicit Impl(AnthropicOptions o)
+      : options(std::move(o)), transport(clients::make_transport_options("anthropic", options.common)) {}
+
+  clients::HttpRequest make_request(std::string body) const {
+    std::string base = options.base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    clients::HttpRequest req;
+    req.method = "POST";
+    req.url = clients::Url::parse(base + "/messages");
+    req.body = std::move(body);
+    req.headers = {{"Content-Type", "application/json"},
+                   {"anthropic-version", options.version},
+                   {"User-Agent", "cnai/0.1.0"}};
+    if (!options.api_key.empty()) req.headers.emplace_back("x-api-key", options.api_key);
+    for (const auto& [k, v] : options.extra_headers) req.headers.emplace_back(k, v);
+    return req;
+  }
+
+  clients::CallContext context_for(const std::string& body, const ChatRequest& r) const {
+    clients::CallContext ctx;
+    ctx.estimated_tokens = clients::estimate_request_tokens(body.size(), r.max_tokens.value_or(options.default_max_tokens));
+    ctx.deadline = r.deadline;
+    return ctx;
+  }
+};
+
+AnthropicClient::AnthropicClient(AnthropicOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+AnthropicClient::~AnthropicClient() = default;
+
+const AnthropicOptions& AnthropicClient::options() const noexcept { return impl_->options; }
+
+ChatResponse AnthropicClient::chat(const ChatRequest& request) {
+  auto t0 = Clock::now();
+  ChatRequest plain = request;
+  plain.stream = false;
+  std::string body = clients::to_anthropic_json(plain, impl_->options.default_max_tokens);
+  auto ctx = impl_->context_for(body, request);
+  auto http = impl_->transport.send_json(impl_->make_request(std::move(body)), ctx);
+  ChatResponse r = clients::chat_response_from_anthropic_json(http.body);
+  finish_response(r, request.model, t0);
+  return r;
+}
+
+ChatResponse AnthropicClient::chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk) {
+  auto t0 = Clock::now();
+  ChatRequest streamed = request;
+  streamed.stream = true;
+  std::string body = clients::to_anthropic_json(streamed, impl_->options.default_max_tokens);
+  auto ctx = impl_->context_for(body, request);
+  auto http_request = impl_->make_request(std::move(body));
+
+  clients::AnthropicStreamDecoder decoder;
+  clients::ChatStreamAssembler assembler;
+  bool delivered = false, cancelled = false;
+  double ttft_ms = 0;
+  auto on_event = [&](const clients::SseEvent& ev) -> bool {
+    auto chunk = decoder.on_event(ev.event, ev.data);
+    if (decoder.finished()) return false;
+    if (!chunk) return true;
+    assembler.add(*chunk);
+    if (!delivered && (!chunk->delta_content.empty() || !chunk->tool_calls.empty())) ttft_ms = ms_since(t0);
+    delivered = true;
+    if (on_chunk && !on_chunk(*chunk)) {
+      cancelled = true;
+      return false;
+    }
+    return true;
+  };
+  impl_->transport.stream_sse(http_request, ctx, on_event, [&] { return delivered; });
+  if (cancelled) throw Error(ErrorCode::cancelled, "chat stream cancelled by the chunk callback");
+  if (!decoder.finished()) throw Error(ErrorCode::upstream, "anthropic: stream ended before message_stop");
+  ChatResponse r = assembler.take();
+  r.timings.time_to_first_token_ms = ttft_ms;
+  finish_response(r, request.model, t0);
+  return r;
+}
+
+}  // namespace cnai

@@ -1,0 +1,174 @@
+#include "clients/api_transport.hpp"
+
+#include <exception>
+#include <thread>
+
+#include "clients/upstream_error.hpp"
+#include "cnai/core/error.hpp"
+
+namespace cnai::clients {
+namespace {
+
+bool is_success(int status) { return status >= 200 && status < 300; }
+
+RetryHints hints_from(const HttpResponse* response) {
+  RetryHints h;
+  if (!response) return h;
+  h.should_retry = response->header("x-should-retry");
+  h.retry_after_ms = response->header("retry-after-ms");
+  h.retry_after = response->header("retry-after");
+  return h;
+}
+
+FailureKind kind_of(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::timeout: return FailureKind::timeout;
+    case ErrorCode::unavailable: return FailureKind::connection;
+    default: return FailureKind::other;
+  }
+}
+
+bool content_type_has(const HttpResponse& r, std::string_view what) {
+  auto ct = r.header("content-type");
+  return ct && ct->find(what) != std::string::npos;
+}
+
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+
+}  // namespace
+
+ApiTransportOptions make_transport_options(std::string provider, const ClientCommonOptions& common) {
+  ApiTransportOptions o;
+  o.provider = std::move(provider);
+  o.retry.max_retries = common.retries.max_retries;
+  o.retry.initial_delay = common.retries.initial_delay;
+  o.retry.max_delay = common.retries.max_delay;
+  o.rate_limits.requests_per_minute = common.rate_limits.requests_per_minute;
+  o.rate_limits.tokens_per_minute = common.rate_limits.tokens_per_minute;
+  o.http.timeouts.connect = common.timeouts.connect;
+  o.http.timeouts.first_byte = common.timeouts.first_byte;
+  o.http.timeouts.total = common.timeouts.total;
+  o.http.timeouts.idle_read = common.timeouts.idle_read;
+  o.http.ca_file = common.ca_file;
+  o.http.verify_peer = common.verify_peer;
+  return o;
+}
+
+ApiTransport::ApiTransport(ApiTransportOptions options)
+    : options_(std::move(options)),
+      http_(options_.http),
+      policy_(options_.retry),
+      limiter_(options_.rate_limits),
+      rng_(std::random_device{}()) {}
+
+void ApiTransport::acquire_capacity(const CallContext& ctx) {
+  limiter_.acquire(
+      ctx.estimated_tokens, [&] { return ctx.cancel && ctx.cancel->cancelled(); }, ctx.deadline);
+}
+
+RetryDecision ApiTransport::after_failure(int retries_done, FailureKind kind, const HttpResponse* response,
+                                          bool delivered) {
+  double r;
+  {
+    std::lock_guard lock(rng_mutex_);
+    r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  }
+  return policy_.decide(retries_done, kind, response ? response->status : 0, hints_from(response), delivered,
+                        std::chrono::system_clock::now(), r);
+}
+
+void ApiTransport::wait_before_retry(std::chrono::milliseconds delay, const CallContext& ctx) {
+  auto until = std::chrono::steady_clock::now() + delay;
+  if (ctx.deadline && until > *ctx.deadline) {
+    throw Error(ErrorCode::timeout, options_.provider + ": the request deadline passes before the next retry");
+  }
+  // Short slices so cancellation is prompt.
+  while (std::chrono::steady_clock::now() < until) {
+    if (ctx.cancel && ctx.cancel->cancelled()) throw Error(ErrorCode::cancelled, options_.provider + ": cancelled");
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        until - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
+  }
+}
+
+HttpResponse ApiTransport::send_json(const HttpRequest& request, const CallContext& ctx) {
+  for (int retries = 0;; ++retries) {
+    acquire_capacity(ctx);
+    HttpResponse response;
+    try {
+      response = http_.send(request, ctx.cancel);
+    } catch (const Error& e) {
+      RetryDecision d = after_failure(retries, kind_of(e), nullptr, false);
+      if (!d.retry) throw;
+      wait_before_retry(d.delay, ctx);
+      continue;
+    }
+    if (is_success(response.status)) {
+      if (!content_type_has(response, "json")) {
+        throw Error(ErrorCode::upstream, options_.provider + ": expected a JSON response, got content type '" +
+                                             response.header("content-type").value_or("(none)") + "'");
+      }
+      return response;
+    }
+    RetryDecision d = after_failure(retries, FailureKind::http_status, &response, false);
+    if (!d.retry) throw error_from_response(options_.provider, response.status, response.body);
+    wait_before_retry(d.delay, ctx);
+  }
+}
+
+void ApiTransport::stream_sse(const HttpRequest& request, const CallContext& ctx,
+                              const std::function<bool(const SseEvent&)>& on_event,
+                              const std::function<bool()>& content_delivered) {
+  for (int retries = 0;; ++retries) {
+    acquire_capacity(ctx);
+    HttpResponse head;
+    std::string error_body;
+    std::exception_ptr failure;  // thrown inside callbacks, rethrown here
+    bool stopped = false;
+    SseParser parser;
+    auto on_headers = [&](const HttpResponse& h) { head = h; };
+    auto on_data = [&](std::string_view bytes) -> bool {
+      if (!is_success(head.status)) {
+        if (error_body.size() < kMaxErrorBody) error_body.append(bytes.substr(0, kMaxErrorBody - error_body.size()));
+        return true;
+      }
+      if (!content_type_has(head, "text/event-stream")) {
+        failure = std::make_exception_ptr(Error(
+            ErrorCode::upstream, options_.provider + ": expected an SSE stream (text/event-stream), got content type '" +
+                                     head.header("content-type").value_or("(none)") + "'"));
+        return false;
+      }
+      try {
+        parser.feed(bytes, [&](const SseEvent& ev) {
+          if (!stopped && !on_event(ev)) stopped = true;
+        });
+      } catch (...) {
+        failure = std::current_exception();
+        return false;
+      }
+      return !stopped;
+    };
+    try {
+      head = http_.stream(request, on_headers, on_data, ctx.cancel);
+    } catch (const Error& e) {
+      if (failure) std::rethrow_exception(failure);
+      RetryDecision d = after_failure(retries, kind_of(e), nullptr, content_delivered());
+      if (!d.retry) throw;
+      wait_before_retry(d.delay, ctx);
+      continue;
+    }
+    if (failure) std::rethrow_exception(failure);
+    if (is_success(head.status)) {
+      if (!stopped && !content_type_has(head, "text/event-stream")) {
+        throw Error(ErrorCode::upstream, options_.provider + ": expected an SSE stream (text/event-stream), got content type '" +
+                                             head.header("content-type").value_or("(none)") + "'");
+      }
+      return;
+    }
+    if (error_body.empty()) error_body = head.body;
+    RetryDecision d = after_failure(retries, FailureKind::http_status, &head, false);
+    if (!d.retry) throw error_from_response(options_.provider, head.status, error_body);
+    wait_before_retry(d.delay, ctx);
+  }
+}
+
+}  // namespace cnai::clients

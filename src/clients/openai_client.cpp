@@ -1,0 +1,210 @@
+// OpenAiClient: request building, endpoint URLs (OpenAI and Azure), and the
+// streamed-chunk loop; HTTP, retries and limits live in ApiTransport.
+#include "cnai/clients/openai_client.hpp"
+
+#include <cstdlib>
+#include <utility>
+
+#include "clients/api_transport.hpp"
+#include "clients/chat_stream_assembler.hpp"
+#include "clients/responses_codec.hpp"
+#include "clients/upstream_error.hpp"
+#include "cnai/api/json.hpp"
+#include "cnai/clients/pricing.hpp"
+#include "cnai/core/error.hpp"
+
+namespace cnai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string env_or(const char* name, std::string fallback = {}) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::move(fallback);
+}
+
+std::string strip_slash(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void fill_cost(ChatResponse& r, const std::string& requested_model) {
+  const std::string& model = r.model.empty() ? requested_model : r.model;
+  r.usage.cost_usd = PriceTable::global().cost_usd(model, r.usage);
+}
+
+}  // namespace
+
+OpenAiOptions OpenAiOptions::from_env() {
+  OpenAiOptions o;
+  o.api_key = env_or("OPENAI_API_KEY");
+  o.base_url = env_or("OPENAI_BASE_URL", o.base_url);
+  o.organization = env_or("OPENAI_ORG_ID");
+  o.project = env_or("OPENAI_PROJECT_ID");
+  return o;
+}
+
+OpenAiOptions OpenAiOptions::azure_from_env(const std::string& deployment) {
+  OpenAiOptions o;
+  o.base_url = env_or("AZURE_OPENAI_ENDPOINT");
+  AzureOptions azure;
+  azure.deployment = deployment;
+  azure.api_version = env_or("OPENAI_API_VERSION", azure.api_version);
+  o.api_key = env_or("AZURE_OPENAI_API_KEY");
+  if (o.api_key.empty()) {
+    o.api_key = env_or("AZURE_OPENAI_AD_TOKEN");
+    azure.use_bearer_token = !o.api_key.empty();
+  }
+  o.azure = azure;
+  return o;
+}
+
+struct OpenAiClient::Impl {
+  OpenAiOptions options;
+  clients::ApiTransport transport;
+
+  explicit Impl(OpenAiOptions o)
+      : options(std::move(o)),
+        transport(clients::make_transport_options(options.azure ? "azure" : "openai", options.common)) {
+    if (options.backend_name.empty()) options.backend_name = options.azure ? "azure" : "openai";
+    if (options.base_url.empty()) throw Error(ErrorCode::invalid_argument, "OpenAiOptions: base_url is empty");
+  }
+
+  /// `path` is "chat/completions", "embeddings", "models" or "responses".
+  std::string url_for(const std::string& path) const {
+    std::string base = strip_slash(options.base_url);
+    if (!options.azure) return base + "/" + path;
+    const AzureOptions& az = *options.azure;
+    std::string version = "?api-version=" + az.api_version;
+    if (path == "models" || path == "responses") return base + "/openai/" + path + version;
+    if (az.deployment.empty()) throw Error(ErrorCode::invalid_argument, "Azure OpenAI: deployment name is empty");
+    return base + "/openai/deployments/" + az.deployment + "/" + path + version;
+  }
+
+  clients::HttpRequest make_request(const std::string& method, const std::string& path, std::string body) const {
+    clients::HttpRequest req;
+    req.method = method;
+    req.url = clients::Url::parse(url_for(path));
+    req.body = std::move(body);
+    auto& h = req.headers;
+    if (!req.body.empty()) h.emplace_back("Content-Type", "application/json");
+    if (!options.api_key.empty()) {
+      if (options.azure && !options.azure->use_bearer_token) h.emplace_back("api-key", options.api_key);
+      else h.emplace_back("Authorization", "Bearer " + options.api_key);
+    }
+    if (!options.organization.empty()) h.emplace_back("OpenAI-Organization", options.organization);
+    if (!options.project.empty()) h.emplace_back("OpenAI-Project", options.project);
+    h.emplace_back("User-Agent", "cnai/0.1.0");
+    for (const auto& [k, v] : options.extra_headers) h.emplace_back(k, v);
+    return req;
+  }
+
+  clients::CallContext context_for(const std::string& body, std::optional<int> max_tokens,
+                                   std::optional<Clock::time_point> deadline) const {
+    clients::CallContext ctx;
+    ctx.estimated_tokens = clients::estimate_request_tokens(body.size(), max_tokens);
+    ctx.deadline = deadline;
+    return ctx;
+  }
+
+  OpenAiEncodeOptions encode_options() const {
+    OpenAiEncodeOptions e;
+    e.use_max_completion_tokens = options.use_max_completion_tokens;
+    return e;
+  }
+};
+
+OpenAiClient::OpenAiClient(OpenAiOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+OpenAiClient::~OpenAiClient() = default;
+
+const OpenAiOptions& OpenAiClient::options() const noexcept { return impl_->options; }
+
+ChatResponse OpenAiClient::chat(const ChatRequest& request) {
+  auto t0 = Clock::now();
+  ChatRequest plain = request;
+  plain.stream = false;
+  std::string body = to_openai_json(plain, impl_->encode_options());
+  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline);
+  auto http = impl_->transport.send_json(impl_->make_request("POST", "chat/completions", std::move(body)), ctx);
+  ChatResponse r = chat_response_from_openai_json(http.body);
+  r.backend = impl_->options.backend_name;
+  r.timings.total_ms = ms_since(t0);
+  fill_cost(r, request.model);
+  return r;
+}
+
+ChatResponse OpenAiClient::chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk) {
+  auto t0 = Clock::now();
+  ChatRequest streamed = request;
+  streamed.stream = true;
+  std::string body = to_openai_json(streamed, impl_->encode_options());
+  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline);
+  auto http_request = impl_->make_request("POST", "chat/completions", std::move(body));
+
+  clients::ChatStreamAssembler assembler;
+  bool done = false, delivered = false, cancelled = false;
+  double ttft_ms = 0;
+  auto on_event = [&](const clients::SseEvent& ev) -> bool {
+    if (ev.data == "[DONE]") {
+      done = true;
+      return false;
+    }
+    if (ev.data.empty()) return true;
+    if (auto err = clients::in_band_error(impl_->transport.options().provider, ev.data)) throw *err;
+    ChatChunk chunk = chat_chunk_from_openai_json(ev.data);
+    assembler.add(chunk);
+    if (!delivered && (!chunk.delta_content.empty() || !chunk.tool_calls.empty())) ttft_ms = ms_since(t0);
+    delivered = true;
+    if (on_chunk && !on_chunk(chunk)) {
+      cancelled = true;
+      return false;
+    }
+    return true;
+  };
+  impl_->transport.stream_sse(http_request, ctx, on_event, [&] { return delivered; });
+  if (cancelled) throw Error(ErrorCode::cancelled, "chat stream cancelled by the chunk callback");
+  if (!done) throw Error(ErrorCode::upstream, impl_->transport.options().provider + ": stream ended before [DONE]");
+  ChatResponse r = assembler.take();
+  r.backend = impl_->options.backend_name;
+  r.timings.time_to_first_token_ms = ttft_ms;
+  r.timings.total_ms = ms_since(t0);
+  fill_cost(r, request.model);
+  return r;
+}
+
+ChatResponse OpenAiClient::respond(const ChatRequest& request) {
+  auto t0 = Clock::now();
+  std::string body = clients::to_responses_json(request);
+  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline);
+  auto http = impl_->transport.send_json(impl_->make_request("POST", "responses", std::move(body)), ctx);
+  ChatResponse r = clients::chat_response_from_responses_json(http.body);
+  r.backend = impl_->options.backend_name;
+  r.timings.total_ms = ms_since(t0);
+  fill_cost(r, request.model);
+  return r;
+}
+
+EmbeddingResponse OpenAiClient::embeddings(const EmbeddingRequest& request) {
+  std::string body = to_openai_json(request);
+  auto ctx = impl_->context_for(body, std::nullopt, std::nullopt);
+  auto http = impl_->transport.send_json(impl_->make_request("POST", "embeddings", std::move(body)), ctx);
+  EmbeddingResponse r = embedding_response_from_openai_json(http.body);
+  if (r.data.size() != request.input.size()) {
+    throw Error(ErrorCode::upstream, "embeddings: " + std::to_string(request.input.size()) + " inputs but " +
+                                         std::to_string(r.data.size()) + " vectors returned");
+  }
+  r.backend = impl_->options.backend_name;
+  r.usage.cost_usd = PriceTable::global().cost_usd(r.model.empty() ? request.model : r.model, r.usage);
+  return r;
+}
+
+std::vector<std::string> OpenAiClient::list_models() {
+  auto http = impl_->transport.send_json(impl_->make_request("GET", "models", {}), clients::CallContext{});
+  return model_ids_from_openai_json(http.body);
+}
+
+}  // namespace cnai

@@ -1,0 +1,77 @@
+#include "clients/upstream_error.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "cnai/api/json.hpp"
+
+namespace cnai::clients {
+namespace {
+
+bool contains_ci(std::string_view haystack, std::string_view needle) {
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != haystack.end();
+}
+
+bool says_context_overflow(std::string_view message, std::string_view code) {
+  return code == "context_length_exceeded" || contains_ci(message, "context length") ||
+         contains_ci(message, "context_length_exceeded") || contains_ci(message, "maximum context") ||
+         contains_ci(message, "prompt is too long");
+}
+
+}  // namespace
+
+ErrorCode error_code_for_status(int status, std::string_view message, std::string_view code) noexcept {
+  switch (status) {
+    case 400:
+    case 413:
+    case 422: return says_context_overflow(message, code) ? ErrorCode::context_overflow : ErrorCode::invalid_argument;
+    case 401:
+    case 403: return ErrorCode::unauthorized;
+    case 404: return ErrorCode::not_found;
+    case 408:
+    case 504: return ErrorCode::timeout;
+    case 429: return ErrorCode::rate_limited;
+    case 503: return ErrorCode::unavailable;
+    case 529: return ErrorCode::overloaded;
+    default: break;
+  }
+  if (status >= 500) return ErrorCode::upstream;
+  if (status == 409) return ErrorCode::upstream;
+  return ErrorCode::invalid_argument;
+}
+
+Error error_from_response(std::string_view provider, int status, std::string_view body) {
+  UpstreamErrorBody err = upstream_error_from_json(body);
+  if (err.message.empty()) err.message = "(no error message)";
+  ErrorCode code = error_code_for_status(status, err.message, err.code);
+  std::string text = std::string(provider) + " returned HTTP " + std::to_string(status);
+  if (!err.type.empty()) text += " (" + err.type + ")";
+  text += ": " + err.message;
+  return Error(code, std::move(text), status, err.message);
+}
+
+std::optional<Error> in_band_error(std::string_view provider, std::string_view data) {
+  if (data.find("\"error\"") == std::string_view::npos) return std::nullopt;
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(boost::json::string_view(data.data(), data.size()), ec);
+  const boost::json::object* root = ec ? nullptr : doc.if_object();
+  if (!root || !root->if_contains("error")) return std::nullopt;
+  const boost::json::value& e = root->at("error");
+  if (e.is_null()) return std::nullopt;
+  UpstreamErrorBody err = upstream_error_from_json(data);
+  ErrorCode code = ErrorCode::upstream;
+  if (err.type == "rate_limit_error" || err.code == "rate_limit_exceeded") code = ErrorCode::rate_limited;
+  if (err.type == "overloaded_error") code = ErrorCode::overloaded;
+  std::string text = std::string(provider) + " sent an error in the stream";
+  if (!err.type.empty()) text += " (" + err.type + ")";
+  text += ": " + err.message;
+  return Error(code, std::move(text));
+}
+
+}  // namespace cnai::clients

@@ -1,0 +1,90 @@
+// Token buckets and the blocking limiter (explicit clock where possible).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "clients/rate_limiter.hpp"
+#include "cnai/core/error.hpp"
+
+using namespace cnai::clients;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+TEST_CASE("bucket starts full, drains, and refills at capacity per minute") {
+  auto t0 = Clock::now();
+  TokenBucket b(60.0, t0);  // one per second
+  CHECK(b.available(t0) == doctest::Approx(60.0));
+  CHECK(b.try_take(60.0, t0));
+  CHECK_FALSE(b.try_take(1.0, t0));
+  auto wait = b.wait_for(1.0, t0);
+  CHECK(wait >= 999ms);
+  CHECK(wait <= 1001ms);
+  CHECK(b.available(t0 + 500ms) == doctest::Approx(0.5));
+  CHECK(b.try_take(1.0, t0 + 1s));
+  CHECK(b.available(t0 + 1h) == doctest::Approx(60.0));  // never above capacity
+}
+
+TEST_CASE("requests larger than the capacity are clamped, not blocked forever") {
+  auto t0 = Clock::now();
+  TokenBucket b(100.0, t0);
+  CHECK(b.try_take(1000.0, t0));  // takes the whole bucket
+  CHECK(b.wait_for(1000.0, t0) <= 60s + 1ms);
+}
+
+TEST_CASE("limiter combines request and token buckets") {
+  RateLimiter limiter({/*requests_per_minute=*/2, /*tokens_per_minute=*/600});
+  auto t0 = Clock::now() + 1ms;
+  CHECK(limiter.try_acquire(100, t0) == Clock::duration::zero());
+  CHECK(limiter.try_acquire(100, t0) == Clock::duration::zero());
+  auto wait = limiter.try_acquire(100, t0);  // third request in the same minute
+  CHECK(wait >= 29s);
+  CHECK(wait <= 31s);
+  RateLimiter tokens({0, 600});  // 10 tokens/s
+  CHECK(tokens.try_acquire(600, t0) == Clock::duration::zero());
+  auto wt = tokens.try_acquire(50, t0);
+  CHECK(wt >= 4999ms);
+  CHECK(wt <= 5001ms);
+}
+
+TEST_CASE("blocking acquire waits for refill") {
+  RateLimiter limiter({600, 0});  // 10 requests/s
+  for (int i = 0; i < 600; ++i) limiter.acquire(1);
+  auto t0 = Clock::now();
+  limiter.acquire(1);  // needs ~100 ms of refill
+  auto waited = Clock::now() - t0;
+  CHECK(waited >= 80ms);
+  CHECK(waited < 2s);
+}
+
+TEST_CASE("deadline and cancellation end the wait") {
+  RateLimiter limiter({1, 0});
+  limiter.acquire(1);
+  try {
+    limiter.acquire(1, {}, Clock::now() + 100ms);  // next slot is a minute away
+    FAIL("expected rate_limited");
+  } catch (const cnai::Error& e) {
+    CHECK(e.code() == cnai::ErrorCode::rate_limited);
+  }
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(50ms);
+    cancel = true;
+  });
+  auto t0 = Clock::now();
+  try {
+    limiter.acquire(1, [&] { return cancel.load(); });
+    FAIL("expected cancelled");
+  } catch (const cnai::Error& e) {
+    CHECK(e.code() == cnai::ErrorCode::cancelled);
+  }
+  canceller.join();
+  CHECK(Clock::now() - t0 < 2s);
+}
+
+TEST_CASE("unlimited limiter never waits; token estimate") {
+  RateLimiter limiter({0, 0});
+  for (int i = 0; i < 10000; ++i) CHECK(limiter.try_acquire(1e9, Clock::now()) == Clock::duration::zero());
+  CHECK(estimate_request_tokens(400, 50) == doctest::Approx(150.0));
+  CHECK(estimate_request_tokens(400, std::nullopt) == doctest::Approx(100.0));
+}
