@@ -54,8 +54,8 @@ void Tokenizer::Impl::build_pieces() {
   for (std::size_t i = 0; i < vocab.tokens.size(); ++i) {
     const std::string& t = vocab.tokens[i];
     const TokenType type = type_of(static_cast<std::int32_t>(i));
-    if (type == TokenType::control || type == TokenType::unknown) {
-      pieces[i] = t;  // shown only on request
+    if (type == TokenType::control || type == TokenType::unknown || type == TokenType::user_defined) {
+      pieces[i] = t;  // added tokens hold their text verbatim; specials show only on request
     } else if (kind == ModelKind::bpe) {
       pieces[i] = bytes_from_byte_level(t);
     } else if (type == TokenType::byte) {
@@ -65,8 +65,6 @@ void Tokenizer::Impl::build_pieces() {
         b = b * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
       }
       pieces[i] = std::string(1, static_cast<char>(b));
-    } else if (type == TokenType::user_defined) {
-      pieces[i] = t;
     } else {
       pieces[i] = replace_space_markers(t);
     }
@@ -91,9 +89,12 @@ bool strips_leading_space(const Tokenizer::Impl& im) {
 
 std::string Tokenizer::decode(std::span<const std::int32_t> ids, bool render_special) const {
   std::string text;
+  bool first = true;
   for (std::int32_t id : ids) {
     std::string piece = token_to_piece(id, render_special);
-    if (text.empty() && !piece.empty() && piece[0] == ' ' && strips_leading_space(*impl_)) piece.erase(0, 1);
+    if (piece.empty()) continue;
+    if (first && piece[0] == ' ' && strips_leading_space(*impl_)) piece.erase(0, 1);
+    first = false;
     text += piece;
   }
   return text;
