@@ -99,8 +99,3 @@ struct Tokenizer::Impl {
 };
 
 }  // namespace cnai
-
-namespace cnai::tokenizer_detail {
-/// Reads the vocabulary from a GGUF file (until GgufReader is available).
-TokenizerVocab read_tokenizer_vocab_file(const std::string& path);
-}  // namespace cnai::tokenizer_detail
