@@ -35,6 +35,8 @@ class RegexSplitter {
   RegexSplitter& operator=(const RegexSplitter&) = delete;
   /// Fragments of valid UTF-8 `text` as views into it.
   std::vector<std::string_view> split(std::string_view text) const;
+  /// `text` with every match of the first pattern removed.
+  std::string erase_matches(std::string_view text) const;
 
  private:
   struct Compiled;
@@ -78,6 +80,7 @@ struct Tokenizer::Impl {
   };
   std::unordered_map<std::uint64_t, Merge> merges;
   std::unique_ptr<tokenizer_detail::RegexSplitter> splitter;
+  std::unique_ptr<tokenizer_detail::RegexSplitter> unwanted_chars;  // WordPiece: removed before splitting
 
   std::int32_t find(std::string_view text) const {
     auto it = token_to_id.find(text);

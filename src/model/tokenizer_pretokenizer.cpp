@@ -138,4 +138,22 @@ std::vector<std::string_view> RegexSplitter::split(std::string_view text) const 
   return current;
 }
 
+std::string RegexSplitter::erase_matches(std::string_view text) const {
+  std::string out;
+  if (compiled_.empty()) return std::string(text);
+  const pcre2_code* code = compiled_.front()->code;
+  MatchData match(code);
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    if (pcre2_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, match.data, nullptr) < 0) break;
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match.data);
+    if (ov[1] == ov[0]) break;  // an empty match erases nothing; keep the rest
+    out.append(text.substr(pos, ov[0] - pos));
+    pos = ov[1];
+  }
+  if (pos < text.size()) out.append(text.substr(pos));
+  return out;
+}
+
 }  // namespace cnai::tokenizer_detail

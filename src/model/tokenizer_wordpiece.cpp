@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/tokenizer_internal.hpp"
+#include "model/tokenizer_nfd_table.hpp"
 
 namespace cnai {
 
@@ -26,15 +27,32 @@ const std::vector<std::string>& word_patterns() {
   return patterns;
 }
 
-// Base letter of lowercase Latin-1 letters with accents (what NFD + dropping
-// marks gives); 0 where the letter has no decomposition.
-std::uint32_t strip_latin1_accent(std::uint32_t cp) {
-  static constexpr char kBase[] = "aaaaaa\0ceeeeiiii\0nooooo\0\0uuuuy\0y";
-  if (cp < 0xE0 || cp > 0xFF) return 0;
-  return static_cast<unsigned char>(kBase[cp - 0xE0]);
+// Canonical decomposition without nonspacing marks (BERT's strip_accents).
+void append_without_accents(std::string& out, std::uint32_t cp) {
+  constexpr std::uint32_t kHangulFirst = 0xAC00, kHangulLast = 0xD7A3;
+  if (cp >= kHangulFirst && cp <= kHangulLast) {  // algorithmic Hangul decomposition
+    const std::uint32_t s = cp - kHangulFirst;
+    utf8_append(out, 0x1100 + s / 588);
+    utf8_append(out, 0x1161 + (s % 588) / 28);
+    if (s % 28 != 0) utf8_append(out, 0x11A7 + s % 28);
+    return;
+  }
+  const NfdStripped* end = kNfdStripped + kNfdStrippedCount;
+  const NfdStripped* it = std::lower_bound(kNfdStripped, end, cp, [](const NfdStripped& e, std::uint32_t c) {
+    return e.code_point < c;
+  });
+  if (it == end || it->code_point != cp) {
+    utf8_append(out, cp);
+    return;
+  }
+  for (std::uint32_t base : it->base) {
+    if (base != 0) utf8_append(out, base);
+  }
 }
 
-std::string lowercase_without_accents(std::string_view text) {
+// BERT uncased normalisation: drop control characters and U+FFFD, strip
+// accents, lowercase.
+std::string normalize_bert(std::string_view text, const RegexSplitter& unwanted) {
   static const std::locale utf8_locale = [] {
     try {
       return std::locale("C.UTF-8");
@@ -43,27 +61,28 @@ std::string lowercase_without_accents(std::string_view text) {
     }
   }();
   const auto& ctype = std::use_facet<std::ctype<wchar_t>>(utf8_locale);
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    auto cp = static_cast<std::uint32_t>(ctype.tolower(static_cast<wchar_t>(utf8_next(text, i))));
-    if (cp >= 0x300 && cp <= 0x36F) continue;  // combining accents
-    if (const std::uint32_t base = strip_latin1_accent(cp); base != 0) cp = base;
-    utf8_append(out, cp);
+  std::string decomposed;
+  decomposed.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) append_without_accents(decomposed, utf8_next(text, i));
+  std::string lowered;
+  lowered.reserve(decomposed.size());
+  for (std::size_t i = 0; i < decomposed.size();) {
+    utf8_append(lowered, static_cast<std::uint32_t>(ctype.tolower(static_cast<wchar_t>(utf8_next(decomposed, i)))));
   }
-  return out;
+  return unwanted.erase_matches(lowered);
 }
 
 }  // namespace
 
 void Tokenizer::Impl::build_wpm() {
   splitter = std::make_unique<RegexSplitter>(word_patterns(), /*keep_gaps=*/false);
+  unwanted_chars = std::make_unique<RegexSplitter>(std::vector<std::string>{R"((?![\t\n\r])\p{C}|\p{Mn}|\x{FFFD})"});
   if (vocab.bos_id < 0) vocab.bos_id = vocab.cls_id;
   if (vocab.eos_id < 0) vocab.eos_id = vocab.sep_id;
 }
 
 void Tokenizer::Impl::encode_wpm(std::string_view raw, std::vector<std::int32_t>& out) const {
-  const std::string text = lowercase_without_accents(raw);
+  const std::string text = normalize_bert(raw, *unwanted_chars);
   std::string word;
   for (std::string_view w : splitter->split(text)) {
     word = "\xE2\x96\x81";
