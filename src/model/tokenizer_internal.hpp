@@ -72,6 +72,7 @@ struct Tokenizer::Impl {
   std::vector<std::int32_t> eog_ids;
   std::array<std::int32_t, 256> byte_token{};  // token for a single byte, or -1
   std::size_t max_token_len = 0;
+  bool spm_newline_in_tokens = false;  // SentencePiece: some multi-byte token holds '\n' 
 
   // BPE: (left id, right id) -> rank and merged id
   struct Merge {
@@ -98,6 +99,7 @@ struct Tokenizer::Impl {
   // Each appends the ids of one run of plain text.
   void encode_bpe(std::string_view text, std::vector<std::int32_t>& out) const;
   void encode_spm(std::string_view text, bool space_prefix, std::vector<std::int32_t>& out) const;
+  void encode_spm_chunk(std::string_view text, std::vector<std::int32_t>& out) const;
   void encode_wpm(std::string_view text, std::vector<std::int32_t>& out) const;
 };
 

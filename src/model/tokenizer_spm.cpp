@@ -42,6 +42,10 @@ void Tokenizer::Impl::build_spm() {
     }
     if (byte_token[static_cast<std::size_t>(b)] < 0) byte_token[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(i);
   }
+  for (std::size_t i = 0; i < vocab.tokens.size() && !spm_newline_in_tokens; ++i) {
+    const std::string& t = vocab.tokens[i];
+    spm_newline_in_tokens = t.size() > 1 && t.find('\n') != std::string::npos;
+  }
 }
 
 namespace {
@@ -75,6 +79,22 @@ void Tokenizer::Impl::encode_spm(std::string_view raw, bool space_prefix, std::v
       text += c;
     }
   }
+  if (!spm_newline_in_tokens) {
+    // No token spans a newline, so the lines merge independently: same result,
+    // much smaller priority queues.
+    std::size_t start = 0;
+    for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+      encode_spm_chunk(std::string_view(text).substr(start, nl - start), out);
+      encode_spm_chunk("\n", out);
+      start = nl + 1;
+    }
+    encode_spm_chunk(std::string_view(text).substr(start), out);
+    return;
+  }
+  encode_spm_chunk(text, out);
+}
+
+void Tokenizer::Impl::encode_spm_chunk(std::string_view text, std::vector<std::int32_t>& out) const {
   std::vector<SpmSymbol> sym;
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t start = i;
@@ -90,7 +110,7 @@ void Tokenizer::Impl::encode_spm(std::string_view raw, bool space_prefix, std::v
   auto try_add = [&](int left, int right) {
     if (left < 0 || right < 0) return;
     const std::size_t len = sym[left].length + sym[right].length;
-    const std::int32_t id = find(std::string_view(text).substr(sym[left].offset, len));
+    const std::int32_t id = find(text.substr(sym[left].offset, len));
     if (id < 0) return;
     const float score = vocab.scores.empty() ? 0.0f : vocab.scores[static_cast<std::size_t>(id)];
     queue.push({left, right, score, len});
@@ -112,7 +132,7 @@ void Tokenizer::Impl::encode_spm(std::string_view raw, bool space_prefix, std::v
   }
 
   for (int i = 0; i >= 0; i = sym[i].next) {
-    const std::string_view piece = std::string_view(text).substr(sym[i].offset, sym[i].length);
+    const std::string_view piece = text.substr(sym[i].offset, sym[i].length);
     if (const std::int32_t id = find(piece); id >= 0) {
       out.push_back(id);
       continue;
