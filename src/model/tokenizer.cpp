@@ -96,6 +96,9 @@ Tokenizer::Tokenizer(TokenizerVocab vocab) : impl_(std::make_unique<Impl>()) {
   std::stable_sort(im.special_order.begin(), im.special_order.end(), [&](std::int32_t a, std::int32_t b) {
     return v.tokens[static_cast<std::size_t>(a)].size() > v.tokens[static_cast<std::size_t>(b)].size();
   });
+  for (std::int32_t id : im.special_order) {
+    im.special_by_first_byte[static_cast<unsigned char>(v.tokens[static_cast<std::size_t>(id)][0])].push_back(id);
+  }
   for (std::int32_t id : {v.eos_id, v.eot_id}) {
     if (id >= 0 && std::find(im.eog_ids.begin(), im.eog_ids.end(), id) == im.eog_ids.end()) {
       im.eog_ids.push_back(id);
@@ -123,7 +126,7 @@ std::vector<Segment> partition_specials(const Tokenizer::Impl& im, std::string_v
   std::size_t i = 0;
   while (i < text.size()) {
     std::int32_t hit = -1;
-    for (std::int32_t id : im.special_order) {
+    for (std::int32_t id : im.special_by_first_byte[static_cast<unsigned char>(text[i])]) {
       const std::string& s = im.vocab.tokens[static_cast<std::size_t>(id)];
       if (!parse_special && im.type_of(id) != TokenType::user_defined) continue;
       if (text.compare(i, s.size(), s) == 0) {

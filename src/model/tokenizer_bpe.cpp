@@ -94,30 +94,26 @@ void Tokenizer::Impl::encode_bpe(std::string_view text, std::vector<std::int32_t
   std::string mapped;
   std::vector<Symbol> symbols;
   for (std::string_view word : splitter->split(text)) {
-    mapped.clear();
-    for (char c : word) mapped += alphabet[static_cast<unsigned char>(c)];
     if (whole_words) {
+      mapped.clear();
+      for (char c : word) mapped += alphabet[static_cast<unsigned char>(c)];
       if (std::int32_t id = find(mapped); id >= 0) {
         out.push_back(id);
         continue;
       }
     }
+    // Every byte starts as its own symbol; the text views only track lengths.
     symbols.clear();
-    std::string_view m(mapped);
-    for (std::size_t i = 0; i < m.size();) {
-      const std::size_t start = i;
-      utf8_next(m, i);
-      const std::string_view ch = m.substr(start, i - start);
-      symbols.push_back({find(ch), ch});
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      symbols.push_back({byte_token[static_cast<unsigned char>(word[i])], word.substr(i, 1)});
     }
     merge_by_rank(merges, symbols);
     for (const Symbol& s : symbols) {
       if (s.id >= 0) {
         out.push_back(s.id);
-        continue;
+      } else if (vocab.unk_id >= 0) {
+        out.push_back(vocab.unk_id);  // a byte missing from the vocab
       }
-      // Each symbol is one byte's character, so a missing one can only be unk.
-      if (vocab.unk_id >= 0) out.push_back(vocab.unk_id);
     }
   }
 }

@@ -91,9 +91,11 @@ std::string Tokenizer::decode(std::span<const std::int32_t> ids, bool render_spe
   std::string text;
   bool first = true;
   for (std::int32_t id : ids) {
-    std::string piece = token_to_piece(id, render_special);
+    const TokenType type = token_type(id);  // checks the range
+    if (!render_special && (type == TokenType::control || type == TokenType::unknown)) continue;
+    std::string_view piece = impl_->pieces[static_cast<std::size_t>(id)];
     if (piece.empty()) continue;
-    if (first && piece[0] == ' ' && strips_leading_space(*impl_)) piece.erase(0, 1);
+    if (first && piece[0] == ' ' && strips_leading_space(*impl_)) piece.remove_prefix(1);
     first = false;
     text += piece;
   }

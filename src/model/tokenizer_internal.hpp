@@ -69,6 +69,7 @@ struct Tokenizer::Impl {
   std::unordered_map<std::string, std::int32_t, TextHash, std::equal_to<>> token_to_id;
   std::vector<std::string> pieces;          // decoded bytes per token
   std::vector<std::int32_t> special_order;  // partition candidates, longest text first
+  std::array<std::vector<std::int32_t>, 256> special_by_first_byte;  // the same, bucketed
   std::vector<std::int32_t> eog_ids;
   std::array<std::int32_t, 256> byte_token{};  // token for a single byte, or -1
   std::size_t max_token_len = 0;
