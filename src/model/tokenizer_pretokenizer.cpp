@@ -98,14 +98,31 @@ struct MatchData {
   ~MatchData() { pcre2_match_data_free(data); }
 };
 
+// False when there is no further match. A JIT stack overflow retries in the
+// interpreter; any other matcher failure is an error, never a silent mis-split.
+bool find_match(const pcre2_code* code, PCRE2_SPTR subject, std::size_t size, std::size_t pos,
+                pcre2_match_data* match) {
+  int rc = pcre2_match(code, subject, size, pos, PCRE2_NO_UTF_CHECK, match, nullptr);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+    rc = pcre2_match(code, subject, size, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, match, nullptr);
+  }
+  if (rc == PCRE2_ERROR_NOMATCH) return false;
+  if (rc < 0) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(rc, message, sizeof(message));
+    throw Error(ErrorCode::internal, std::string("tokenizer: pre-tokenizer regex failed: ") +
+                                         reinterpret_cast<const char*>(message));
+  }
+  return true;
+}
+
 // Splits one fragment into matches and in-between gaps.
 void split_fragment(const pcre2_code* code, pcre2_match_data* match, std::string_view frag, bool keep_gaps,
                     std::vector<std::string_view>& out) {
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(frag.data());
   std::size_t pos = 0;
   while (pos < frag.size()) {
-    const int rc = pcre2_match(code, subject, frag.size(), pos, PCRE2_NO_UTF_CHECK, match, nullptr);
-    if (rc < 0) break;
+    if (!find_match(code, subject, frag.size(), pos, match)) break;
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match);
     std::size_t start = ov[0];
     std::size_t end = ov[1];
@@ -146,7 +163,7 @@ std::string RegexSplitter::erase_matches(std::string_view text) const {
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   std::size_t pos = 0;
   while (pos < text.size()) {
-    if (pcre2_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, match.data, nullptr) < 0) break;
+    if (!find_match(code, subject, text.size(), pos, match.data)) break;
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match.data);
     if (ov[1] == ov[0]) break;  // an empty match erases nothing; keep the rest
     out.append(text.substr(pos, ov[0] - pos));
