@@ -50,33 +50,29 @@ void Tokenizer::Impl::build_bpe() {
 
 namespace {
 
-// One word's symbols; id -1 marks a character missing from the vocabulary.
-struct Symbol {
-  std::int32_t id;
-  std::string_view text;
-};
-
+// Merges one word's symbols (token ids; -1 for a byte missing from the vocab)
+// by rank: the best-ranked adjacent pair first, every occurrence left to right,
+// which is what a leftmost-first priority queue would do.
 void merge_by_rank(const std::unordered_map<std::uint64_t, Tokenizer::Impl::Merge>& merges,
-                   std::vector<Symbol>& symbols) {
+                   std::vector<std::int32_t>& symbols) {
   while (symbols.size() > 1) {
     std::int32_t best_rank = std::numeric_limits<std::int32_t>::max();
     std::int32_t best_left = -1, best_right = -1, best_merged = -1;
     for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-      if (symbols[i].id < 0 || symbols[i + 1].id < 0) continue;
-      auto it = merges.find(pair_key(symbols[i].id, symbols[i + 1].id));
+      if (symbols[i] < 0 || symbols[i + 1] < 0) continue;
+      auto it = merges.find(pair_key(symbols[i], symbols[i + 1]));
       if (it != merges.end() && it->second.rank < best_rank) {
         best_rank = it->second.rank;
-        best_left = symbols[i].id;
-        best_right = symbols[i + 1].id;
+        best_left = symbols[i];
+        best_right = symbols[i + 1];
         best_merged = it->second.merged;
       }
     }
     if (best_left < 0) return;
-    // Apply the best merge at every place it occurs, left to right.
     std::size_t w = 0;
     for (std::size_t i = 0; i < symbols.size(); ++i) {
-      if (i + 1 < symbols.size() && symbols[i].id == best_left && symbols[i + 1].id == best_right) {
-        symbols[w++] = {best_merged, {symbols[i].text.data(), symbols[i].text.size() + symbols[i + 1].text.size()}};
+      if (i + 1 < symbols.size() && symbols[i] == best_left && symbols[i + 1] == best_right) {
+        symbols[w++] = best_merged;
         ++i;
       } else {
         symbols[w++] = symbols[i];
@@ -92,7 +88,7 @@ void Tokenizer::Impl::encode_bpe(std::string_view text, std::vector<std::int32_t
   const auto& alphabet = byte_to_unicode();
   const bool whole_words = uses_whole_word_tokens(vocab.pre);
   std::string mapped;
-  std::vector<Symbol> symbols;
+  std::vector<std::int32_t> symbols;
   for (std::string_view word : splitter->split(text)) {
     if (whole_words) {
       mapped.clear();
@@ -102,15 +98,12 @@ void Tokenizer::Impl::encode_bpe(std::string_view text, std::vector<std::int32_t
         continue;
       }
     }
-    // Every byte starts as its own symbol; the text views only track lengths.
     symbols.clear();
-    for (std::size_t i = 0; i < word.size(); ++i) {
-      symbols.push_back({byte_token[static_cast<unsigned char>(word[i])], word.substr(i, 1)});
-    }
+    for (char c : word) symbols.push_back(byte_token[static_cast<unsigned char>(c)]);
     merge_by_rank(merges, symbols);
-    for (const Symbol& s : symbols) {
-      if (s.id >= 0) {
-        out.push_back(s.id);
+    for (std::int32_t id : symbols) {
+      if (id >= 0) {
+        out.push_back(id);
       } else if (vocab.unk_id >= 0) {
         out.push_back(vocab.unk_id);  // a byte missing from the vocab
       }
