@@ -369,11 +369,22 @@ const GgufTensorInfo& GgufReader::tensor_info(std::string_view name) const {
   throw Error(ErrorCode::model_format, "missing tensor '" + std::string(name) + "'");
 }
 
+namespace {
+// Guards against an info taken from another reader (offsets are only checked at parse time).
+void check_in_file(const GgufTensorInfo& info, std::size_t file_size) {
+  if (info.offset > file_size || info.nbytes > file_size - info.offset) {
+    throw Error(ErrorCode::invalid_argument, "tensor '" + info.name + "' does not belong to this GGUF file");
+  }
+}
+}  // namespace
+
 std::span<const std::uint8_t> GgufReader::tensor_bytes(const GgufTensorInfo& info) const {
+  check_in_file(info, bytes_.size());
   return bytes_.subspan(static_cast<std::size_t>(info.offset), static_cast<std::size_t>(info.nbytes));
 }
 
 Tensor GgufReader::tensor(const GgufTensorInfo& info) const {
+  check_in_file(info, bytes_.size());
   return Tensor::borrow(info.dtype, info.shape, bytes_.data() + info.offset, keep_alive_);
 }
 
