@@ -1,7 +1,9 @@
-// attention_cpu — causal GQA attention, two-pass softmax per (token, head):
-// scores against the cache rows, max-shifted exp, then the weighted sum of
-// values. Work items are (token, head) pairs spread over the pool; the score
-// buffer is grow-only thread_local scratch, so steady state allocates nothing.
+// attention_cpu — causal GQA attention, two-pass softmax: scores against the
+// cache rows, max-shifted exp, then the weighted sum of values. Query heads
+// sharing a KV head are computed together so the cache is read once per group.
+// Decode splits heads (short caches) or positions (long caches) over the
+// pool; prefill deals (token, KV head) units round-robin. Scratch is grow-only
+// thread_local, so steady state allocates nothing.
 #include <algorithm>
 #include <cmath>
 #include <vector>
