@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <vector>
 
@@ -101,56 +102,55 @@ struct Q8_0Format {
   }
 };
 
-// Per weight row: block scales d (and mins m) as floats, padded by one zero.
-template <class F>
-void extract_scales(const std::uint8_t* row, std::int64_t nb, float* d, float* m) {
-  const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                          _mm512_set1_epi32(static_cast<int>(F::kBytes)));
-  for (std::int64_t b = 0; b < nb; b += 16) {
-    const __mmask16 mask = nb - b >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (nb - b)) - 1);
-    const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, offs,
-                                                  row + static_cast<std::size_t>(b) * F::kBytes, 1);
-    _mm512_mask_storeu_ps(d + b, mask, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g)));
-    if constexpr (F::kHasMin) _mm512_mask_storeu_ps(m + b, mask, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g, 16))));
-  }
-  d[nb] = 0.0f;
-  if constexpr (F::kHasMin) m[nb] = 0.0f;
-}
-
-float dot_f32(const float* a, const float* b, std::int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  for (std::int64_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
-    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i), acc);
-  }
-  return _mm512_reduce_add_ps(acc);
+// Block scales of one or two blocks: lanes 0..7 = block b, 8..15 = block b+1.
+// The 4 bytes at a block's start are f16 d (and f16 m for Q4_1).
+struct BlockScales {
+  __m512 d, m;
+};
+template <bool kTwo>
+BlockScales block_scales(const std::uint8_t* b0, std::size_t stride) {
+  std::uint32_t h0, h1 = 0;
+  std::memcpy(&h0, b0, 4);
+  if (kTwo) std::memcpy(&h1, b0 + stride, 4);
+  const __m512 f = _mm512_zextps128_ps512(_mm_cvtph_ps(_mm_set_epi32(0, 0, static_cast<int>(h1), static_cast<int>(h0))));
+  const __m512i id = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i im = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+  return BlockScales{_mm512_permutexvar_ps(id, f), _mm512_permutexvar_ps(im, f)};
 }
 
 struct QuantTile {
   const ActQ8* x;
   std::int64_t i0, nb;
   const std::uint8_t* w[kNR];
-  const float* dw[kNR];
-  const float* mw[kNR];
 };
 
+// Q4_1 adds m·Σx per block: Σ over lanes of m·(4-element partial sums of x).
 template <class F, int MR, int NR, bool kTwo>
 inline void quant_step(const QuantTile& t, std::int64_t b, __m512 (&acc)[MR][NR]) {
   __m512i w[NR];
-  __m512 sw[NR];
+  BlockScales sw[NR];
   for (int j = 0; j < NR; ++j) {
     const std::uint8_t* b0 = t.w[j] + static_cast<std::size_t>(b) * F::kBytes;
     w[j] = F::unpack(b0, kTwo ? b0 + F::kBytes : nullptr);
-    sw[j] = scale_pair<kTwo>(t.dw[j] + b);
+    sw[j] = block_scales<kTwo>(b0, F::kBytes);
   }
   for (int i = 0; i < MR; ++i) {
     const std::int8_t* xq = t.x->qs + (t.i0 + i) * t.x->k + b * kQK;
     const __m512i xv = kTwo ? _mm512_loadu_si512(xq) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xq);
     const __m512 sx = scale_pair<kTwo>(t.x->d + (t.i0 + i) * t.nb + b);
-    const __m512i bias = F::act_bias(xv);
-    for (int j = 0; j < NR; ++j) {
-      const __m512i isum = _mm512_dpbusd_epi32(bias, w[j], xv);
-      acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(sw[j], sx), acc[i][j]);
+    if constexpr (F::kHasMin) {
+      const __m512 sum_x = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), xv));
+      for (int j = 0; j < NR; ++j) {
+        const __m512 dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w[j], xv));
+        const __m512 v = _mm512_fmadd_ps(sw[j].m, sum_x, _mm512_mul_ps(dot, sw[j].d));
+        acc[i][j] = _mm512_fmadd_ps(v, sx, acc[i][j]);
+      }
+    } else {
+      const __m512i bias = F::act_bias(xv);
+      for (int j = 0; j < NR; ++j) {
+        const __m512i isum = _mm512_dpbusd_epi32(bias, w[j], xv);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(sw[j].d, sx), acc[i][j]);
+      }
     }
   }
 }
@@ -164,11 +164,7 @@ void quant_micro(const QuantTile& t, float* y, std::int64_t ldy) {
   for (; b + 2 <= t.nb; b += 2) quant_step<F, MR, NR, true>(t, b, acc);
   if (b < t.nb) quant_step<F, MR, NR, false>(t, b, acc);
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) {
-      float v = _mm512_reduce_add_ps(acc[i][j]);
-      if constexpr (F::kHasMin) v += dot_f32(t.mw[j], t.x->s + (t.i0 + i) * t.nb, t.nb);
-      y[(t.i0 + i) * ldy + j] = v;
-    }
+    for (int j = 0; j < NR; ++j) y[(t.i0 + i) * ldy + j] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
 template <class F, int MR>
@@ -183,21 +179,10 @@ void quant_micro_nr(int nr, const QuantTile& t, float* y, std::int64_t ldy) {
 
 template <class F>
 void quant_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
-  const std::int64_t nb = x.k / kQK;
-  thread_local std::vector<float> scales;
-  const auto per_row = static_cast<std::size_t>(nb + 1);
-  if (scales.size() < 2 * kNR * per_row) scales.resize(2 * kNR * per_row);
-  QuantTile t{&x, 0, nb, {}, {}, {}};
+  QuantTile t{&x, 0, x.k / kQK, {}};
   for (std::int64_t n = w.n0; n < w.n1; n += kNR) {
     const int nr = static_cast<int>(std::min<std::int64_t>(kNR, w.n1 - n));
-    for (int j = 0; j < nr; ++j) {
-      t.w[j] = w.w + static_cast<std::size_t>(n + j) * w.w_stride;
-      float* d = scales.data() + static_cast<std::size_t>(j) * per_row;
-      float* mn = scales.data() + static_cast<std::size_t>(kNR + j) * per_row;
-      extract_scales<F>(t.w[j], nb, d, mn);
-      t.dw[j] = d;
-      t.mw[j] = mn;
-    }
+    for (int j = 0; j < nr; ++j) t.w[j] = w.w + static_cast<std::size_t>(n + j) * w.w_stride;
     for (t.i0 = 0; t.i0 < m; t.i0 += kMR) {
       switch (std::min<std::int64_t>(kMR, m - t.i0)) {
         case 1: quant_micro_nr<F, 1>(nr, t, y + n, ldy); break;
@@ -210,20 +195,38 @@ void quant_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, s
 }
 
 // ---- float weights -------------------------------------------------------------------
+template <bool kMasked>
+__m256i half16(const std::uint16_t* p, __mmask16 m) {
+  return kMasked ? _mm256_maskz_loadu_epi16(m, p) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
 struct F32Elem {
   using T = float;
-  static __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+  template <bool kMasked>
+  static __m512 load(const float* p, __mmask16 m) { return kMasked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p); }
 };
 struct F16Elem {
   using T = std::uint16_t;
-  static __m512 load(const std::uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+  template <bool kMasked>
+  static __m512 load(const std::uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(half16<kMasked>(p, m)); }
 };
 struct BF16Elem {
   using T = std::uint16_t;
+  template <bool kMasked>
   static __m512 load(const std::uint16_t* p, __mmask16 m) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half16<kMasked>(p, m)), 16));
   }
 };
+
+template <class E, int MR, int NR, bool kMasked>
+inline void float_step(const float* x, std::int64_t ldx, std::int64_t j0, __mmask16 mask,
+                       const typename E::T* const* w, __m512 (&acc)[MR][NR]) {
+  __m512 wv[NR];
+  for (int j = 0; j < NR; ++j) wv[j] = E::template load<kMasked>(w[j] + j0, mask);
+  for (int i = 0; i < MR; ++i) {
+    const __m512 xv = kMasked ? _mm512_maskz_loadu_ps(mask, x + i * ldx + j0) : _mm512_loadu_ps(x + i * ldx + j0);
+    for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+  }
+}
 
 template <class E, int MR, int NR>
 void float_micro(const float* x, std::int64_t ldx, std::int64_t k, const typename E::T* const* w, float* y,
@@ -231,15 +234,9 @@ void float_micro(const float* x, std::int64_t ldx, std::int64_t k, const typenam
   __m512 acc[MR][NR];
   for (auto& row : acc)
     for (auto& a : row) a = _mm512_setzero_ps();
-  for (std::int64_t j0 = 0; j0 < k; j0 += 16) {
-    const __mmask16 mask = k - j0 >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (k - j0)) - 1);
-    __m512 wv[NR];
-    for (int j = 0; j < NR; ++j) wv[j] = E::load(w[j] + j0, mask);
-    for (int i = 0; i < MR; ++i) {
-      const __m512 xv = _mm512_maskz_loadu_ps(mask, x + i * ldx + j0);
-      for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
-    }
-  }
+  std::int64_t j0 = 0;
+  for (; j0 + 16 <= k; j0 += 16) float_step<E, MR, NR, false>(x, ldx, j0, 0xFFFF, w, acc);
+  if (j0 < k) float_step<E, MR, NR, true>(x, ldx, j0, static_cast<__mmask16>((1u << (k - j0)) - 1), w, acc);
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) y[i * ldy + j] = _mm512_reduce_add_ps(acc[i][j]);
 }

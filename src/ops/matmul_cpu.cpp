@@ -137,8 +137,7 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
   }
   std::int64_t total = 0;
   for (const auto& t : targets) total += t.w->dim(0);
-  // Tiles of 4 weight rows; each thread gets one contiguous span of all targets' rows.
-  pool.parallel_for(total, 4, [&](std::int64_t b, std::int64_t e) {
+  auto process = [&](std::int64_t b, std::int64_t e) {
     std::int64_t base = 0;
     for (const auto& t : targets) {
       const std::int64_t N = t.w->dim(0);
@@ -146,6 +145,15 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
       if (n0 < n1) run_rows(k, x, xq, t, n0, n1);
       base += N;
     }
+  };
+  // Threads take chunks of all targets' rows from a shared counter, so a
+  // worker that starts late (busy machine) just takes fewer chunks.
+  const std::int64_t chunk = std::clamp<std::int64_t>((total / (8 * pool.size()) + 3) / 4 * 4, 4, 256);
+  if (pool.size() == 1 || total <= chunk) return process(0, total);
+  std::atomic<std::int64_t> next{0};
+  pool.run([&](int, int) {
+    for (std::int64_t b; (b = next.fetch_add(chunk, std::memory_order_relaxed)) < total;)
+      process(b, std::min(b + chunk, total));
   });
 }
 

@@ -10,7 +10,9 @@ namespace cnai::ops {
 
 /// Activations quantized to Q8 (the Q8_1 scheme: scale d and d*sum(q) per 32
 /// elements, d and s rounded to f16 like GGML) in a struct-of-arrays layout:
-/// row m has qs + m*k, d + m*nb and s + m*nb, nb = k / 32.
+/// row m has qs + m*k, d + m*nb and s + m*nb, nb = k / 32. Each family fills
+/// it with its own quantize_act. (The AVX kernels take Σq for Q4_1's m·Σx term
+/// from the integer quants themselves, a little more exact than f16 s.)
 struct ActQ8 {
   std::int8_t* qs;
   float* d;

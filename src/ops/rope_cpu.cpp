@@ -10,11 +10,28 @@ namespace cnai::ops::cpu {
 
 namespace {
 
-void rope_angles(std::int32_t pos, const RopeParams& p, float* cos_out, float* sin_out) {
+// base^(-2i/n_rot) for i < n_rot/2, recomputed only when the parameters change.
+const std::vector<double>& inverse_frequencies(int n_rot, float base) {
+  thread_local std::vector<double> inv;
+  thread_local int cached_n_rot = 0;
+  thread_local float cached_base = 0.0f;
+  if (cached_n_rot != n_rot || cached_base != base) {
+    inv.resize(static_cast<std::size_t>(n_rot / 2));
+    for (int i = 0; i < n_rot / 2; ++i) {
+      inv[static_cast<std::size_t>(i)] = std::pow(static_cast<double>(base), -2.0 * i / n_rot);
+    }
+    cached_n_rot = n_rot;
+    cached_base = base;
+  }
+  return inv;
+}
+
+void rope_angles(std::int32_t pos, const RopeParams& p, const std::vector<double>& inv_freq,
+                 float* cos_out, float* sin_out) {
   const int half = p.n_rot / 2;
+  const double scaled_pos = static_cast<double>(pos) * p.freq_scale;
   for (int i = 0; i < half; ++i) {
-    double theta = static_cast<double>(pos) * p.freq_scale *
-                   std::pow(static_cast<double>(p.freq_base), -2.0 * i / p.n_rot);
+    double theta = scaled_pos * inv_freq[static_cast<std::size_t>(i)];
     if (p.freq_factors) theta /= p.freq_factors[i];
     cos_out[i] = static_cast<float>(std::cos(theta));
     sin_out[i] = static_cast<float>(std::sin(theta));
@@ -48,8 +65,9 @@ void rope(float* x, std::int64_t t, std::int64_t h, std::int64_t d,
   if (table.size() < 2 * half) table.resize(2 * half);
   float* c = table.data();
   float* s = table.data() + half;
+  const std::vector<double>& inv_freq = inverse_frequencies(p.n_rot, p.freq_base);
   for (std::int64_t r = 0; r < t; ++r) {
-    rope_angles(positions[static_cast<std::size_t>(r)], p, c, s);
+    rope_angles(positions[static_cast<std::size_t>(r)], p, inv_freq, c, s);
     for (std::int64_t j = 0; j < h; ++j) rotate_head(x + (r * h + j) * d, p.n_rot, p.style, c, s);
   }
 }

@@ -19,6 +19,8 @@ struct RowKernels {
                   std::int64_t n, std::int64_t head_dim, float* out);
   void (*mix_f16)(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
                   std::int64_t n, std::int64_t head_dim, float* out);
+  /// max of p[0, n), n >= 1.
+  float (*max)(const float* p, std::int64_t n);
   /// p[j] = exp(p[j] - max) in place; returns the sum.
   float (*exp_shifted)(float* p, std::int64_t n, float max);
   /// out[i] = silu(gate[i]) * up[i].

@@ -83,6 +83,12 @@ void mix_f16(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64
   mix<std::uint16_t>(mix_f16_one, p, nq, v, stride, n, hd, out);
 }
 
+float row_max(const float* p, std::int64_t n) {
+  float m = p[0];
+  for (std::int64_t j = 1; j < n; ++j) m = p[j] > m ? p[j] : m;
+  return m;
+}
+
 float exp_shifted(float* p, std::int64_t n, float max) {
   float sum = 0.0f;
   for (std::int64_t j = 0; j < n; ++j) {
@@ -99,8 +105,8 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
   }
 }
 
-constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32,  mix_f16,
-                              exp_shifted, silu_mul,  "generic"};
+constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, row_max,
+                              exp_shifted, silu_mul,   "generic"};
 
 }  // namespace
 

@@ -13,10 +13,11 @@ namespace cnai::ops::cpu {
 namespace {
 
 // exp(x) for a vector: Cephes-style range reduction to r in [-ln2/2, ln2/2],
-// degree-6 polynomial, times 2^n built in the exponent bits (~1 ulp).
+// degree-5 polynomial, times 2^n built in the exponent bits (~1-2 ulp).
 template <class V>
 typename V::reg vexp(typename V::reg x) {
   using R = typename V::reg;
+  const R input = x;
   x = V::min(V::max(x, V::set1(-87.3f)), V::set1(88.7f));
   const R n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
   R r = V::fnmadd(n, V::set1(0.693359375f), x);
@@ -28,7 +29,8 @@ typename V::reg vexp(typename V::reg x) {
   p = V::fma(p, r, V::set1(1.6666665459e-1f));
   p = V::fma(p, r, V::set1(5.0000001201e-1f));
   p = V::fma(V::mul(p, r), r, V::add(r, V::set1(1.0f)));
-  return V::mul(p, V::pow2n(n));
+  // Below -87.3 the result underflows: return exactly 0 (exp(-inf) for masked logits).
+  return V::zero_below(V::mul(p, V::pow2n(n)), input, -87.3f);
 }
 
 // Cache rows are processed in blocks that fit L1 so that every query head of
@@ -91,7 +93,7 @@ void dots(const float* q, const float* k, std::int64_t ld, std::int64_t b, std::
 }
 
 template <class V, class K>
-void scores(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
+void scores_blocked(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
             std::int64_t hd, float scale, float* s) {
   alignas(64) float buf[kBlockFloats];
   const std::int64_t block = hd < kBlockFloats ? kBlockFloats / hd : 1;
@@ -139,7 +141,7 @@ void accumulate(const float* p, const float* v, std::int64_t ld, std::int64_t b,
 }
 
 template <class V, class K>
-void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
+void mix_blocked(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
          std::int64_t hd, float* out) {
   for (std::int64_t i = 0; i < nq * hd; ++i) out[i] = 0.0f;
   alignas(64) float buf[kBlockFloats];
@@ -150,6 +152,130 @@ void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::
     const float* rows = rows_f32<V>(v + j0 * stride, stride, b, hd, buf, ld);
     for (std::int64_t r = 0; r < nq; ++r) accumulate<V>(p + r * n + j0, rows, ld, b, hd, out + r * hd);
   }
+}
+
+// Small GQA groups (NQ query heads known at compile time): each cache vector
+// is loaded (and converted) once and used by every query, with all
+// accumulators in registers.
+template <class V, int NQ, class K>
+void scores_direct(const float* q, const K* k, std::int64_t stride, std::int64_t n,
+                   std::int64_t hd, float scale, float* s) {
+  constexpr std::int64_t W = V::W;
+  const std::int64_t hv = hd - hd % W;
+  std::int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const K* k0 = k + j * stride;
+    typename V::reg acc[NQ][4];
+    for (int r = 0; r < NQ; ++r) {
+      for (int c = 0; c < 4; ++c) acc[r][c] = V::zero();
+    }
+    for (std::int64_t i = 0; i < hv; i += W) {
+      typename V::reg kv[4];
+      for (int c = 0; c < 4; ++c) kv[c] = V::load(k0 + c * stride + i);
+      for (int r = 0; r < NQ; ++r) {
+        const auto qv = V::load(q + r * hd + i);
+        for (int c = 0; c < 4; ++c) acc[r][c] = V::fma(qv, kv[c], acc[r][c]);
+      }
+    }
+    for (int r = 0; r < NQ; ++r) {
+      alignas(16) float t[4];
+      V::reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], t);
+      for (std::int64_t i = hv; i < hd; ++i) {
+        for (int c = 0; c < 4; ++c) t[c] += q[r * hd + i] * V::scalar(k0[c * stride + i]);
+      }
+      for (int c = 0; c < 4; ++c) s[r * n + j + c] = scale * t[c];
+    }
+  }
+  for (; j < n; ++j) {
+    const K* kr = k + j * stride;
+    for (int r = 0; r < NQ; ++r) {
+      auto a = V::zero();
+      for (std::int64_t i = 0; i < hv; i += W) a = V::fma(V::load(q + r * hd + i), V::load(kr + i), a);
+      float t = V::reduce_add(a);
+      for (std::int64_t i = hv; i < hd; ++i) t += q[r * hd + i] * V::scalar(kr[i]);
+      s[r * n + j] = scale * t;
+    }
+  }
+}
+
+template <class V, int NQ, class K>
+void mix_direct(const float* p, const K* v, std::int64_t stride, std::int64_t n, std::int64_t hd,
+                float* out) {
+  constexpr std::int64_t W = V::W;
+  std::int64_t i = 0;
+  for (; i + 4 * W <= hd; i += 4 * W) {
+    typename V::reg acc[NQ][4];
+    for (int r = 0; r < NQ; ++r) {
+      for (int c = 0; c < 4; ++c) acc[r][c] = V::zero();
+    }
+    for (std::int64_t j = 0; j < n; ++j) {
+      typename V::reg vv[4];
+      for (int c = 0; c < 4; ++c) vv[c] = V::load(v + j * stride + i + c * W);
+      for (int r = 0; r < NQ; ++r) {
+        const auto w = V::set1(p[r * n + j]);
+        for (int c = 0; c < 4; ++c) acc[r][c] = V::fma(w, vv[c], acc[r][c]);
+      }
+    }
+    for (int r = 0; r < NQ; ++r) {
+      for (int c = 0; c < 4; ++c) V::store(out + r * hd + i + c * W, acc[r][c]);
+    }
+  }
+  for (; i + W <= hd; i += W) {
+    typename V::reg acc[NQ];
+    for (int r = 0; r < NQ; ++r) acc[r] = V::zero();
+    for (std::int64_t j = 0; j < n; ++j) {
+      const auto vv = V::load(v + j * stride + i);
+      for (int r = 0; r < NQ; ++r) acc[r] = V::fma(V::set1(p[r * n + j]), vv, acc[r]);
+    }
+    for (int r = 0; r < NQ; ++r) V::store(out + r * hd + i, acc[r]);
+  }
+  for (; i < hd; ++i) {
+    for (int r = 0; r < NQ; ++r) {
+      float a = 0.0f;
+      for (std::int64_t j = 0; j < n; ++j) a += p[r * n + j] * V::scalar(v[j * stride + i]);
+      out[r * hd + i] = a;
+    }
+  }
+}
+
+template <class V, class K>
+void scores(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
+            std::int64_t hd, float scale, float* s) {
+  if (nq == 1) return scores_direct<V, 1>(q, k, stride, n, hd, scale, s);
+  if (nq == 2) return scores_direct<V, 2>(q, k, stride, n, hd, scale, s);
+  if constexpr (V::kMaxDirect >= 4) {
+    if (nq == 3) return scores_direct<V, 3>(q, k, stride, n, hd, scale, s);
+    if (nq == 4) return scores_direct<V, 4>(q, k, stride, n, hd, scale, s);
+  }
+  scores_blocked<V>(q, nq, k, stride, n, hd, scale, s);
+}
+
+template <class V, class K>
+void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
+         std::int64_t hd, float* out) {
+  if (nq == 1) return mix_direct<V, 1>(p, v, stride, n, hd, out);
+  if (nq == 2) return mix_direct<V, 2>(p, v, stride, n, hd, out);
+  if constexpr (V::kMaxDirect >= 4) {
+    if (nq == 3) return mix_direct<V, 3>(p, v, stride, n, hd, out);
+    if (nq == 4) return mix_direct<V, 4>(p, v, stride, n, hd, out);
+  }
+  mix_blocked<V>(p, nq, v, stride, n, hd, out);
+}
+
+template <class V>
+float row_max(const float* p, std::int64_t n) {
+  constexpr std::int64_t W = V::W;
+  float m = p[0];
+  std::int64_t j = 0;
+  if (n >= W) {
+    auto mv = V::load(p);
+    for (j = W; j + W <= n; j += W) mv = V::max(mv, V::load(p + j));
+    alignas(64) float lanes[W];
+    V::store(lanes, mv);
+    for (float l : lanes) m = l > m ? l : m;
+  }
+  for (; j < n; ++j) m = p[j] > m ? p[j] : m;
+  return m;
 }
 
 template <class V>
@@ -184,7 +310,7 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
 template <class V>
 constexpr RowKernels make_row_kernels(const char* isa) {
   return RowKernels{scores<V, float>,    scores<V, std::uint16_t>, mix<V, float>,
-                    mix<V, std::uint16_t>, exp_shifted<V>,         silu_mul<V>,
+                    mix<V, std::uint16_t>, row_max<V>, exp_shifted<V>,         silu_mul<V>,
                     isa};
 }
 

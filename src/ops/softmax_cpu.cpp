@@ -7,9 +7,8 @@ namespace cnai::ops::cpu {
 void softmax_rows(float* x, std::int64_t rows, std::int64_t n) noexcept {
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * n;
-    float mx = row[0];
-    for (std::int64_t i = 1; i < n; ++i) mx = row[i] > mx ? row[i] : mx;
-    const float sum = row_kernels().exp_shifted(row, n, mx);
+    const RowKernels& k = row_kernels();
+    const float sum = k.exp_shifted(row, n, k.max(row, n));
     const float inv = 1.0f / sum;
     for (std::int64_t i = 0; i < n; ++i) row[i] *= inv;
   }

@@ -139,6 +139,8 @@ TEST_CASE("gguf: arrays of every element type, including strings and nested arra
   const auto& nested_str = r.get("a.nested_str").as_array();
   CHECK(nested_str.element(1).as_string_array() == std::vector<std::string>{"y", "z"});
   CHECK(r.get("a.str").describe() == "array<string>[3]");
+  CHECK(r.get("a.f32").as_array().element(2).describe() == "3.25 (float32)");
+  CHECK(r.get("a.i8").as_array().element(0).describe() == "-128 (int8)");
 }
 
 TEST_CASE("gguf: arrays nested 8 deep are accepted") {

@@ -82,7 +82,8 @@ TEST_CASE("attention matches the double reference across GQA ratios, caches and 
   const Case cases[] = {
       {1, 9, 3, 64, 0, 4},      {1, 9, 3, 64, 300, 512},  {7, 9, 3, 64, 20, 40},
       {7, 4, 4, 80, 5, 12},     {1, 8, 2, 80, 1000, 1001}, {3, 6, 2, 64, 0, 3},
-      {2, 3, 1, 5, 9, 16},
+      {2, 3, 1, 5, 9, 16},      {2, 16, 2, 64, 50, 60},
+      {1, 9, 3, 64, 700, 800},  // long decode: positions split across threads
   };
   for (DType dt : {DType::F32, DType::F16}) {
     for (const Case& c : cases) {
@@ -165,11 +166,13 @@ TEST_CASE("each ISA's row kernels match double references at awkward widths") {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
   for (const auto* kt : tables) {
-    for (std::int64_t hd : {5, 19, 64, 80, 136}) {
+    for (auto [hd, nq] : {std::pair<std::int64_t, std::int64_t>{5, 1}, {19, 2}, {64, 3}, {80, 4},
+                          {136, 6}, {64, 6}, {64, 1}}) {
       CAPTURE(kt->isa);
       CAPTURE(hd);
-      // Three queries of one GQA group; 70 rows cross the kernels' row blocks.
-      const std::int64_t nq = 3, n = 70, stride = hd + 3;
+      CAPTURE(nq);
+      // nq queries of one GQA group; 70 rows cross the kernels' row blocks.
+      const std::int64_t n = 70, stride = hd + 3;
       const auto sz = [](std::int64_t v) { return static_cast<std::size_t>(v); };
       std::vector<float> q(sz(nq * hd)), kf(sz(n * stride)), p(sz(nq * n));
       std::vector<std::uint16_t> kh(kf.size());
@@ -216,6 +219,20 @@ TEST_CASE("each ISA's row kernels match double references at awkward widths") {
       kt->silu_mul(g.data(), u.data(), o.data(), hd);
       for (std::size_t i = 0; i < o.size(); ++i) {
         CHECK(std::abs(o[i] - g[i] / (1.0 + std::exp(-double(g[i]))) * u[i]) < 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("each ISA's row max finds the maximum at any position") {
+  namespace cpu = cnai::ops::cpu;
+  const auto& best = cpu::row_kernels();
+  for (const auto* kt : {&cpu::row_kernels_generic(), &best}) {
+    for (std::int64_t n : {1, 7, 16, 33, 100}) {
+      for (std::int64_t at = 0; at < n; at += 3) {
+        std::vector<float> v(static_cast<std::size_t>(n), -5.0f);
+        v[static_cast<std::size_t>(at)] = 2.5f;
+        CHECK(kt->max(v.data(), n) == 2.5f);
       }
     }
   }

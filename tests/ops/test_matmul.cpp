@@ -113,7 +113,7 @@ struct IsaGuard {
 
 TEST_CASE("matmul matches the double reference for every weight type, shape and ISA") {
   IsaGuard guard;
-  cnai::ThreadPool pool2(2), pool3(3);
+  cnai::ThreadPool pool1(1), pool2(2), pool3(3);
   const auto families = available_families();
   REQUIRE(!families.empty());
   for (const char* isa : families) {
@@ -131,7 +131,9 @@ TEST_CASE("matmul matches the double reference for every weight type, shape and 
             const Tensor x = random_f32(m, k, ++seed);
             const Tensor w = random_weight(t, n, k, ++seed);
             Tensor y = Tensor::empty(DType::F32, {m, n});
-            cnai::ThreadPool& pool = (m + n) % 2 ? pool2 : pool3;
+            // Threaded splits on the widest N only: each dispatch can cost
+            // milliseconds on a busy machine, and the split logic is the same.
+            cnai::ThreadPool& pool = n == 33 ? (m % 2 ? pool2 : pool3) : pool1;
             ops::matmul(x, w, y, pool);
             check_against_reference(x, w, y, nullptr,
                                     std::string(isa) + " " + std::string(cnai::to_string(t)) + " M=" +
@@ -165,21 +167,17 @@ TEST_CASE("matmul with bias, and matmul_many equals separate matmuls") {
   }
 }
 
-TEST_CASE("large prefill shape agrees across ISA families") {
+TEST_CASE("prefill-sized shapes match the reference in every ISA family") {
   IsaGuard guard;
   cnai::ThreadPool pool(2);
   const Tensor x = random_f32(64, 576, 7);
-  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q4_0, DType::F16}) {
+  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q4_0, DType::F16, DType::BF16}) {
     const Tensor w = random_weight(t, 70, 576, 8);
-    REQUIRE(ops::force_matmul_isa("scalar"));
-    Tensor ref = Tensor::empty(DType::F32, {64, 70});
-    ops::matmul(x, w, ref, pool);
     for (const char* isa : available_families()) {
       REQUIRE(ops::force_matmul_isa(isa));
       Tensor y = Tensor::empty(DType::F32, {64, 70});
       ops::matmul(x, w, y, pool);
-      for (std::int64_t i = 0; i < y.numel(); ++i)
-        REQUIRE(y.data_as<float>()[i] == doctest::Approx(ref.data_as<float>()[i]).epsilon(1e-3).scale(1.0));
+      check_against_reference(x, w, y, nullptr, std::string(isa) + " 64x70x576 " + std::string(cnai::to_string(t)));
     }
   }
 }

@@ -27,6 +27,8 @@ struct MatmulTarget {
 void matmul_many(const Tensor& x, std::span<const MatmulTarget> targets, ThreadPool& pool);
 
 /// Name of the kernel family chosen at run time ("avx512-vnni", "avx2", "scalar").
+/// The best one the CPU supports, unless env CNAI_ISA=scalar|avx2|avx512 forces
+/// one (read once, at the first matmul).
 const char* matmul_isa();
 
 }  // namespace cnai::ops

@@ -19,8 +19,9 @@ struct RopeParams {
   const float* freq_factors = nullptr;  // optional [n_rot/2] divisors (Llama 3 rope_freqs)
 };
 
-/// x: F32 [T, H, D]; row t is at position positions[t]. Rotates the first
-/// n_rot dims of every head in place.
+/// x: F32 [T, H, D] (or [T, D], one head); row t is at position positions[t].
+/// Rotates the first n_rot dims of every head in place. Angles are computed in
+/// double, so large positions keep full float accuracy.
 void rope(Tensor& x, std::span<const std::int32_t> positions, const RopeParams& params);
 
 }  // namespace cnai::ops
