@@ -1,0 +1,116 @@
+// Model and Context — the token-level API of a local Llama-family model.
+// A Model holds the memory-mapped GGUF weights and the compute thread pool; a
+// Context is one session over it with its own KV cache and activation buffers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace cnai {
+
+class ThreadPool;
+
+/// Hyper-parameters of a decoder-only transformer, read from `<arch>.*` GGUF keys.
+struct ModelConfig {
+  std::string arch;         // "llama", "qwen2"
+  std::string name;         // general.name, if present
+  int n_layer = 0;
+  int n_embd = 0;
+  int n_head = 0;
+  int n_head_kv = 0;
+  int head_dim = 0;
+  int n_ff = 0;
+  int n_vocab = 0;
+  int n_ctx_train = 0;
+  int n_rot = 0;                  // rotated dims per head
+  float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;   // linear scaling: 1 / rope.scaling.factor
+  bool rope_neox = false;         // NeoX (split halves) rather than interleaved pairs
+  bool has_rope_freqs = false;    // Llama 3 per-dimension frequency factors
+  float rms_eps = 1e-5f;
+  bool tied_output = false;       // token_embd.weight doubles as the output matrix
+  bool qkv_bias = false;
+};
+
+enum class KvCacheType { f32, f16 };
+
+struct ModelOptions {
+  int threads = 0;      // compute threads; <= 0 means physical cores
+  int n_ctx = 0;        // default context length of new contexts; 0: min(n_ctx_train, 4096)
+  KvCacheType kv_type = KvCacheType::f32;
+};
+
+namespace model_detail {
+struct ModelWeights;
+struct ContextState;
+}  // namespace model_detail
+
+class Model {
+ public:
+  /// Loads a GGUF file. Errors: not_found, model_format (missing key or tensor,
+  /// wrong shape, named), unsupported (unknown architecture or weight type).
+  static std::shared_ptr<Model> load(const std::string& path, const ModelOptions& options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelConfig& config() const noexcept;
+  const ModelOptions& options() const noexcept;
+  const std::string& path() const noexcept;
+  int threads() const noexcept;
+
+  // Internal (used by Context and the engine).
+  const model_detail::ModelWeights& weights() const noexcept { return *weights_; }
+  ThreadPool& pool() const noexcept { return *pool_; }
+
+ private:
+  Model() = default;
+  std::string path_;
+  ModelOptions options_;
+  std::unique_ptr<model_detail::ModelWeights> weights_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+struct ContextOptions {
+  int n_ctx = 0;        // 0: the model's default
+  int n_batch = 512;    // largest batch processed at once (longer evals are split)
+};
+
+class Context {
+ public:
+  explicit Context(std::shared_ptr<const Model> model, const ContextOptions& options = {});
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  /// Appends `tokens` at positions n_past() .. and returns the logits of the last
+  /// one ([n_vocab]). With all_logits, every position's logits are kept and
+  /// all_logits() returns [tokens.size() x n_vocab]. Errors, raised before any
+  /// state changes: invalid_argument (empty batch, id outside the vocabulary),
+  /// context_overflow (n_past + tokens > n_ctx).
+  std::span<const float> eval(std::span<const std::int32_t> tokens, bool all_logits = false);
+
+  /// Logits of the last position of the last eval.
+  std::span<const float> logits() const noexcept;
+  /// Logits of every position of the last eval made with all_logits (row-major).
+  std::span<const float> all_logits() const noexcept;
+
+  int n_past() const noexcept;
+  int n_ctx() const noexcept;
+  int n_vocab() const noexcept;
+  /// Forgets every cached token.
+  void reset() noexcept;
+  /// Keeps the first n cached tokens (n <= n_past()), e.g. to reuse a prefix.
+  void truncate(int n);
+
+  const Model& model() const noexcept { return *model_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<model_detail::ContextState> state_;
+};
+
+}  // namespace cnai

@@ -1,0 +1,16 @@
+#include "model/arch/architecture.hpp"
+
+#include <string>
+
+#include "cnai/core/error.hpp"
+
+namespace cnai::model_detail {
+
+const ArchSpec& find_arch(std::string_view name) {
+  for (const ArchSpec* spec : {&llama_arch(), &qwen2_arch()})
+    if (spec->name == name) return *spec;
+  throw Error(ErrorCode::unsupported,
+              "unsupported model architecture '" + std::string(name) + "' (supported: llama, qwen2)");
+}
+
+}  // namespace cnai::model_detail

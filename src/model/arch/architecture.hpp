@@ -1,0 +1,22 @@
+// Architecture registry: what distinguishes one Llama-family architecture from
+// another (rope style, QKV biases). The layer code itself is shared
+// (transformer.cpp); each architecture file only describes its differences.
+#pragma once
+
+#include <string_view>
+
+namespace cnai::model_detail {
+
+struct ArchSpec {
+  std::string_view name;
+  bool rope_neox;   // NeoX rope (split halves) instead of interleaved pairs
+  bool qkv_bias;    // attn_{q,k,v}.bias tensors are present
+};
+
+const ArchSpec& llama_arch() noexcept;
+const ArchSpec& qwen2_arch() noexcept;
+
+/// The spec for a general.architecture value; Error(unsupported) if unknown.
+const ArchSpec& find_arch(std::string_view name);
+
+}  // namespace cnai::model_detail

@@ -1,0 +1,88 @@
+#include "model/llama_weights.hpp"
+
+#include <string>
+
+#include "cnai/core/error.hpp"
+#include "cnai/ops/quantize.hpp"
+
+namespace cnai::model_detail {
+namespace {
+
+bool has_matmul_kernel(DType t) {
+  switch (t) {
+    case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q4_1:
+    case DType::Q8_0: case DType::Q4_K: case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void check_shape(const GgufTensorInfo& info, const Shape& want) {
+  if (!(info.shape == want))
+    throw Error(ErrorCode::model_format, "tensor '" + info.name + "' has shape " + info.shape.str() +
+                                             ", expected " + want.str());
+}
+
+Tensor matrix(const GgufReader& g, const std::string& name, std::int64_t rows, std::int64_t cols) {
+  const GgufTensorInfo& info = g.tensor_info(name);
+  check_shape(info, Shape{rows, cols});
+  if (!has_matmul_kernel(info.dtype))
+    throw Error(ErrorCode::unsupported, "tensor '" + name + "' has type " + std::string(to_string(info.dtype)) +
+                                            ", which has no matmul kernel");
+  return g.tensor(info);
+}
+
+// 1-D tensors feed element-wise ops that want F32: convert once if needed.
+Tensor vector_f32(const GgufReader& g, const std::string& name, std::int64_t n) {
+  const GgufTensorInfo& info = g.tensor_info(name);
+  check_shape(info, Shape{n});
+  Tensor t = g.tensor(info);
+  if (info.dtype == DType::F32) return t;
+  Tensor out = Tensor::empty(DType::F32, Shape{n});
+  try {
+    ops::dequantize_row(info.dtype, t.data(), out.data_as<float>(), n);
+  } catch (const Error&) {
+    throw Error(ErrorCode::unsupported, "tensor '" + name + "' has unsupported type " +
+                                            std::string(to_string(info.dtype)));
+  }
+  return out;
+}
+
+LayerWeights load_layer(const GgufReader& g, const ModelConfig& c, int i) {
+  const std::string p = "blk." + std::to_string(i) + ".";
+  const std::int64_t D = c.n_embd, Q = std::int64_t{c.n_head} * c.head_dim,
+                     KV = std::int64_t{c.n_head_kv} * c.head_dim, F = c.n_ff;
+  LayerWeights l;
+  l.attn_norm = vector_f32(g, p + "attn_norm.weight", D);
+  l.wq = matrix(g, p + "attn_q.weight", Q, D);
+  l.wk = matrix(g, p + "attn_k.weight", KV, D);
+  l.wv = matrix(g, p + "attn_v.weight", KV, D);
+  l.wo = matrix(g, p + "attn_output.weight", D, Q);
+  if (c.qkv_bias) {
+    l.bq = vector_f32(g, p + "attn_q.bias", Q);
+    l.bk = vector_f32(g, p + "attn_k.bias", KV);
+    l.bv = vector_f32(g, p + "attn_v.bias", KV);
+  }
+  l.ffn_norm = vector_f32(g, p + "ffn_norm.weight", D);
+  l.gate = matrix(g, p + "ffn_gate.weight", F, D);
+  l.up = matrix(g, p + "ffn_up.weight", F, D);
+  l.down = matrix(g, p + "ffn_down.weight", D, F);
+  return l;
+}
+
+}  // namespace
+
+std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfig& c) {
+  auto w = std::make_unique<ModelWeights>();
+  w->config = c;
+  w->tok_embd = matrix(g, "token_embd.weight", c.n_vocab, c.n_embd);
+  w->output_norm = vector_f32(g, "output_norm.weight", c.n_embd);
+  w->output = c.tied_output ? w->tok_embd : matrix(g, "output.weight", c.n_vocab, c.n_embd);
+  if (c.has_rope_freqs) w->rope_freqs = vector_f32(g, "rope_freqs.weight", c.n_rot / 2);
+  w->layers.reserve(static_cast<std::size_t>(c.n_layer));
+  for (int i = 0; i < c.n_layer; ++i) w->layers.push_back(load_layer(g, c, i));
+  return w;
+}
+
+}  // namespace cnai::model_detail

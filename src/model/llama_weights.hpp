@@ -1,0 +1,39 @@
+// The weights of a Llama-family model, borrowed in place from the GGUF mapping
+// (1-D norms/biases are converted to F32 once if stored otherwise), with every
+// tensor's shape checked against the config at load.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "cnai/model/gguf.hpp"
+#include "cnai/model/model.hpp"
+#include "cnai/tensor/tensor.hpp"
+
+namespace cnai::model_detail {
+
+struct LayerWeights {
+  Tensor attn_norm;          // F32 [D]
+  Tensor wq, wk, wv, wo;     // [H*hd, D], [Hkv*hd, D] x2, [D, H*hd]
+  Tensor bq, bk, bv;         // F32 biases (qwen2), undefined otherwise
+  Tensor ffn_norm;           // F32 [D]
+  Tensor gate, up, down;     // [F, D], [F, D], [D, F]
+};
+
+struct ModelWeights {
+  ModelConfig config;
+  Tensor tok_embd;           // [V, D]
+  Tensor output_norm;        // F32 [D]
+  Tensor output;             // [V, D] (tok_embd when tied)
+  Tensor rope_freqs;         // F32 [n_rot/2] or undefined
+  std::vector<LayerWeights> layers;
+  // The compute pool runs one job at a time: contexts sharing a model take turns.
+  mutable std::mutex eval_mutex;
+};
+
+/// Error(model_format) naming a missing tensor or a wrong shape;
+/// Error(unsupported) for a matrix type with no matmul kernel.
+std::unique_ptr<ModelWeights> load_weights(const GgufReader& gguf, const ModelConfig& config);
+
+}  // namespace cnai::model_detail

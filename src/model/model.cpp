@@ -1,0 +1,34 @@
+// Model: opens the GGUF, reads the config, loads and checks the weights, and
+// starts the compute pool.
+#include "cnai/model/model.hpp"
+
+#include <algorithm>
+
+#include "cnai/core/thread_pool.hpp"
+#include "cnai/model/gguf.hpp"
+#include "model/llama_weights.hpp"
+#include "model/model_config.hpp"
+
+namespace cnai {
+
+std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
+  const GgufReader gguf = GgufReader::open(path);
+  const ModelConfig config = model_detail::read_model_config(gguf);
+  std::shared_ptr<Model> m(new Model());
+  m->path_ = path;
+  m->options_ = options;
+  if (m->options_.n_ctx <= 0) m->options_.n_ctx = std::min(config.n_ctx_train, 4096);
+  m->weights_ = model_detail::load_weights(gguf, config);  // tensors keep the mapping alive
+  m->pool_ = std::make_unique<ThreadPool>(options.threads);
+  m->options_.threads = m->pool_->size();
+  return m;
+}
+
+Model::~Model() = default;
+
+const ModelConfig& Model::config() const noexcept { return weights_->config; }
+const ModelOptions& Model::options() const noexcept { return options_; }
+const std::string& Model::path() const noexcept { return path_; }
+int Model::threads() const noexcept { return pool_->size(); }
+
+}  // namespace cnai

@@ -1,0 +1,293 @@
+// AVX-512 (F/BW/VL/VNNI) matmul kernels. Quantized weights: vpdpbusd dots of
+// unsigned weight bytes with signed Q8 activations, 2 blocks per register,
+// register-blocked 4 activation rows x 4 weight rows so each weight block is
+// unpacked once per 4 rows of x. Float weights: F16C/bf16-shift conversion + FMA.
+#include <immintrin.h>
+
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own
+// _mm512_undefined_*() placeholders (reductions, casts); not our code.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "ops/matmul_kernels.hpp"
+#include "ops/quant_blocks.hpp"
+
+namespace cnai::ops {
+namespace {
+
+constexpr int kMR = 4;  // activation rows per micro tile
+constexpr int kNR = 4;  // weight rows per micro tile
+
+// ---- activations ----------------------------------------------------------------
+float f16_round(float v) { return _cvtsh_ss(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT)); }
+
+void quantize_act(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8& out) {
+  const std::int64_t nb = out.k / kQK;
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (std::int64_t i = 0; i < m; ++i) {
+    const float* xr = x + i * ldx;
+    std::int8_t* q = out.qs + i * out.k;
+    for (std::int64_t b = 0; b < nb; ++b, xr += kQK, q += kQK) {
+      const __m512 a = _mm512_loadu_ps(xr), c = _mm512_loadu_ps(xr + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, a), _mm512_andnot_ps(sign, c)));
+      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+      const __m512 vid = _mm512_set1_ps(id);
+      const __m512i qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, vid));
+      const __m512i qc = _mm512_cvtps_epi32(_mm512_mul_ps(c, vid));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtsepi32_epi8(qa));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtsepi32_epi8(qc));
+      const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qc));
+      out.d[i * nb + b] = f16_round(d);
+      out.s[i * nb + b] = f16_round(static_cast<float>(sum) * d);
+    }
+  }
+}
+
+// Lanes 0..7 = p[0], lanes 8..15 = p[1] (p[1] read only if `two`, else 0).
+template <bool kTwo>
+__m512 scale_pair(const float* p) {
+  const __m128 v = kTwo ? _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))) : _mm_load_ss(p);
+  const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
+}
+
+// ---- weight formats -----------------------------------------------------------------
+// unpack(): one or two blocks' 32 quants as unsigned bytes in natural element order.
+// act_bias(): Σ over each 4-byte group of the offset the unsigned weights carry,
+// negated, as the dpbusd start value (so the dot equals Σ w·x exactly).
+__m512i unpack_nibbles(const std::uint8_t* q0, const std::uint8_t* q1) {
+  const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q0));
+  const __m128i v1 = q1 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(q1)) : _mm_setzero_si128();
+  const __m512i lo = _mm512_castsi256_si512(_mm256_inserti128_si256(_mm256_castsi128_si256(v0), v1, 1));
+  const __m512i hi = _mm512_srli_epi16(lo, 4);
+  const __m512i idx = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);  // [v0, v0>>4, v1, v1>>4]
+  return _mm512_and_si512(_mm512_permutex2var_epi64(lo, idx, hi), _mm512_set1_epi8(0x0F));
+}
+
+struct Q4_0Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ4_0), kQs = 2;
+  static constexpr bool kHasMin = false;
+  static __m512i unpack(const std::uint8_t* b0, const std::uint8_t* b1) {
+    return unpack_nibbles(b0 + kQs, b1 ? b1 + kQs : nullptr);
+  }
+  static __m512i act_bias(__m512i x) {
+    return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), x));
+  }
+};
+struct Q4_1Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ4_1), kQs = 4;
+  static constexpr bool kHasMin = true;
+  static __m512i unpack(const std::uint8_t* b0, const std::uint8_t* b1) {
+    return unpack_nibbles(b0 + kQs, b1 ? b1 + kQs : nullptr);
+  }
+  static __m512i act_bias(__m512i) { return _mm512_setzero_si512(); }
+};
+struct Q8_0Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ8_0), kQs = 2;
+  static constexpr bool kHasMin = false;
+  static __m512i unpack(const std::uint8_t* b0, const std::uint8_t* b1) {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + kQs));
+    const __m256i v1 = b1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1 + kQs)) : _mm256_set1_epi8(-128);
+    // w + 128 as unsigned; act_bias subtracts 128·Σx.
+    return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(v0), v1, 1), _mm512_set1_epi8(-128));
+  }
+  static __m512i act_bias(__m512i x) {
+    return _mm512_sub_epi32(_mm512_setzero_si512(),
+                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(-128), x));
+  }
+};
+
+// Per weight row: block scales d (and mins m) as floats, padded by one zero.
+template <class F>
+void extract_scales(const std::uint8_t* row, std::int64_t nb, float* d, float* m) {
+  const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(static_cast<int>(F::kBytes)));
+  for (std::int64_t b = 0; b < nb; b += 16) {
+    const __mmask16 mask = nb - b >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (nb - b)) - 1);
+    const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, offs,
+                                                  row + static_cast<std::size_t>(b) * F::kBytes, 1);
+    _mm512_mask_storeu_ps(d + b, mask, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g)));
+    if constexpr (F::kHasMin) _mm512_mask_storeu_ps(m + b, mask, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g, 16))));
+  }
+  d[nb] = 0.0f;
+  if constexpr (F::kHasMin) m[nb] = 0.0f;
+}
+
+float dot_f32(const float* a, const float* b, std::int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  for (std::int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+struct QuantTile {
+  const ActQ8* x;
+  std::int64_t i0, nb;
+  const std::uint8_t* w[kNR];
+  const float* dw[kNR];
+  const float* mw[kNR];
+};
+
+template <class F, int MR, int NR, bool kTwo>
+inline void quant_step(const QuantTile& t, std::int64_t b, __m512 (&acc)[MR][NR]) {
+  __m512i w[NR];
+  __m512 sw[NR];
+  for (int j = 0; j < NR; ++j) {
+    const std::uint8_t* b0 = t.w[j] + static_cast<std::size_t>(b) * F::kBytes;
+    w[j] = F::unpack(b0, kTwo ? b0 + F::kBytes : nullptr);
+    sw[j] = scale_pair<kTwo>(t.dw[j] + b);
+  }
+  for (int i = 0; i < MR; ++i) {
+    const std::int8_t* xq = t.x->qs + (t.i0 + i) * t.x->k + b * kQK;
+    const __m512i xv = kTwo ? _mm512_loadu_si512(xq) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xq);
+    const __m512 sx = scale_pair<kTwo>(t.x->d + (t.i0 + i) * t.nb + b);
+    const __m512i bias = F::act_bias(xv);
+    for (int j = 0; j < NR; ++j) {
+      const __m512i isum = _mm512_dpbusd_epi32(bias, w[j], xv);
+      acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(sw[j], sx), acc[i][j]);
+    }
+  }
+}
+
+template <class F, int MR, int NR>
+void quant_micro(const QuantTile& t, float* y, std::int64_t ldy) {
+  __m512 acc[MR][NR];
+  for (auto& row : acc)
+    for (auto& a : row) a = _mm512_setzero_ps();
+  std::int64_t b = 0;
+  for (; b + 2 <= t.nb; b += 2) quant_step<F, MR, NR, true>(t, b, acc);
+  if (b < t.nb) quant_step<F, MR, NR, false>(t, b, acc);
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      float v = _mm512_reduce_add_ps(acc[i][j]);
+      if constexpr (F::kHasMin) v += dot_f32(t.mw[j], t.x->s + (t.i0 + i) * t.nb, t.nb);
+      y[(t.i0 + i) * ldy + j] = v;
+    }
+}
+
+template <class F, int MR>
+void quant_micro_nr(int nr, const QuantTile& t, float* y, std::int64_t ldy) {
+  switch (nr) {
+    case 1: return quant_micro<F, MR, 1>(t, y, ldy);
+    case 2: return quant_micro<F, MR, 2>(t, y, ldy);
+    case 3: return quant_micro<F, MR, 3>(t, y, ldy);
+    default: return quant_micro<F, MR, 4>(t, y, ldy);
+  }
+}
+
+template <class F>
+void quant_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
+  const std::int64_t nb = x.k / kQK;
+  thread_local std::vector<float> scales;
+  const auto per_row = static_cast<std::size_t>(nb + 1);
+  if (scales.size() < 2 * kNR * per_row) scales.resize(2 * kNR * per_row);
+  QuantTile t{&x, 0, nb, {}, {}, {}};
+  for (std::int64_t n = w.n0; n < w.n1; n += kNR) {
+    const int nr = static_cast<int>(std::min<std::int64_t>(kNR, w.n1 - n));
+    for (int j = 0; j < nr; ++j) {
+      t.w[j] = w.w + static_cast<std::size_t>(n + j) * w.w_stride;
+      float* d = scales.data() + static_cast<std::size_t>(j) * per_row;
+      float* mn = scales.data() + static_cast<std::size_t>(kNR + j) * per_row;
+      extract_scales<F>(t.w[j], nb, d, mn);
+      t.dw[j] = d;
+      t.mw[j] = mn;
+    }
+    for (t.i0 = 0; t.i0 < m; t.i0 += kMR) {
+      switch (std::min<std::int64_t>(kMR, m - t.i0)) {
+        case 1: quant_micro_nr<F, 1>(nr, t, y + n, ldy); break;
+        case 2: quant_micro_nr<F, 2>(nr, t, y + n, ldy); break;
+        case 3: quant_micro_nr<F, 3>(nr, t, y + n, ldy); break;
+        default: quant_micro_nr<F, 4>(nr, t, y + n, ldy); break;
+      }
+    }
+  }
+}
+
+// ---- float weights -------------------------------------------------------------------
+struct F32Elem {
+  using T = float;
+  static __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+};
+struct F16Elem {
+  using T = std::uint16_t;
+  static __m512 load(const std::uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+};
+struct BF16Elem {
+  using T = std::uint16_t;
+  static __m512 load(const std::uint16_t* p, __mmask16 m) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+  }
+};
+
+template <class E, int MR, int NR>
+void float_micro(const float* x, std::int64_t ldx, std::int64_t k, const typename E::T* const* w, float* y,
+                 std::int64_t ldy) {
+  __m512 acc[MR][NR];
+  for (auto& row : acc)
+    for (auto& a : row) a = _mm512_setzero_ps();
+  for (std::int64_t j0 = 0; j0 < k; j0 += 16) {
+    const __mmask16 mask = k - j0 >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (k - j0)) - 1);
+    __m512 wv[NR];
+    for (int j = 0; j < NR; ++j) wv[j] = E::load(w[j] + j0, mask);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 xv = _mm512_maskz_loadu_ps(mask, x + i * ldx + j0);
+      for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) y[i * ldy + j] = _mm512_reduce_add_ps(acc[i][j]);
+}
+
+template <class E, int MR>
+void float_micro_nr(int nr, const float* x, std::int64_t ldx, std::int64_t k, const typename E::T* const* w,
+                    float* y, std::int64_t ldy) {
+  switch (nr) {
+    case 1: return float_micro<E, MR, 1>(x, ldx, k, w, y, ldy);
+    case 2: return float_micro<E, MR, 2>(x, ldx, k, w, y, ldy);
+    case 3: return float_micro<E, MR, 3>(x, ldx, k, w, y, ldy);
+    default: return float_micro<E, MR, 4>(x, ldx, k, w, y, ldy);
+  }
+}
+
+template <class E>
+void float_tile(const float* x, std::int64_t ldx, std::int64_t m, std::int64_t k, const WeightRows& w, float* y,
+                std::int64_t ldy) {
+  const typename E::T* rows[kNR] = {};
+  for (std::int64_t n = w.n0; n < w.n1; n += kNR) {
+    const int nr = static_cast<int>(std::min<std::int64_t>(kNR, w.n1 - n));
+    for (int j = 0; j < nr; ++j)
+      rows[j] = reinterpret_cast<const typename E::T*>(w.w + static_cast<std::size_t>(n + j) * w.w_stride);
+    for (std::int64_t i = 0; i < m; i += kMR) {
+      const float* xi = x + i * ldx;
+      float* yi = y + i * ldy + n;
+      switch (std::min<std::int64_t>(kMR, m - i)) {
+        case 1: float_micro_nr<E, 1>(nr, xi, ldx, k, rows, yi, ldy); break;
+        case 2: float_micro_nr<E, 2>(nr, xi, ldx, k, rows, yi, ldy); break;
+        case 3: float_micro_nr<E, 3>(nr, xi, ldx, k, rows, yi, ldy); break;
+        default: float_micro_nr<E, 4>(nr, xi, ldx, k, rows, yi, ldy); break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const MatmulKernels* matmul_kernels_avx512() {
+  static const MatmulKernels k{"avx512-vnni",
+                               quantize_act,
+                               quant_tile<Q4_0Format>,
+                               quant_tile<Q4_1Format>,
+                               quant_tile<Q8_0Format>,
+                               float_tile<F32Elem>,
+                               float_tile<F16Elem>,
+                               float_tile<BF16Elem>};
+  return &k;
+}
+
+}  // namespace cnai::ops

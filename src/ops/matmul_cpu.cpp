@@ -1,0 +1,152 @@
+// CPU matmul driver: picks the kernel family (ISA) at run time, quantizes the
+// activations once into reusable scratch, and splits output rows over the pool.
+#include "ops/matmul_cpu.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cnai/core/error.hpp"
+#include "cnai/ops/quantize.hpp"
+#include "ops/matmul_kernels.hpp"
+#include "ops/quant_blocks.hpp"
+
+namespace cnai::ops {
+namespace {
+
+const MatmulKernels* family_by_name(const char* name) {
+  if (std::strcmp(name, "scalar") == 0) return &matmul_kernels_scalar();
+  if (std::strcmp(name, "avx2") == 0)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? matmul_kernels_avx2() : nullptr;
+  if (std::strcmp(name, "avx512") == 0)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")
+               ? matmul_kernels_avx512()
+               : nullptr;
+  return nullptr;
+}
+
+const MatmulKernels* best_family() {
+  if (const char* env = std::getenv("CNAI_ISA"); env && *env) {
+    if (const MatmulKernels* k = family_by_name(env)) return k;
+    throw Error(ErrorCode::unsupported, std::string("CNAI_ISA=") + env +
+                                            " names no kernel family available on this CPU (scalar, avx2, avx512)");
+  }
+  for (const char* name : {"avx512", "avx2"})
+    if (const MatmulKernels* k = family_by_name(name)) return k;
+  return &matmul_kernels_scalar();
+}
+
+std::atomic<const MatmulKernels*> g_forced{nullptr};
+
+// Grow-only scratch: no allocation once the largest shape has been seen.
+struct ActScratch {
+  std::vector<std::int8_t> qs;
+  std::vector<float> d, s;
+  ActQ8 view(std::int64_t m, std::int64_t k) {
+    const auto nq = static_cast<std::size_t>(m * k), nb = static_cast<std::size_t>(m * (k / kQK));
+    if (qs.size() < nq) qs.resize(nq);
+    if (d.size() < nb) { d.resize(nb); s.resize(nb); }
+    return ActQ8{qs.data(), d.data(), s.data(), k};
+  }
+};
+
+bool is_q8_weight(DType t) { return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0; }
+
+QuantTileFn quant_tile_for(const MatmulKernels& k, DType t) {
+  switch (t) {
+    case DType::Q4_0: return k.q4_0;
+    case DType::Q4_1: return k.q4_1;
+    default: return k.q8_0;
+  }
+}
+
+// Weights with no direct kernel (K-quants): dequantize a few rows at a time
+// into per-thread scratch, then use the F32 kernel.
+void dequant_rows(const MatmulKernels& k, const Tensor& x, const Tensor& w, std::int64_t n0,
+                  std::int64_t n1, float* y, std::int64_t ldy) {
+  constexpr std::int64_t kRows = 4;
+  const std::int64_t K = w.dim(-1);
+  thread_local std::vector<float> buf;
+  if (buf.size() < static_cast<std::size_t>(kRows * K)) buf.resize(static_cast<std::size_t>(kRows * K));
+  for (std::int64_t n = n0; n < n1; n += kRows) {
+    const std::int64_t cnt = std::min(kRows, n1 - n);
+    for (std::int64_t r = 0; r < cnt; ++r) dequantize_row(w.dtype(), w.row_ptr(n + r), buf.data() + r * K, K);
+    const WeightRows rows{reinterpret_cast<const std::uint8_t*>(buf.data()), static_cast<std::size_t>(K) * 4, 0, cnt};
+    k.f32(x.data_as<float>(), K, x.rows(), K, rows, y + n, ldy);
+  }
+}
+
+void run_rows(const MatmulKernels& k, const Tensor& x, const ActQ8& xq, const MatmulTarget& t,
+              std::int64_t n0, std::int64_t n1) {
+  const Tensor& w = *t.w;
+  const std::int64_t M = x.rows(), K = x.dim(-1), N = w.dim(0);
+  float* y = t.y->data_as<float>();
+  const WeightRows rows{w.row_ptr(0), w.row_bytes(), n0, n1};
+  const float* xf = x.data_as<float>();
+  switch (w.dtype()) {
+    case DType::Q4_0: case DType::Q4_1: case DType::Q8_0: quant_tile_for(k, w.dtype())(xq, M, rows, y, N); break;
+    case DType::F32: k.f32(xf, K, M, K, rows, y, N); break;
+    case DType::F16: k.f16(xf, K, M, K, rows, y, N); break;
+    case DType::BF16: k.bf16(xf, K, M, K, rows, y, N); break;
+    default: dequant_rows(k, x, w, n0, n1, y, N); break;
+  }
+  if (t.bias) {
+    const float* b = t.bias->data_as<float>();
+    for (std::int64_t i = 0; i < M; ++i)
+      for (std::int64_t n = n0; n < n1; ++n) y[i * N + n] += b[n];
+  }
+}
+
+}  // namespace
+
+const MatmulKernels& matmul_kernels() {
+  if (const MatmulKernels* f = g_forced.load(std::memory_order_acquire)) return *f;
+  static const MatmulKernels* best = best_family();
+  return *best;
+}
+
+bool force_matmul_isa(const char* name) {
+  if (!name) {
+    g_forced.store(nullptr, std::memory_order_release);
+    return true;
+  }
+  const MatmulKernels* k = family_by_name(name);
+  if (k) g_forced.store(k, std::memory_order_release);
+  return k != nullptr;
+}
+
+const char* matmul_isa() { return matmul_kernels().name; }
+
+void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, ThreadPool& pool) {
+  const MatmulKernels& k = matmul_kernels();
+  const std::int64_t M = x.rows(), K = x.dim(-1);
+  thread_local ActScratch scratch;
+  ActQ8 xq{};
+  if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_q8_weight(t.w->dtype()); })) {
+    xq = scratch.view(M, K);
+    const float* xf = x.data_as<float>();
+    const std::int64_t nb = K / kQK;
+    auto quantize = [&](std::int64_t b, std::int64_t e) {
+      const ActQ8 part{xq.qs + b * K, xq.d + b * nb, xq.s + b * nb, K};
+      k.quantize_act(xf + b * K, e - b, K, part);
+    };
+    if (M >= 16) pool.parallel_for(M, 4, quantize); else quantize(0, M);
+  }
+  std::int64_t total = 0;
+  for (const auto& t : targets) total += t.w->dim(0);
+  // Tiles of 4 weight rows; each thread gets one contiguous span of all targets' rows.
+  pool.parallel_for(total, 4, [&](std::int64_t b, std::int64_t e) {
+    std::int64_t base = 0;
+    for (const auto& t : targets) {
+      const std::int64_t N = t.w->dim(0);
+      const std::int64_t n0 = std::max<std::int64_t>(b - base, 0), n1 = std::min<std::int64_t>(e - base, N);
+      if (n0 < n1) run_rows(k, x, xq, t, n0, n1);
+      base += N;
+    }
+  });
+}
+
+}  // namespace cnai::ops

@@ -1,0 +1,53 @@
+// Kernel families behind ops::matmul (private to src/ops).
+// Each ISA file (matmul_cpu.cpp: portable, matmul_avx2.cpp, matmul_avx512.cpp)
+// fills one MatmulKernels table; the dispatcher picks one at run time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cnai::ops {
+
+/// Activations quantized to Q8 (the Q8_1 scheme: scale d and d*sum(q) per 32
+/// elements, d and s rounded to f16 like GGML) in a struct-of-arrays layout:
+/// row m has qs + m*k, d + m*nb and s + m*nb, nb = k / 32.
+struct ActQ8 {
+  std::int8_t* qs;
+  float* d;
+  float* s;
+  std::int64_t k;
+};
+
+/// Weight rows [n0, n1) of w (row stride w_stride bytes) against activation
+/// rows [0, m); writes y[i * ldy + n] for every such pair.
+struct WeightRows {
+  const std::uint8_t* w;
+  std::size_t w_stride;
+  std::int64_t n0, n1;
+};
+
+using QuantizeActFn = void (*)(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8& out);
+using QuantTileFn = void (*)(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy);
+using FloatTileFn = void (*)(const float* x, std::int64_t ldx, std::int64_t m, std::int64_t k,
+                             const WeightRows& w, float* y, std::int64_t ldy);
+
+struct MatmulKernels {
+  const char* name;
+  QuantizeActFn quantize_act;
+  QuantTileFn q4_0, q4_1, q8_0;
+  FloatTileFn f32, f16, bf16;
+};
+
+const MatmulKernels& matmul_kernels_scalar();
+const MatmulKernels* matmul_kernels_avx2();    // nullptr when not compiled in
+const MatmulKernels* matmul_kernels_avx512();
+
+/// The family in use: CNAI_ISA (scalar|avx2|avx512) if set, else the best the
+/// CPU supports.
+const MatmulKernels& matmul_kernels();
+
+/// Test hook: forces a family by name ("scalar", "avx2", "avx512"); returns
+/// false if that family is unavailable on this CPU. nullptr restores the default.
+bool force_matmul_isa(const char* name);
+
+}  // namespace cnai::ops

@@ -1,0 +1,28 @@
+// rms_norm — argument checks and device dispatch.
+#include "cnai/ops/rms_norm.hpp"
+
+#include <cmath>
+
+#include "ops/layer_checks.hpp"
+#include "ops/layer_ops_cpu.hpp"
+
+namespace cnai::ops {
+
+void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) {
+  constexpr const char* op = "rms_norm";
+  check::f32(op, "x", x);
+  check::f32(op, "weight", weight);
+  check::f32(op, "y", y);
+  check::same_shape(op, "x", x, "y", y);
+  if (weight.rank() != 1 || weight.dim(0) != x.dim(-1)) {
+    check::fail(op, "weight " + weight.shape().str() + " must be [D] with D = " +
+                        std::to_string(x.dim(-1)) + " (x " + x.shape().str() + ")");
+  }
+  if (!(eps >= 0.0f) || !std::isfinite(eps)) check::fail(op, "eps must be finite and >= 0");
+  check::on_cpu(op, x);
+  check::on_cpu(op, y);
+  cpu::rms_norm(x.data_as<float>(), weight.data_as<float>(), eps, y.data_as<float>(), x.rows(),
+                x.dim(-1));
+}
+
+}  // namespace cnai::ops

@@ -1,0 +1,36 @@
+// row_kernels — the inner loops of CPU attention, softmax and swiglu: scores
+// of a query against KV-cache rows, the weighted sum of value rows, and
+// vectorised exp. One table per ISA (generic, AVX2, AVX-512), chosen at run time.
+#pragma once
+
+#include <cstdint>
+
+namespace cnai::ops::cpu {
+
+struct RowKernels {
+  /// For nq queries sharing one KV head (q row r at q + r * head_dim):
+  /// s[r * n + j] = scale * dot(q_r, k_j), j in [0, n); row j at k + j * stride.
+  void (*scores_f32)(const float* q, std::int64_t nq, const float* k, std::int64_t stride,
+                     std::int64_t n, std::int64_t head_dim, float scale, float* s);
+  void (*scores_f16)(const float* q, std::int64_t nq, const std::uint16_t* k, std::int64_t stride,
+                     std::int64_t n, std::int64_t head_dim, float scale, float* s);
+  /// out[r * head_dim + i] = sum_j p[r * n + j] * v_j[i] for r in [0, nq).
+  void (*mix_f32)(const float* p, std::int64_t nq, const float* v, std::int64_t stride,
+                  std::int64_t n, std::int64_t head_dim, float* out);
+  void (*mix_f16)(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
+                  std::int64_t n, std::int64_t head_dim, float* out);
+  /// p[j] = exp(p[j] - max) in place; returns the sum.
+  float (*exp_shifted)(float* p, std::int64_t n, float max);
+  /// out[i] = silu(gate[i]) * up[i].
+  void (*silu_mul)(const float* gate, const float* up, float* out, std::int64_t n);
+  const char* isa;
+};
+
+const RowKernels& row_kernels_generic() noexcept;
+const RowKernels& row_kernels_avx2() noexcept;
+const RowKernels& row_kernels_avx512() noexcept;
+
+/// The best table this CPU supports.
+const RowKernels& row_kernels() noexcept;
+
+}  // namespace cnai::ops::cpu

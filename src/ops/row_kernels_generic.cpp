@@ -1,0 +1,125 @@
+// row_kernels_generic — portable inner loops, and the run-time ISA choice.
+#include <cmath>
+
+#include "ops/row_kernels.hpp"
+#include "ops/half.hpp"
+
+namespace cnai::ops::cpu {
+namespace {
+
+void scores_f32_one(const float* q, const float* k, std::int64_t stride, std::int64_t n,
+                std::int64_t hd, float scale, float* s) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float* kr = k + j * stride;
+    float acc[4] = {};
+    std::int64_t i = 0;
+    for (; i + 4 <= hd; i += 4) {
+      for (int l = 0; l < 4; ++l) acc[l] += q[i + l] * kr[i + l];
+    }
+    for (; i < hd; ++i) acc[0] += q[i] * kr[i];
+    s[j] = scale * ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+  }
+}
+
+void scores_f16_one(const float* q, const std::uint16_t* k, std::int64_t stride, std::int64_t n,
+                std::int64_t hd, float scale, float* s) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    const std::uint16_t* kr = k + j * stride;
+    float acc = 0.0f;
+    for (std::int64_t i = 0; i < hd; ++i) acc += q[i] * half::to_f32(kr[i]);
+    s[j] = scale * acc;
+  }
+}
+
+void mix_f32_one(const float* p, const float* v, std::int64_t stride, std::int64_t n,
+             std::int64_t hd, float* out) {
+  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float* vr = v + j * stride;
+    const float w = p[j];
+    for (std::int64_t i = 0; i < hd; ++i) out[i] += w * vr[i];
+  }
+}
+
+void mix_f16_one(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
+             std::int64_t hd, float* out) {
+  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const std::uint16_t* vr = v + j * stride;
+    const float w = p[j];
+    for (std::int64_t i = 0; i < hd; ++i) out[i] += w * half::to_f32(vr[i]);
+  }
+}
+
+template <class K>
+void scores(void (*one)(const float*, const K*, std::int64_t, std::int64_t, std::int64_t, float,
+                        float*),
+            const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
+            std::int64_t hd, float scale, float* s) {
+  for (std::int64_t r = 0; r < nq; ++r) one(q + r * hd, k, stride, n, hd, scale, s + r * n);
+}
+
+template <class K>
+void mix(void (*one)(const float*, const K*, std::int64_t, std::int64_t, std::int64_t, float*),
+         const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
+         std::int64_t hd, float* out) {
+  for (std::int64_t r = 0; r < nq; ++r) one(p + r * n, v, stride, n, hd, out + r * hd);
+}
+
+void scores_f32(const float* q, std::int64_t nq, const float* k, std::int64_t stride,
+                std::int64_t n, std::int64_t hd, float scale, float* s) {
+  scores<float>(scores_f32_one, q, nq, k, stride, n, hd, scale, s);
+}
+void scores_f16(const float* q, std::int64_t nq, const std::uint16_t* k, std::int64_t stride,
+                std::int64_t n, std::int64_t hd, float scale, float* s) {
+  scores<std::uint16_t>(scores_f16_one, q, nq, k, stride, n, hd, scale, s);
+}
+void mix_f32(const float* p, std::int64_t nq, const float* v, std::int64_t stride,
+             std::int64_t n, std::int64_t hd, float* out) {
+  mix<float>(mix_f32_one, p, nq, v, stride, n, hd, out);
+}
+void mix_f16(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
+             std::int64_t n, std::int64_t hd, float* out) {
+  mix<std::uint16_t>(mix_f16_one, p, nq, v, stride, n, hd, out);
+}
+
+float exp_shifted(float* p, std::int64_t n, float max) {
+  float sum = 0.0f;
+  for (std::int64_t j = 0; j < n; ++j) {
+    p[j] = std::exp(p[j] - max);
+    sum += p[j];
+  }
+  return sum;
+}
+
+void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32,  mix_f16,
+                              exp_shifted, silu_mul,  "generic"};
+
+}  // namespace
+
+const RowKernels& row_kernels_generic() noexcept { return kGeneric; }
+
+const RowKernels& row_kernels() noexcept {
+  static const RowKernels* best = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+      return &row_kernels_avx512();
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c")) {
+      return &row_kernels_avx2();
+    }
+    return &kGeneric;
+  }();
+  return *best;
+}
+
+}  // namespace cnai::ops::cpu

@@ -1,0 +1,90 @@
+// `cnai bench`: prefill and decode throughput of a model (tokens/s).
+// Prefill = one eval of a p-token prompt from an empty cache; decode = n
+// single-token evals after it. Best of r repeats after a warm-up run.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "cli.hpp"
+#include "cnai/core/error.hpp"
+#include "cnai/model/model.hpp"
+#include "cnai/ops/matmul.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Round {
+  double prefill_s = 0, decode_s = 0;
+};
+
+Round run_round(cnai::Context& ctx, const std::vector<std::int32_t>& prompt, const std::vector<std::int32_t>& gen) {
+  Round r;
+  ctx.reset();
+  auto t0 = Clock::now();
+  ctx.eval(prompt);
+  auto t1 = Clock::now();
+  for (std::int32_t id : gen) ctx.eval(std::span<const std::int32_t>(&id, 1));
+  auto t2 = Clock::now();
+  r.prefill_s = std::chrono::duration<double>(t1 - t0).count();
+  r.decode_s = std::chrono::duration<double>(t2 - t1).count();
+  return r;
+}
+
+std::vector<std::int32_t> random_ids(std::mt19937& rng, int n, int n_vocab) {
+  std::uniform_int_distribution<std::int32_t> dist(0, n_vocab - 1);
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
+  for (auto& id : ids) id = dist(rng);
+  return ids;
+}
+
+int run_bench(const std::vector<std::string>& argv) {
+  const cnai::cli::Args args(argv, {"--json"});
+  const std::string path = args.get_or("-m", cnai::cli::default_model_path());
+  const int n_prompt = static_cast<int>(args.get_int("-p", 128));
+  const int n_gen = static_cast<int>(args.get_int("-n", 64));
+  const int repeats = std::max(1, static_cast<int>(args.get_int("-r", 3)));
+  if (n_prompt < 1 || n_gen < 0) throw cnai::Error(cnai::ErrorCode::invalid_argument, "bench: need -p >= 1, -n >= 0");
+  cnai::ModelOptions mo;
+  mo.threads = static_cast<int>(args.get_int("-t", 0));
+  auto model = cnai::Model::load(path, mo);
+  cnai::ContextOptions co;
+  co.n_ctx = n_prompt + n_gen;
+  co.n_batch = n_prompt;
+  cnai::Context ctx(model, co);
+  std::mt19937 rng(1234);
+  const auto prompt = random_ids(rng, n_prompt, model->config().n_vocab);
+  const auto gen = random_ids(rng, n_gen, model->config().n_vocab);
+  run_round(ctx, prompt, gen);  // warm-up: page in weights, grow scratch
+  Round best{1e30, 1e30};
+  for (int i = 0; i < repeats; ++i) {
+    const Round r = run_round(ctx, prompt, gen);
+    best.prefill_s = std::min(best.prefill_s, r.prefill_s);
+    best.decode_s = std::min(best.decode_s, r.decode_s);
+  }
+  const double prefill_tps = n_prompt / best.prefill_s;
+  const double decode_tps = n_gen > 0 ? n_gen / best.decode_s : 0.0;
+  if (args.has("--json")) {
+    boost::json::object o{{"model", path},           {"threads", model->threads()},
+                          {"n_prompt", n_prompt},    {"n_gen", n_gen},
+                          {"repeats", repeats},      {"prefill_tokens_per_s", prefill_tps},
+                          {"decode_tokens_per_s", decode_tps}, {"isa", cnai::ops::matmul_isa()}};
+    std::printf("%s\n", boost::json::serialize(o).c_str());
+  } else {
+    std::printf("model   %s\nthreads %d, isa %s, best of %d\n", path.c_str(), model->threads(),
+                cnai::ops::matmul_isa(), repeats);
+    std::printf("prefill %5d tokens: %8.1f tokens/s (%.1f ms)\n", n_prompt, prefill_tps, best.prefill_s * 1e3);
+    std::printf("decode  %5d tokens: %8.1f tokens/s (%.2f ms/token)\n", n_gen, decode_tps,
+                n_gen > 0 ? best.decode_s * 1e3 / n_gen : 0.0);
+  }
+  return 0;
+}
+
+const bool registered = cnai::cli::register_command(
+    {"bench", "measure prefill and decode tokens/s: [-m MODEL] [-t N] [-p 128] [-n 64] [-r 3] [--json]", &run_bench});
+
+}  // namespace
