@@ -155,6 +155,46 @@ TEST_CASE("Concurrent callers each get their own response") {
   CHECK(server.connections_accepted() <= 4);
 }
 
+TEST_CASE("max_connections_per_host bounds concurrent connections; waiters time out") {
+  TestHttpServer server;
+  server.route("GET", "/slow", [](const TestRequest&) {
+    TestResponse response = TestResponse::json("{}");
+    response.delay_before_head = 100ms;
+    return response;
+  });
+  HttpClientOptions options = test_options();
+  options.max_connections_per_host = 2;
+  HttpClient client(options);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2; ++i) ok += client.send(request(server, "/slow")).status == 200;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(ok == 8);
+  CHECK(server.connections_accepted() == 2);
+
+  server.route("GET", "/held", [](const TestRequest&) {
+    TestResponse response = TestResponse::json("{}");
+    response.delay_before_head = 800ms;
+    return response;
+  });
+  options.max_connections_per_host = 1;
+  options.timeouts.connect = 200ms;
+  HttpClient single(options);
+  std::atomic<int> held_status{0};
+  std::thread holder([&] { held_status = single.send(request(server, "/held")).status; });
+  std::this_thread::sleep_for(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = error_of([&] { single.send(request(server, "/slow")); }, ErrorCode::timeout);
+  CHECK(message.find("waiting") != std::string::npos);
+  CHECK(seconds_since(start) < 0.6);
+  holder.join();
+  CHECK(held_status == 200);
+}
+
 TEST_CASE("Chunked and gzip bodies are decoded") {
   TestHttpServer server;
   const std::string big = pattern(200000);
