@@ -12,6 +12,7 @@
 
 #include "clients/http/http_client.hpp"
 #include "cnai/core/error.hpp"
+#include "support/test_connect_proxy.hpp"
 #include "support/test_http_server.hpp"
 
 using namespace cnai::clients;
@@ -416,4 +417,30 @@ TEST_CASE("TLS: verified with the test CA, rejected without it") {
   HttpClientOptions insecure = test_options();
   insecure.verify_peer = false;
   CHECK(HttpClient(insecure).send(request(server, "/secure")).status == 200);
+}
+
+TEST_CASE("HTTPS through a CONNECT proxy: tunnelled, verified, pooled") {
+  TestHttpServer server(TestHttpServer::Options{.tls = true});
+  server.route("GET", "/via-proxy", [](const TestRequest&) { return TestResponse::json(R"({"proxied":true})"); });
+  cnai::test::TestConnectProxy proxy;
+  HttpClientOptions options = test_options();
+  options.ca_file = TestHttpServer::ca_file();
+  options.https_proxy = proxy.url();
+  {
+    HttpClient client(options);
+    for (int i = 0; i < 3; ++i) CHECK(client.send(request(server, "/via-proxy")).body == R"({"proxied":true})");
+    CHECK(proxy.tunnels_opened() == 1);
+    CHECK(proxy.last_target() == "127.0.0.1:" + std::to_string(server.port()));
+
+    // The proxy cannot reach the target: a clear unavailable error.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor probe(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const auto closed_port = probe.local_endpoint().port();
+    probe.close();
+    HttpRequest unreachable;
+    unreachable.method = "GET";
+    unreachable.url = Url::parse("https://127.0.0.1:" + std::to_string(closed_port) + "/");
+    const std::string message = error_of([&] { client.send(unreachable); }, ErrorCode::unavailable);
+    CHECK(message.find("502") != std::string::npos);
+  }
 }
