@@ -51,10 +51,14 @@ struct TokenizerVocab {
 TokenizerVocab tokenizer_vocab_from_gguf(const GgufReader& reader);
 
 struct EncodeOptions {
-  bool add_special = true;     // add BOS/EOS as the vocab's add_bos/add_eos say
-  bool parse_special = false;  // turn control-token text ("<|endoftext|>") into its id
+  bool add_special = true;  // add BOS/EOS as the vocab's add_bos/add_eos say
+  // Turn control-token text ("<|endoftext|>") into its id. User-defined
+  // (added) tokens are always recognised, as Hugging Face and llama.cpp do.
+  bool parse_special = false;
 };
 
+/// Immutable once built: encode/decode are const and safe to call from
+/// several threads at once.
 class Tokenizer {
  public:
   /// Validates the vocabulary and builds lookup tables. Throws
