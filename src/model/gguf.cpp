@@ -7,6 +7,7 @@
 #include <cstring>
 #include <numeric>
 #include <string>
+#include <utility>
 
 #include "cnai/core/error.hpp"
 #include "cnai/core/mapped_file.hpp"
@@ -26,7 +27,8 @@ constexpr std::size_t kReserveCap = 1 << 16;       // never pre-allocate beyond 
 /// One pass over the bytes; fills a GgufReader or throws Error(model_format).
 class GgufParser {
  public:
-  explicit GgufParser(GgufReader& r) : r_(r), bytes_(r.bytes_) {}
+  // `source` (a path, may be empty) prefixes every error message.
+  GgufParser(GgufReader& r, std::string source) : r_(r), bytes_(r.bytes_), source_(std::move(source)) {}
 
   void parse() {
     parse_header();
@@ -38,7 +40,9 @@ class GgufParser {
 
  private:
   [[noreturn]] void fail(const std::string& msg) const {
-    throw Error(ErrorCode::model_format, "GGUF: " + msg + " (at byte " + std::to_string(pos_) + ")");
+    std::string full = source_.empty() ? std::string("GGUF: ") : "GGUF '" + source_ + "': ";
+    full.append(msg).append(" (at byte ").append(std::to_string(pos_)).append(")");
+    throw Error(ErrorCode::model_format, std::move(full));
   }
 
   std::uint64_t remaining() const { return bytes_.size() - pos_; }
@@ -135,6 +139,14 @@ class GgufParser {
     auto a = std::make_shared<GgufArray>();
     a->element_type = static_cast<GgufType>(raw_type);
     const auto count = read<std::uint64_t>("array length");
+    // Each nested array costs ~15x its 12 file bytes in memory: cap them per file.
+    if (a->element_type == GgufType::array) {
+      if (count > GgufReader::kMaxNestedArrays - nested_arrays_) {
+        fail("metadata '" + key + "' holds more than " + std::to_string(GgufReader::kMaxNestedArrays) +
+             " nested arrays");
+      }
+      nested_arrays_ += count;
+    }
     const std::size_t elem = gguf_type_size(a->element_type);
     // Smallest possible encoding of one element: fixed size, 8-byte string length, or 12-byte array header.
     const std::uint64_t min_elem = elem ? elem : (a->element_type == GgufType::string ? 8 : 12);
@@ -261,17 +273,24 @@ class GgufParser {
 
   GgufReader& r_;
   std::span<const std::uint8_t> bytes_;
+  std::string source_;
   std::uint64_t pos_ = 0;
   std::uint64_t n_tensors_ = 0;
   std::uint64_t n_kv_ = 0;
+  std::uint64_t nested_arrays_ = 0;
 };
 
-GgufReader GgufReader::from_bytes(std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keep_alive) {
+GgufReader GgufReader::parse(std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keep_alive,
+                             std::string source) {
   GgufReader r;
   r.bytes_ = bytes;
   r.keep_alive_ = std::move(keep_alive);
-  GgufParser(r).parse();
+  GgufParser(r, std::move(source)).parse();
   return r;
+}
+
+GgufReader GgufReader::from_bytes(std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keep_alive) {
+  return parse(bytes, std::move(keep_alive), {});
 }
 
 GgufReader GgufReader::from_copy(std::vector<std::uint8_t> bytes) {
@@ -282,11 +301,8 @@ GgufReader GgufReader::from_copy(std::vector<std::uint8_t> bytes) {
 
 GgufReader GgufReader::open(const std::string& path) {
   auto mapping = std::make_shared<const MappedFile>(path);
-  try {
-    return from_bytes(mapping->bytes(), mapping);
-  } catch (const Error& e) {
-    throw Error(e.code(), "'" + path + "': " + e.what());
-  }
+  const auto bytes = mapping->bytes();
+  return parse(bytes, std::move(mapping), path);
 }
 
 const GgufValue* GgufReader::find(std::string_view key) const noexcept {

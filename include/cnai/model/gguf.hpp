@@ -127,6 +127,8 @@ class GgufReader {
  public:
   static constexpr std::uint32_t kDefaultAlignment = 32;
   static constexpr int kMaxArrayDepth = 8;
+  /// Arrays nested inside arrays, summed over the whole file (bounds memory).
+  static constexpr std::uint64_t kMaxNestedArrays = 1 << 20;
 
   /// Maps and parses the file at `path`.
   static GgufReader open(const std::string& path);
@@ -183,6 +185,8 @@ class GgufReader {
 
  private:
   GgufReader() = default;
+  static GgufReader parse(std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keep_alive,
+                          std::string source);
   friend class GgufParser;
 
   std::span<const std::uint8_t> bytes_;
