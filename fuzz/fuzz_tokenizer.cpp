@@ -31,7 +31,7 @@ cnai::TokenizerVocab small_bpe_vocab() {
 std::vector<std::unique_ptr<cnai::Tokenizer>> load_tokenizers() {
   std::vector<std::unique_ptr<cnai::Tokenizer>> out;
   const char* env = std::getenv("CNAI_SHARED_DATA_DIR");
-  const std::filesystem::path dir = std::filesystem::path(env != nullptr ? env : "/work/shared/data") / "tokenizer";
+  const std::filesystem::path dir = std::filesystem::path(env != nullptr ? env : CNAI_SHARED_DATA_DIR) / "tokenizer";
   for (const char* name : {"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf", "ggml-vocab-bert-bge.gguf"}) {
     if (std::filesystem::exists(dir / name)) {
       out.push_back(std::make_unique<cnai::Tokenizer>(cnai::Tokenizer::from_gguf((dir / name).string())));
