@@ -60,6 +60,52 @@ BENCHMARK_CAPTURE(BM_matmul, q4_1, DType::Q4_1)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0, DType::Q8_0)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, f16, DType::F16)->Apply(shapes);
 
+// Every matmul of one forward step of the default model (30 layers: Q/K/V and
+// gate/up as matmul_many, O, down; then the Q8_0 output matrix), with distinct
+// weights per layer so they stream from memory as in real decode.
+struct ModelWeights {
+  struct Layer {
+    Tensor q, k, v, o, gate, up, down;
+  };
+  std::vector<Layer> layers;
+  Tensor output;
+  ModelWeights() {
+    for (int l = 0; l < 30; ++l)
+      layers.push_back(Layer{random_weight(DType::Q4_1, 576, 576), random_weight(DType::Q4_1, 192, 576),
+                             random_weight(DType::Q4_1, 192, 576), random_weight(DType::Q4_1, 576, 576),
+                             random_weight(DType::Q4_1, 1536, 576), random_weight(DType::Q4_1, 1536, 576),
+                             random_weight(DType::Q4_1, 576, 1536)});
+    output = random_weight(DType::Q8_0, 49152, 576);
+  }
+};
+
+void BM_model_step(benchmark::State& state) {
+  const std::int64_t m = state.range(0);
+  const int threads = static_cast<int>(state.range(1));
+  static ModelWeights weights;
+  cnai::ThreadPool pool(threads);
+  auto act = [m](std::int64_t n) { return Tensor::zeros(DType::F32, {m, n}); };
+  Tensor x = act(576), q = act(576), k = act(192), v = act(192), o = act(576), g = act(1536), u = act(1536),
+         h = act(1536), d = act(576);
+  Tensor x1 = Tensor::zeros(DType::F32, {1, 576}), logits = Tensor::zeros(DType::F32, {1, 49152});
+  for (auto _ : state) {
+    for (const auto& L : weights.layers) {
+      const cnai::ops::MatmulTarget qkv[] = {{&L.q, &q}, {&L.k, &k}, {&L.v, &v}};
+      cnai::ops::matmul_many(x, qkv, pool);
+      cnai::ops::matmul(q, L.o, o, pool);
+      const cnai::ops::MatmulTarget gate_up[] = {{&L.gate, &g}, {&L.up, &u}};
+      cnai::ops::matmul_many(o, gate_up, pool);
+      cnai::ops::matmul(h, L.down, d, pool);
+    }
+    cnai::ops::matmul(x1, weights.output, logits, pool);  // logits of the last position only
+    benchmark::DoNotOptimize(logits.data());
+  }
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * m), benchmark::Counter::kIsRate);
+  state.SetLabel(cnai::ops::matmul_isa());
+}
+BENCHMARK(BM_model_step)->ArgNames({"M", "threads"})->Args({1, 1})->Args({1, 2})->Args({128, 1})->Args({128, 2})
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

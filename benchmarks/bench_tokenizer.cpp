@@ -13,7 +13,7 @@ namespace {
 
 std::string vocab_path(const char* name) {
   const char* env = std::getenv("CNAI_SHARED_DATA_DIR");
-  const std::filesystem::path dir = env != nullptr ? env : "/work/shared/data";
+  const std::filesystem::path dir = env != nullptr ? env : CNAI_SHARED_DATA_DIR;
   return (dir / "tokenizer" / name).string();
 }
 

@@ -1,6 +1,6 @@
-// Fuzzes encode/decode with arbitrary bytes: the gpt-2 (byte-level BPE) and
-// llama-spm vocabs from the shared test data, or a small in-memory BPE vocab
-// when those files are absent. Valid UTF-8 must round-trip exactly.
+// Fuzzes encode/decode with arbitrary bytes: the gpt-2 (byte-level BPE),
+// llama-spm and bert-bge vocabs from the shared test data, or a small BPE vocab
+// when those files are absent. Byte-level BPE must round-trip any text exactly.
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -31,8 +31,8 @@ cnai::TokenizerVocab small_bpe_vocab() {
 std::vector<std::unique_ptr<cnai::Tokenizer>> load_tokenizers() {
   std::vector<std::unique_ptr<cnai::Tokenizer>> out;
   const char* env = std::getenv("CNAI_SHARED_DATA_DIR");
-  const std::filesystem::path dir = std::filesystem::path(env != nullptr ? env : "/work/shared/data") / "tokenizer";
-  for (const char* name : {"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf"}) {
+  const std::filesystem::path dir = std::filesystem::path(env != nullptr ? env : CNAI_SHARED_DATA_DIR) / "tokenizer";
+  for (const char* name : {"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf", "ggml-vocab-bert-bge.gguf"}) {
     if (std::filesystem::exists(dir / name)) {
       out.push_back(std::make_unique<cnai::Tokenizer>(cnai::Tokenizer::from_gguf((dir / name).string())));
     }

@@ -3,3 +3,4 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$CNAI_BUILD_DIR/cnai" version
+"$CNAI_BUILD_DIR/cnai" bench -t 2 -p 128 -n 64

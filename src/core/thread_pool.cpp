@@ -53,17 +53,40 @@ void ThreadPool::run_job(const Job& job, int index) noexcept {
   }
 }
 
+// Claims and runs shares of job `gen` until none is left. A share is claimed
+// with a CAS on claim_, which also proves job_ still belongs to `gen`.
+void ThreadPool::run_claimed(std::uint32_t gen) noexcept {
+  for (;;) {
+    std::uint64_t v = claim_.load(std::memory_order_acquire);
+    if (static_cast<std::uint32_t>(v >> 32) != gen) return;
+    const auto index = static_cast<int>(v & 0xffffffffu);
+    if (index >= n_threads_) return;
+    if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
+    run_job(job_, index);
+    done_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
 void ThreadPool::dispatch(const Job& job) {
   if (n_threads_ == 1) {
     job.call(job.ctx, 0, 1);
     return;
   }
   job_ = job;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  done_.store(0, std::memory_order_relaxed);
+  const std::uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store(static_cast<std::uint64_t>(gen) << 32, std::memory_order_release);
+  generation_.store(gen, std::memory_order_release);
   generation_.notify_all();
-  run_job(job, 0);
-  while (pending_.load(std::memory_order_acquire) != 0) CNAI_CPU_RELAX();
+  run_claimed(gen);
+  // Only shares a worker has started remain: spin a little, then yield the core.
+  for (int spin = 0; done_.load(std::memory_order_acquire) != n_threads_; ++spin) {
+    if (spin < 4096) {
+      CNAI_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   if (error_) {
     std::exception_ptr e;
     {
@@ -75,6 +98,7 @@ void ThreadPool::dispatch(const Job& job) {
 }
 
 void ThreadPool::worker_loop(int index) {
+  (void)index;
   // Workers start before any job is dispatched, so generation 0 is "seen".
   std::uint32_t seen = 0;
   for (;;) {
@@ -93,8 +117,7 @@ void ThreadPool::worker_loop(int index) {
     }
     seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
-    run_job(job_, index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    run_claimed(g);
   }
 }
 

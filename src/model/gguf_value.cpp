@@ -1,6 +1,7 @@
 // GgufValue / GgufArray: typed access to GGUF metadata values with
 // range-checked conversions and errors that name the key.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -263,7 +264,12 @@ std::string GgufValue::describe(std::size_t max_string) const {
     }
     case GgufType::boolean: return std::get<bool>(v_) ? "true" : "false";
     case GgufType::float32:
-    case GgufType::float64: out = std::to_string(std::get<double>(v_)); break;
+    case GgufType::float64: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.9g", std::get<double>(v_));
+      out = buf;
+      break;
+    }
     default:
       out = is_signed_type(type_) ? std::to_string(std::get<std::int64_t>(v_))
                                   : std::to_string(std::get<std::uint64_t>(v_));

@@ -19,7 +19,7 @@ void read_flag(const GgufReader& r, const char* key, bool& out) {
 
 }  // namespace
 
-TokenizerVocab tokenizer_vocab_from_gguf(const GgufReader& r) {
+TokenizerVocab TokenizerVocab::from_gguf(const GgufReader& r) {
   TokenizerVocab v;
   v.model = r.get_string("tokenizer.ggml.model");
   if (auto pre = r.find_string("tokenizer.ggml.pre")) v.pre = *pre;
@@ -52,7 +52,7 @@ TokenizerVocab tokenizer_vocab_from_gguf(const GgufReader& r) {
   return v;
 }
 
-Tokenizer Tokenizer::from_gguf(const GgufReader& reader) { return Tokenizer(tokenizer_vocab_from_gguf(reader)); }
+Tokenizer Tokenizer::from_gguf(const GgufReader& reader) { return Tokenizer(TokenizerVocab::from_gguf(reader)); }
 
 Tokenizer Tokenizer::from_gguf(const std::string& path) { return from_gguf(GgufReader::open(path)); }
 

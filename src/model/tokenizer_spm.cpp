@@ -137,13 +137,13 @@ void Tokenizer::Impl::encode_spm_chunk(std::string_view text, std::vector<std::i
       out.push_back(id);
       continue;
     }
-    for (char c : piece) {
-      const std::int32_t id = byte_token[static_cast<unsigned char>(c)];
-      if (id >= 0) {
-        out.push_back(id);
-      } else if (vocab.unk_id >= 0) {
-        out.push_back(vocab.unk_id);
-      }
+    // Not a token: its bytes as <0xNN> tokens, or one unk if the vocab has none.
+    bool all_bytes = true;
+    for (char c : piece) all_bytes = all_bytes && byte_token[static_cast<unsigned char>(c)] >= 0;
+    if (all_bytes) {
+      for (char c : piece) out.push_back(byte_token[static_cast<unsigned char>(c)]);
+    } else if (vocab.unk_id >= 0) {
+      out.push_back(vocab.unk_id);
     }
   }
 }

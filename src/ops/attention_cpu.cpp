@@ -1,8 +1,11 @@
-// attention_cpu — causal GQA attention, two-pass softmax per (token, head):
-// scores against the cache rows, max-shifted exp, then the weighted sum of
-// values. Work items are (token, head) pairs spread over the pool; the score
-// buffer is grow-only thread_local scratch, so steady state allocates nothing.
+// attention_cpu — causal GQA attention, two-pass softmax: scores against the
+// cache rows, max-shifted exp, then the weighted sum of values. Query heads
+// sharing a KV head are computed together so the cache is read once per group.
+// Decode splits heads (short caches) or positions (long caches) over the
+// pool; prefill deals (token, KV head) units round-robin. Scratch is grow-only
+// thread_local, so steady state allocates nothing.
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "ops/row_kernels.hpp"
@@ -22,6 +25,7 @@ struct AttentionJob {
 };
 
 constexpr std::int64_t kMaxGroup = 16;  // query heads handled in one pass over the cache
+constexpr std::int64_t kSplitMinRows = 128;  // below this a slice is not worth a merge
 
 float* score_scratch(std::int64_t n) {
   thread_local std::vector<float> scratch;
@@ -31,35 +35,43 @@ float* score_scratch(std::int64_t n) {
   return scratch.data();
 }
 
+// nq query heads sharing KV head g, over cache rows [j0, j1): writes the
+// unnormalised sum_j exp(s_j - max) v_j to out and each head's max and sum.
+void attend_rows(const AttentionJob& a, const RowKernels& kr, const float* q, std::int64_t nq,
+                 std::int64_t g, std::int64_t j0, std::int64_t j1, float* out, float* max_out,
+                 float* sum_out) {
+  const std::int64_t n = j1 - j0;
+  const std::int64_t stride = a.n_kv * a.hd;
+  const std::int64_t first = j0 * stride + g * a.hd;
+  float* s = score_scratch(nq * n);
+  if (a.k_f16) {
+    kr.scores_f16(q, nq, static_cast<const std::uint16_t*>(a.k) + first, stride, n, a.hd, a.scale, s);
+  } else {
+    kr.scores_f32(q, nq, static_cast<const float*>(a.k) + first, stride, n, a.hd, a.scale, s);
+  }
+  for (std::int64_t r = 0; r < nq; ++r) {
+    float* sr = s + r * n;
+    max_out[r] = kr.max(sr, n);
+    sum_out[r] = kr.exp_shifted(sr, n, max_out[r]);
+  }
+  if (a.v_f16) {
+    kr.mix_f16(s, nq, static_cast<const std::uint16_t*>(a.v) + first, stride, n, a.hd, out);
+  } else {
+    kr.mix_f32(s, nq, static_cast<const float*>(a.v) + first, stride, n, a.hd, out);
+  }
+}
+
 // Query heads [h0, h1) of token t, all sharing KV head g: the cache rows are
 // read once for the whole group.
 void attend_group(const AttentionJob& a, const RowKernels& kr, std::int64_t t, std::int64_t h0,
                   std::int64_t h1, std::int64_t g) {
   const std::int64_t nq = h1 - h0;
-  const std::int64_t n = a.pos0 + t + 1;  // causal: positions 0 .. pos0 + t
-  const std::int64_t stride = a.n_kv * a.hd;
-  const float* q = a.q + (t * a.n_head + h0) * a.hd;
   float* out = a.out + (t * a.n_head + h0) * a.hd;
-  float* s = score_scratch(nq * n);
-  if (a.k_f16) {
-    kr.scores_f16(q, nq, static_cast<const std::uint16_t*>(a.k) + g * a.hd, stride, n, a.hd,
-                  a.scale, s);
-  } else {
-    kr.scores_f32(q, nq, static_cast<const float*>(a.k) + g * a.hd, stride, n, a.hd, a.scale, s);
-  }
-  float inv_sum[kMaxGroup];  // the 1/sum of each softmax is applied to the output row
+  float mx[kMaxGroup], sum[kMaxGroup];
+  attend_rows(a, kr, a.q + (t * a.n_head + h0) * a.hd, nq, g, 0, a.pos0 + t + 1, out, mx, sum);
   for (std::int64_t r = 0; r < nq; ++r) {
-    float* sr = s + r * n;
-    const float mx = kr.max(sr, n);
-    inv_sum[r] = 1.0f / kr.exp_shifted(sr, n, mx);
-  }
-  if (a.v_f16) {
-    kr.mix_f16(s, nq, static_cast<const std::uint16_t*>(a.v) + g * a.hd, stride, n, a.hd, out);
-  } else {
-    kr.mix_f32(s, nq, static_cast<const float*>(a.v) + g * a.hd, stride, n, a.hd, out);
-  }
-  for (std::int64_t r = 0; r < nq; ++r) {
-    for (std::int64_t i = 0; i < a.hd; ++i) out[r * a.hd + i] *= inv_sum[r];
+    const float inv = 1.0f / sum[r];
+    for (std::int64_t i = 0; i < a.hd; ++i) out[r * a.hd + i] *= inv;
   }
 }
 
@@ -77,6 +89,51 @@ void attend_range(const AttentionJob& a, const RowKernels& kr, std::int64_t begi
   }
 }
 
+// Decode over a long cache (flash-decoding): each KV head's rows are cut into
+// one slice per thread, so every cache byte is read once and threads balance;
+// the per-slice softmax partials are merged by rescaling to a common max.
+void attend_decode_split(const AttentionJob& a, const RowKernels& kr, ThreadPool& pool) {
+  const std::int64_t n = a.pos0 + 1, ratio = a.n_head / a.n_kv;
+  const std::int64_t slices = pool.size(), units = a.n_kv * slices;
+  const std::int64_t part = ratio * (a.hd + 2);  // out[ratio][hd], max[ratio], sum[ratio]
+  thread_local std::vector<float> partials;
+  if (static_cast<std::int64_t>(partials.size()) < units * part) {
+    partials.resize(static_cast<std::size_t>(units * part));
+  }
+  float* base = partials.data();
+  pool.run([&](int thread, int n_threads) {
+    for (std::int64_t u = thread; u < units; u += n_threads) {
+      const std::int64_t g = u / slices, sl = u % slices;
+      const std::int64_t j0 = n * sl / slices, j1 = n * (sl + 1) / slices;
+      float* p = base + u * part;
+      if (j0 == j1) {
+        for (std::int64_t r = 0; r < ratio; ++r) p[ratio * a.hd + r] = -INFINITY;
+        continue;
+      }
+      attend_rows(a, kr, a.q + g * ratio * a.hd, ratio, g, j0, j1, p, p + ratio * a.hd,
+                  p + ratio * a.hd + ratio);
+    }
+  });
+  for (std::int64_t h = 0; h < a.n_head; ++h) {
+    const std::int64_t g = h / ratio, r = h % ratio;
+    float m = -INFINITY;
+    for (std::int64_t sl = 0; sl < slices; ++sl) m = std::max(m, base[(g * slices + sl) * part + ratio * a.hd + r]);
+    float* out = a.out + h * a.hd;
+    std::fill(out, out + a.hd, 0.0f);
+    float total = 0.0f;
+    for (std::int64_t sl = 0; sl < slices; ++sl) {
+      const float* p = base + (g * slices + sl) * part;
+      const float pm = p[ratio * a.hd + r];
+      if (pm == -INFINITY) continue;
+      const float w = std::exp(pm - m);
+      total += w * p[ratio * a.hd + ratio + r];
+      for (std::int64_t i = 0; i < a.hd; ++i) out[i] += w * p[r * a.hd + i];
+    }
+    const float inv = 1.0f / total;
+    for (std::int64_t i = 0; i < a.hd; ++i) out[i] *= inv;
+  }
+}
+
 }  // namespace
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t pos0, float scale,
@@ -87,6 +144,11 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t p
                          pos0,                      scale,    out.data_as<float>()};
   const RowKernels& kr = row_kernels();
   const std::int64_t t_n = q.dim(0);
+  const std::int64_t ratio = job.n_head / job.n_kv;
+  if (t_n == 1 && pool.size() > 1 && pos0 + 1 >= kSplitMinRows * pool.size() && ratio <= kMaxGroup) {
+    attend_decode_split(job, kr, pool);
+    return;
+  }
   if (t_n == 1) {  // decode: split the heads evenly
     pool.parallel_for(job.n_head, 1, [&](std::int64_t b, std::int64_t e) {
       attend_range(job, kr, b, e);
@@ -95,7 +157,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t p
   }
   // Prefill: later tokens see more positions, so (token, KV head) units are
   // dealt round-robin rather than in contiguous ranges.
-  const std::int64_t units = t_n * job.n_kv, ratio = job.n_head / job.n_kv;
+  const std::int64_t units = t_n * job.n_kv;
   pool.run([&](int thread, int n_threads) {
     for (std::int64_t u = thread; u < units; u += n_threads) {
       const std::int64_t first = (u / job.n_kv) * job.n_head + (u % job.n_kv) * ratio;

@@ -45,6 +45,9 @@ struct V512 {
     const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(fold(a), fold(b)), _mm256_hadd_ps(fold(c), fold(d)));
     _mm_store_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
   }
+  static reg zero_below(reg r, reg x, float lo) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_LT_OQ), r, _mm512_setzero_ps());
+  }
   static float reduce_add(reg v) { return _mm512_reduce_add_ps(v); }
 };
 

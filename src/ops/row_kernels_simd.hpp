@@ -13,10 +13,11 @@ namespace cnai::ops::cpu {
 namespace {
 
 // exp(x) for a vector: Cephes-style range reduction to r in [-ln2/2, ln2/2],
-// degree-6 polynomial, times 2^n built in the exponent bits (~1 ulp).
+// degree-5 polynomial, times 2^n built in the exponent bits (~1-2 ulp).
 template <class V>
 typename V::reg vexp(typename V::reg x) {
   using R = typename V::reg;
+  const R input = x;
   x = V::min(V::max(x, V::set1(-87.3f)), V::set1(88.7f));
   const R n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
   R r = V::fnmadd(n, V::set1(0.693359375f), x);
@@ -28,7 +29,8 @@ typename V::reg vexp(typename V::reg x) {
   p = V::fma(p, r, V::set1(1.6666665459e-1f));
   p = V::fma(p, r, V::set1(5.0000001201e-1f));
   p = V::fma(V::mul(p, r), r, V::add(r, V::set1(1.0f)));
-  return V::mul(p, V::pow2n(n));
+  // Below -87.3 the result underflows: return exactly 0 (exp(-inf) for masked logits).
+  return V::zero_below(V::mul(p, V::pow2n(n)), input, -87.3f);
 }
 
 // Cache rows are processed in blocks that fit L1 so that every query head of

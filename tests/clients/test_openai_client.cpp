@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/clients/pricing.hpp"
@@ -411,4 +412,46 @@ TEST_CASE("live OpenAI chat (only with OPENAI_API_KEY)") {
   CHECK_FALSE(resp.choices.at(0).message.content.empty());
   CHECK(resp.usage.total_tokens > 0);
   CHECK(resp.usage.cost_usd > 0);
+}
+
+TEST_CASE("retry-after as an HTTP-date a moment ahead is honoured") {
+  std::time_t when = std::time(nullptr) + 2;
+  std::tm tm{};
+  gmtime_r(&when, &tm);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  TestHttpServer server;
+  std::atomic<int> attempts{0};
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) {
+    if (attempts++ == 0) {
+      auto r = TestResponse::json(R"({"error":{"message":"slow down"}})", 429);
+      r.headers.emplace_back("Retry-After", date);
+      r.headers.emplace_back("Content-Type", "application/json");
+      return r;
+    }
+    return TestResponse::json(kChatBody);
+  });
+  OpenAiClient client(fast_options(server));
+  auto t0 = std::chrono::steady_clock::now();
+  client.chat(hello_request());
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(attempts == 2);
+  CHECK(waited >= 900ms);  // 1-2 s: whole seconds, so at least ~1 s remains
+  CHECK(waited < 3s);
+}
+
+TEST_CASE("client-side rate limit: a request that cannot fit before its deadline fails locally") {
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [](const TestRequest&) { return TestResponse::json(kChatBody); });
+  OpenAiOptions o = fast_options(server);
+  o.common.rate_limits.requests_per_minute = 1;
+  OpenAiClient client(o);
+  client.chat(hello_request());
+  ChatRequest r = hello_request();
+  r.deadline = std::chrono::steady_clock::now() + 100ms;
+  auto t0 = std::chrono::steady_clock::now();
+  Error e = expect_error([&] { client.chat(r); });
+  CHECK(e.code() == ErrorCode::rate_limited);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  CHECK(server.requests_handled() == 1);
 }

@@ -139,6 +139,8 @@ TEST_CASE("gguf: arrays of every element type, including strings and nested arra
   const auto& nested_str = r.get("a.nested_str").as_array();
   CHECK(nested_str.element(1).as_string_array() == std::vector<std::string>{"y", "z"});
   CHECK(r.get("a.str").describe() == "array<string>[3]");
+  CHECK(r.get("a.f32").as_array().element(2).describe() == "3.25 (float32)");
+  CHECK(r.get("a.i8").as_array().element(0).describe() == "-128 (int8)");
 }
 
 TEST_CASE("gguf: arrays nested 8 deep are accepted") {
@@ -190,6 +192,10 @@ TEST_CASE("gguf: tensors are borrowed in place with row-major shapes") {
     CHECK(r.tensor("c").data_as<float>()[3] == -4.0f);
     CHECK(r.find_tensor("nope") == nullptr);
     CHECK_THROWS_AS(r.tensor("nope"), Error);
+    GgufTensorInfo foreign = iq;
+    foreign.offset = bytes.size() - 8;
+    CHECK_THROWS_AS(r.tensor(foreign), Error);
+    CHECK_THROWS_AS(r.tensor_bytes(foreign), Error);
     ta = r.tensor("a");
     tq = r.tensor(iq);
   }

@@ -84,7 +84,7 @@ TEST_CASE("gguf errors: strings and arrays longer than the file") {
   CHECK_FORMAT_ERROR(key_lie, "key #0");
   CHECK_FORMAT_ERROR(GgufBuilder().kv("a", gv::array_lying(4, 1ull << 40)).build(), "array length");
   CHECK_FORMAT_ERROR(GgufBuilder().kv("a", gv::array_lying(8, ~0ull)).build(), "array length");
-  CHECK_FORMAT_ERROR(GgufBuilder().kv("a", gv::array_lying(9, 1ull << 50)).build(), "array length");
+  CHECK_FORMAT_ERROR(GgufBuilder().kv("a", gv::array_lying(9, 1000)).build(), "array length");
   CHECK_FORMAT_ERROR(GgufBuilder().kv("a", gv::array_lying(8, 2, Bytes(16, 0xff))).build(), "element");
   CHECK_FORMAT_ERROR(GgufBuilder().kv("a", gv::array_lying(4, 3, Bytes(8, 0))).build(), "array length");
 }

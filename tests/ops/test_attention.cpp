@@ -83,6 +83,7 @@ TEST_CASE("attention matches the double reference across GQA ratios, caches and 
       {1, 9, 3, 64, 0, 4},      {1, 9, 3, 64, 300, 512},  {7, 9, 3, 64, 20, 40},
       {7, 4, 4, 80, 5, 12},     {1, 8, 2, 80, 1000, 1001}, {3, 6, 2, 64, 0, 3},
       {2, 3, 1, 5, 9, 16},      {2, 16, 2, 64, 50, 60},
+      {1, 9, 3, 64, 700, 800},  // long decode: positions split across threads
   };
   for (DType dt : {DType::F32, DType::F16}) {
     for (const Case& c : cases) {

@@ -208,3 +208,17 @@ TEST_CASE("swiglu is silu(gate) * up, also in place") {
   Tensor bad = Tensor::empty(DType::F32, {3, 36});
   CHECK_THROWS_AS(cnai::ops::swiglu(u, bad, out), cnai::Error);
 }
+
+TEST_CASE("softmax gives exactly zero to -inf logits (masked tokens)") {
+  Tensor x = random_tensor({1, 100}, 15);
+  float* p = x.data_as<float>();
+  for (int i = 0; i < 100; i += 7) p[i] = -INFINITY;
+  p[50] = -200.0f;  // far below the max: underflows to zero as in double
+  cnai::ops::softmax(x);
+  double total = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (i % 7 == 0 || i == 50) CHECK(p[i] == 0.0f);
+    total += p[i];
+  }
+  CHECK(total == doctest::Approx(1.0).epsilon(1e-5));
+}

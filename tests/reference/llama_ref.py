@@ -170,10 +170,37 @@ def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.einsum("hqk,khd->qhd", p, v).reshape(n, n_head * d)
 
 
-class ReferenceModel:
-    """Dequantizes lazily (one layer at a time) so the real model fits comfortably in memory."""
+def quantize_q8_blocks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GGML-style Q8 of activations along the last axis: (x rounded to q*d16, q [.,32], d [.,1])."""
+    blocks = x.reshape(-1, QK)
+    d = np.abs(blocks).max(axis=1, keepdims=True) / 127.0
+    q = np.round(np.divide(blocks, d, out=np.zeros_like(blocks), where=d > 0))
+    d16 = d.astype(np.float16).astype(np.float64)
+    return (q * d16).reshape(x.shape), q, d
 
-    def __init__(self, path: str):
+
+def q8_activation_linear(x: np.ndarray, raw_type, w: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """x @ w.T the way integer-dot kernels do it: activations quantized to Q8_0 blocks
+    (Q8_1 with an f16 block sum d*sum(q) for Q4_1, whose min m multiplies that sum)."""
+    xq, q, d = quantize_q8_blocks(x)
+    if raw_type != T.Q4_1:
+        return xq @ w.T
+    n_blk = x.shape[-1] // QK
+    b = _blocks(raw, 4 + QK // 2)
+    m = _f16_at(b, 2).astype(np.float64).reshape(w.shape[0], n_blk)  # per-block minimum
+    sums = (d * q.sum(axis=1, keepdims=True)).astype(np.float16).astype(np.float64)
+    return xq @ (w - np.repeat(m, QK, axis=1)).T + sums.reshape(x.shape[0], n_blk) @ m.T
+
+
+class ReferenceModel:
+    """Dequantizes lazily (one layer at a time) so the real model fits comfortably in memory.
+
+    act_quant=True additionally rounds matmul inputs of quantized weights to Q8 blocks, to
+    emulate integer-dot CPU kernels; the default is exact float activations.
+    """
+
+    def __init__(self, path: str, act_quant: bool = False):
+        self.act_quant = act_quant
         self.reader = gguf.GGUFReader(path)
         self.hp = read_hparams(self.reader)
         self._tensors = {t.name: t for t in self.reader.tensors}
@@ -187,7 +214,12 @@ class ReferenceModel:
         return dequantize_tensor(self._tensors[name]).astype(np.float64)
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        y = x @ self.weight(f"{name}.weight").T
+        t = self._tensors[f"{name}.weight"]
+        w = self.weight(f"{name}.weight")
+        if self.act_quant and t.tensor_type in (T.Q8_0, T.Q4_0, T.Q4_1):
+            y = q8_activation_linear(x, t.tensor_type, w, t.data)
+        else:
+            y = x @ w.T
         if self.has(f"{name}.bias"):
             y = y + self.weight(f"{name}.bias")
         return y
@@ -224,8 +256,7 @@ class ReferenceModel:
             h = rms_norm(x, self.weight(f"blk.{layer}.ffn_norm.weight"), hp.eps)
             x = x + self._ffn(h, layer)
         x = rms_norm(x, self.weight("output_norm.weight"), hp.eps)
-        out = self.weight("output.weight") if self.has("output.weight") else emb  # tied embeddings
-        return x @ out.T
+        return self._linear(x, "output" if self.has("output.weight") else "token_embd")  # tied embeddings
 
 
 def reference_logits(path: str, tokens) -> np.ndarray:

@@ -88,17 +88,17 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
     for i in range(spec.n_layer):
         p = f"blk.{i}"
         w[f"{p}.attn_norm.weight"] = norm(spec.n_embd)
-        w[f"{p}.attn_q.weight"] = mat(spec.n_embd, spec.n_embd) * 2.0  # sharper attention patterns
-        w[f"{p}.attn_k.weight"] = mat(kv, spec.n_embd) * 2.0
+        w[f"{p}.attn_q.weight"] = mat(spec.n_embd, spec.n_embd) * 1.5  # sharper attention patterns
+        w[f"{p}.attn_k.weight"] = mat(kv, spec.n_embd) * 1.5
         w[f"{p}.attn_v.weight"] = mat(kv, spec.n_embd)
         if spec.arch == "qwen2":
             for t, n in (("q", spec.n_embd), ("k", kv), ("v", kv)):
                 w[f"{p}.attn_{t}.bias"] = (0.5 * rng.standard_normal(n)).astype(np.float32)
-        w[f"{p}.attn_output.weight"] = mat(spec.n_embd, spec.n_embd) * 3.0  # layers must move the logits
+        w[f"{p}.attn_output.weight"] = mat(spec.n_embd, spec.n_embd) * 2.0  # layers must move the logits
         w[f"{p}.ffn_norm.weight"] = norm(spec.n_embd)
         w[f"{p}.ffn_gate.weight"] = mat(spec.n_ff, spec.n_embd)
         w[f"{p}.ffn_up.weight"] = mat(spec.n_ff, spec.n_embd)
-        w[f"{p}.ffn_down.weight"] = mat(spec.n_embd, spec.n_ff) * 3.0
+        w[f"{p}.ffn_down.weight"] = mat(spec.n_embd, spec.n_ff) * 2.0
     return w
 
 

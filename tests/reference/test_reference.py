@@ -25,10 +25,15 @@ REAL_TOKENS = [504, 3575, 282, 4649, 314, 7042, 30, 378, 3575, 282, 4521, 314, 1
 TINY_TOKENS = [5, 17, 42, 100, 3, 159, 0, 77, 77, 12, 64, 8, 130, 99, 1, 2, 150, 33, 33, 7]
 
 # Tolerances as a fraction of the reference logit range (max - min over all positions).
-# Q4 weights get a looser bound: cnai quantizes the activations to Q8 blocks so it can use
-# integer dot products, the reference multiplies by exact float activations; with 4-bit
-# weights that activation rounding is the dominant difference and grows with depth.
-TOL_FRACTION = {"F32": 0.02, "F16": 0.02, "BF16": 0.02, "Q8_0": 0.02, "Q4_0": 0.03, "Q4_1": 0.03}
+# Quantized weights get a looser bound: cnai quantizes the activations to Q8 blocks so it
+# can use integer dot products, the reference multiplies by exact float activations. That
+# rounding is the dominant difference (measured: the act_quant reference, which emulates it,
+# agrees with cnai to ~0.4% of range) and it applies to Q8_0 weights exactly as to Q4.
+TOL_FRACTION = {"F32": 0.02, "F16": 0.02, "BF16": 0.02, "Q8_0": 0.03, "Q4_0": 0.03, "Q4_1": 0.03}
+# cnai vs the reference that emulates Q8 activation rounding: only rounding-order noise remains.
+# Used on the 2-layer tiny models only: through 30 layers (the real model) single rounding
+# flips of that discontinuous step amplify (measured 3.6% on SmolLM2), so no tight bound holds.
+ACT_QUANT_TOL_FRACTION = 0.005
 CLI_TIMEOUT_S = 120
 
 
@@ -142,6 +147,15 @@ def test_tiny_model_matches_reference(tiny_model, tmp_path):
     got = run_cnai_logits(path, TINY_TOKENS, tmp_path / "all.f32", True, spec.n_vocab)
     model = llama_ref.ReferenceModel(str(path))
     compare_logits(spec.name, model.logits(TINY_TOKENS), got, model_tolerance(model.reader))
+
+
+def test_tiny_model_matches_activation_quantized_reference(tiny_model, tmp_path):
+    path, spec = tiny_model
+    if spec.wtype not in ("Q8_0", "Q4_0", "Q4_1"):
+        pytest.skip("float weights: no activation quantization to emulate")
+    got = run_cnai_logits(path, TINY_TOKENS, tmp_path / "all.f32", True, spec.n_vocab)
+    ref = llama_ref.ReferenceModel(str(path), act_quant=True).logits(TINY_TOKENS)
+    compare_logits(spec.name + " act-quant", ref, got, ACT_QUANT_TOL_FRACTION)
 
 
 def test_tiny_model_last_row_equals_all_rows(tiny_model, tmp_path):

@@ -27,7 +27,8 @@ using Pieces = std::vector<std::string>;
 TEST_CASE("every supported pre-tokenizer compiles and covers its input") {
   const std::string text = "Hello world! 12345 \xE6\x88\x91\xE6\x83\xB3 I'LL  go\n\n\tnow   ";
   for (const char* pre : {"gpt-2", "llama-bpe", "llama3", "smollm", "starcoder", "qwen2", "deepseek-coder",
-                          "deepseek-llm", "falcon", "mpt", "refact", "default", "stablelm2", "dbrx"}) {
+                          "deepseek-llm", "falcon", "mpt", "refact", "default", "stablelm2", "dbrx", "gpt-4o",
+                          "tekken", "deepseek-v3"}) {
     CAPTURE(pre);
     std::string joined;
     for (const auto& piece : split(pre, text)) {
@@ -54,4 +55,10 @@ TEST_CASE("llama3 contractions are case-insensitive, gpt-2's are not") {
 
 TEST_CASE("deepseek-llm keeps CJK runs and newlines apart") {
   CHECK(split("deepseek-llm", "ab\n\xE6\x88\x91\xE6\x83\xB3") == Pieces{"ab", "\n", "\xE6\x88\x91\xE6\x83\xB3"});
+}
+
+TEST_CASE("o200k and tekken split words at case changes") {
+  CHECK(split("gpt-4o", "HelloWorld's 12345") == Pieces{"Hello", "World's", " ", "123", "45"});
+  CHECK(split("tekken", "HelloWorld's 12") == Pieces{"Hello", "World", "'s", " ", "1", "2"});
+  CHECK(split("deepseek-v3", "x.Foo 12345") == Pieces{"x", ".Foo", " ", "123", "45"});
 }

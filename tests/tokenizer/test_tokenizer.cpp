@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cnai/core/error.hpp"
@@ -262,4 +263,21 @@ TEST_CASE("malformed vocabularies are rejected at load") {
   bpe = tiny_bpe();
   bpe.model = "rwkv";
   CHECK_THROWS_AS(cnai::Tokenizer{bpe}, cnai::Error);
+}
+
+TEST_CASE("concurrent encodes agree with a single-threaded one") {
+  const auto v = tiny_bpe();
+  const cnai::Tokenizer tok(v);
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "hello there, hell \xF0\x9F\xA6\x99 " + std::to_string(i) + "\n";
+  const auto expected = tok.encode(text);
+  std::vector<std::vector<std::int32_t>> results(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 20; ++k) results[t] = tok.encode(text);
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& r : results) CHECK(r == expected);
 }

@@ -1,8 +1,11 @@
 // ThreadPool — the compute pool kernels run on.
 // A fixed set of workers that spin briefly, then sleep, waiting for the next
-// job; the calling thread takes part as thread 0. No allocation per job.
+// job; the calling thread takes part. No allocation per job. A job's shares are
+// claimed by whichever thread is free, so a descheduled worker (an
+// oversubscribed machine) cannot stall the caller for a whole time slice.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -26,9 +29,9 @@ class ThreadPool {
 
   int size() const noexcept { return n_threads_; }
 
-  /// Runs fn(thread_index, n_threads) once on each of the pool's threads (the
-  /// caller is thread 0) and returns when all have finished. The first
-  /// exception thrown by any thread is rethrown here. One caller at a time.
+  /// Runs fn(index, n_threads) once for each index in [0, n_threads), spread over
+  /// the pool's threads (the caller included), and returns when all have
+  /// finished. The first exception thrown is rethrown here. One caller at a time.
   template <class F>
   void run(F&& fn) {
     using Fn = std::remove_reference_t<F>;
@@ -36,8 +39,9 @@ class ThreadPool {
     dispatch(job);
   }
 
-  /// Splits [0, n) into one contiguous range per thread, each a multiple of
-  /// `grain` (except the last), and calls fn(begin, end) on each non-empty one.
+  /// Splits [0, n) into contiguous ranges, each a multiple of `grain` (except
+  /// the last), and calls fn(begin, end) on each. Ranges (a few per thread) are
+  /// handed out dynamically, so a slow or descheduled thread holds back little.
   template <class F>
   void parallel_for(std::int64_t n, std::int64_t grain, F&& fn) {
     if (n <= 0) return;
@@ -47,15 +51,20 @@ class ThreadPool {
       fn(std::int64_t{0}, n);
       return;
     }
-    run([&](int i, int nt) {
-      const std::int64_t per = (chunks + nt - 1) / nt;
-      const std::int64_t b = std::min<std::int64_t>(n, i * per * grain);
-      const std::int64_t e = std::min<std::int64_t>(n, (i + 1) * per * grain);
-      if (b < e) fn(b, e);
+    const std::int64_t pieces = std::min<std::int64_t>(chunks, std::int64_t{n_threads_} * kPiecesPerThread);
+    const std::int64_t span = (chunks + pieces - 1) / pieces * grain;
+    std::atomic<std::int64_t> next{0};
+    run([&](int, int) {
+      for (;;) {
+        const std::int64_t b = next.fetch_add(1, std::memory_order_relaxed) * span;
+        if (b >= n) return;
+        fn(b, std::min(n, b + span));
+      }
     });
   }
 
  private:
+  static constexpr std::int64_t kPiecesPerThread = 4;
   struct Job {
     void* ctx;
     void (*call)(void*, int, int);
@@ -63,12 +72,15 @@ class ThreadPool {
   void dispatch(const Job& job);
   void worker_loop(int index);
   void run_job(const Job& job, int index) noexcept;
+  void run_claimed(std::uint32_t gen) noexcept;
 
   int n_threads_;
   std::vector<std::thread> workers_;
   Job job_{};
   alignas(64) std::atomic<std::uint32_t> generation_{0};
-  alignas(64) std::atomic<int> pending_{0};
+  // (generation << 32) | next unclaimed index of the current job.
+  alignas(64) std::atomic<std::uint64_t> claim_{0};
+  alignas(64) std::atomic<int> done_{0};
   std::atomic<bool> stop_{false};
   std::mutex error_mutex_;
   std::exception_ptr error_;

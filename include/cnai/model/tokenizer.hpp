@@ -44,17 +44,21 @@ struct TokenizerVocab {
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = false;  // SentencePiece: prepend "▁" to the text
-};
 
-/// Reads the `tokenizer.ggml.*` metadata. Throws Error(model_format) when
-/// required arrays are missing or have the wrong type.
-TokenizerVocab tokenizer_vocab_from_gguf(const GgufReader& reader);
+  /// Reads the `tokenizer.ggml.*` metadata. Throws Error(model_format) when
+  /// required arrays are missing or have the wrong type.
+  static TokenizerVocab from_gguf(const GgufReader& reader);
+};
 
 struct EncodeOptions {
-  bool add_special = true;     // add BOS/EOS as the vocab's add_bos/add_eos say
-  bool parse_special = false;  // turn control-token text ("<|endoftext|>") into its id
+  bool add_special = true;  // add BOS/EOS as the vocab's add_bos/add_eos say
+  // Turn control-token text ("<|endoftext|>") into its id. User-defined
+  // (added) tokens are always recognised, as Hugging Face and llama.cpp do.
+  bool parse_special = false;
 };
 
+/// Immutable once built: encode/decode are const and safe to call from
+/// several threads at once.
 class Tokenizer {
  public:
   /// Validates the vocabulary and builds lookup tables. Throws
