@@ -47,11 +47,13 @@ class GgufParser {
 
   std::uint64_t remaining() const { return bytes_.size() - pos_; }
 
-  void need(std::uint64_t n, const std::string& what) const {
-    if (n > remaining()) {
-      fail(what + " needs " + std::to_string(n) + " bytes but only " + std::to_string(remaining()) +
-           " remain in the file");
-    }
+  [[noreturn]] void fail_short(std::uint64_t n, const std::string& what) const {
+    fail(what + " needs " + std::to_string(n) + " bytes but only " + std::to_string(remaining()) +
+         " remain in the file");
+  }
+
+  void need(std::uint64_t n, const char* what) const {
+    if (n > remaining()) fail_short(n, what);
   }
 
   template <class T>
@@ -63,10 +65,13 @@ class GgufParser {
     return v;
   }
 
-  std::string read_string(const std::string& what, std::uint64_t max_len) {
+  // `what()` names the string for an error message; it is only called on failure,
+  // because building it for each of ~100k vocabulary strings would cost more than the parse.
+  template <class What>
+  std::string read_string(std::uint64_t max_len, const What& what) {
     const auto len = read<std::uint64_t>("string length");
-    if (len > max_len) fail(what + " length " + std::to_string(len) + " exceeds limit " + std::to_string(max_len));
-    need(len, what + " of declared length " + std::to_string(len));
+    if (len > max_len) fail(what() + " length " + std::to_string(len) + " exceeds limit " + std::to_string(max_len));
+    if (len > remaining()) fail_short(len, what() + " of declared length " + std::to_string(len));
     std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), static_cast<std::size_t>(len));
     pos_ += len;
     return s;
@@ -90,7 +95,7 @@ class GgufParser {
   }
 
   void parse_kv(std::uint64_t index) {
-    std::string key = read_string("key #" + std::to_string(index), kMaxKeyBytes);
+    std::string key = read_string(kMaxKeyBytes, [&] { return "key #" + std::to_string(index); });
     if (key.empty()) fail("metadata key #" + std::to_string(index) + " is empty");
     if (r_.kv_index_.count(key)) fail("duplicate metadata key '" + key + "'");
     const auto type = read<std::uint32_t>("value type");
@@ -116,7 +121,8 @@ class GgufParser {
       case GgufType::float32: return GgufValue::of_float(type, read<float>("float32"));
       case GgufType::float64: return GgufValue::of_float(type, read<double>("float64"));
       case GgufType::boolean: return GgufValue::of_bool(read_bool(key));
-      case GgufType::string: return GgufValue::of_string(read_string("metadata '" + key + "' string", UINT64_MAX));
+      case GgufType::string:
+        return GgufValue::of_string(read_string(UINT64_MAX, [&] { return "metadata '" + key + "' string"; }));
       case GgufType::array: return GgufValue::of_array(parse_array(depth + 1, key));
     }
     fail("metadata '" + key + "' has unknown value type");
@@ -158,7 +164,10 @@ class GgufParser {
       read_fixed_elements(*a, key);
     } else if (a->element_type == GgufType::string) {
       a->strings.reserve(std::min<std::size_t>(a->size, kReserveCap));
-      for (std::size_t i = 0; i < a->size; ++i) a->strings.push_back(read_string("metadata '" + key + "' element", UINT64_MAX));
+      for (std::size_t i = 0; i < a->size; ++i) {
+        auto what = [&] { return "metadata '" + key + "' element " + std::to_string(i); };
+        a->strings.push_back(read_string(UINT64_MAX, what));
+      }
     } else {
       a->arrays.reserve(std::min<std::size_t>(a->size, kReserveCap));
       for (std::size_t i = 0; i < a->size; ++i) {
@@ -192,7 +201,7 @@ class GgufParser {
 
   void parse_tensor_info(std::uint64_t index) {
     GgufTensorInfo t;
-    t.name = read_string("tensor #" + std::to_string(index) + " name", kMaxTensorNameBytes);
+    t.name = read_string(kMaxTensorNameBytes, [&] { return "tensor #" + std::to_string(index) + " name"; });
     if (t.name.empty()) fail("tensor #" + std::to_string(index) + " has an empty name");
     if (r_.tensor_index_.count(t.name)) fail("duplicate tensor name '" + t.name + "'");
     const auto n_dims = read<std::uint32_t>("tensor rank");
@@ -369,11 +378,22 @@ const GgufTensorInfo& GgufReader::tensor_info(std::string_view name) const {
   throw Error(ErrorCode::model_format, "missing tensor '" + std::string(name) + "'");
 }
 
+namespace {
+// Guards against an info taken from another reader (offsets are only checked at parse time).
+void check_in_file(const GgufTensorInfo& info, std::size_t file_size) {
+  if (info.offset > file_size || info.nbytes > file_size - info.offset) {
+    throw Error(ErrorCode::invalid_argument, "tensor '" + info.name + "' does not belong to this GGUF file");
+  }
+}
+}  // namespace
+
 std::span<const std::uint8_t> GgufReader::tensor_bytes(const GgufTensorInfo& info) const {
+  check_in_file(info, bytes_.size());
   return bytes_.subspan(static_cast<std::size_t>(info.offset), static_cast<std::size_t>(info.nbytes));
 }
 
 Tensor GgufReader::tensor(const GgufTensorInfo& info) const {
+  check_in_file(info, bytes_.size());
   return Tensor::borrow(info.dtype, info.shape, bytes_.data() + info.offset, keep_alive_);
 }
 

@@ -127,13 +127,9 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
   ActQ8 xq{};
   if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_q8_weight(t.w->dtype()); })) {
     xq = scratch.view(M, K);
-    const float* xf = x.data_as<float>();
-    const std::int64_t nb = K / kQK;
-    auto quantize = [&](std::int64_t b, std::int64_t e) {
-      const ActQ8 part{xq.qs + b * K, xq.d + b * nb, xq.s + b * nb, K};
-      k.quantize_act(xf + b * K, e - b, K, part);
-    };
-    if (M >= 16) pool.parallel_for(M, 4, quantize); else quantize(0, M);
+    // On the caller alone: a few µs even for prefill-sized x, and a second
+    // pool dispatch costs more than that whenever the machine is busy.
+    k.quantize_act(x.data_as<float>(), M, K, xq);
   }
   std::int64_t total = 0;
   for (const auto& t : targets) total += t.w->dim(0);

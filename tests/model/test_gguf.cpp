@@ -192,6 +192,10 @@ TEST_CASE("gguf: tensors are borrowed in place with row-major shapes") {
     CHECK(r.tensor("c").data_as<float>()[3] == -4.0f);
     CHECK(r.find_tensor("nope") == nullptr);
     CHECK_THROWS_AS(r.tensor("nope"), Error);
+    GgufTensorInfo foreign = iq;
+    foreign.offset = bytes.size() - 8;
+    CHECK_THROWS_AS(r.tensor(foreign), Error);
+    CHECK_THROWS_AS(r.tensor_bytes(foreign), Error);
     ta = r.tensor("a");
     tq = r.tensor(iq);
   }

@@ -177,6 +177,7 @@ class GgufReader {
   const GgufTensorInfo* find_tensor(std::string_view name) const noexcept;
   /// Throws Error(model_format) "missing tensor '...'".
   const GgufTensorInfo& tensor_info(std::string_view name) const;
+  // `info` must come from this reader (else Error(invalid_argument)).
   /// The tensor's bytes, in place.
   std::span<const std::uint8_t> tensor_bytes(const GgufTensorInfo& info) const;
   /// A Tensor borrowing the data in place; keeps the file mapping alive.
