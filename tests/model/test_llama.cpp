@@ -417,3 +417,23 @@ TEST_CASE("model format errors name the key or tensor; unknown architectures are
   b.kv("general.architecture", cnai::testing::gv::str("llama"));
   CHECK(message_of(b.build(), cnai::ErrorCode::model_format).find("llama.block_count") != std::string::npos);
 }
+
+TEST_CASE("an F16 KV cache stays close to the scalar reference") {
+  const std::vector<std::int32_t> tokens = {3, 7, 1, 9, 0, 4};
+  const Tiny t = make_tiny("qwen2");
+  const cnai::testing::TempFile file(tiny_gguf(t));
+  cnai::ModelOptions o;
+  o.threads = 2;
+  o.kv_type = cnai::KvCacheType::f16;
+  auto model = cnai::Model::load(file.path(), o);
+  const auto ref = reference_forward(t, tokens);
+  cnai::Context ctx(model);
+  for (std::int32_t id : tokens) ctx.eval(std::span<const std::int32_t>(&id, 1));
+  double worst = 0, span = 0;
+  for (int v = 0; v < t.V; ++v) {
+    worst = std::max(worst, std::abs(ctx.logits()[static_cast<std::size_t>(v)] - ref.back()[static_cast<std::size_t>(v)]));
+    span = std::max(span, std::abs(ref.back()[static_cast<std::size_t>(v)]));
+  }
+  CHECK(worst < 0.01 * span);
+  CHECK(worst > 0.0);  // the cache really is F16: some rounding shows
+}
