@@ -74,7 +74,7 @@ def real_model_path() -> Path:
     default = Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     path = Path(os.environ.get("CNAI_MODEL", str(default)))
     if not path.is_file():
-        msg = f"default model {path} is missing (run scripts/setup to download it, or set CNAI_MODEL)"
+        msg = f"default model {path} is missing (run scripts/fetch_model.sh, or set CNAI_MODEL)"
         if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
             pytest.fail(msg)
         pytest.skip(msg)
