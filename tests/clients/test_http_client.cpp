@@ -12,6 +12,7 @@
 
 #include "clients/http/http_client.hpp"
 #include "cnai/core/error.hpp"
+#include "support/test_connect_proxy.hpp"
 #include "support/test_http_server.hpp"
 
 using namespace cnai::clients;
@@ -153,6 +154,46 @@ TEST_CASE("Concurrent callers each get their own response") {
   for (auto& thread : threads) thread.join();
   CHECK(ok == 40);
   CHECK(server.connections_accepted() <= 4);
+}
+
+TEST_CASE("max_connections_per_host bounds concurrent connections; waiters time out") {
+  TestHttpServer server;
+  server.route("GET", "/slow", [](const TestRequest&) {
+    TestResponse response = TestResponse::json("{}");
+    response.delay_before_head = 100ms;
+    return response;
+  });
+  HttpClientOptions options = test_options();
+  options.max_connections_per_host = 2;
+  HttpClient client(options);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2; ++i) ok += client.send(request(server, "/slow")).status == 200;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(ok == 8);
+  CHECK(server.connections_accepted() == 2);
+
+  server.route("GET", "/held", [](const TestRequest&) {
+    TestResponse response = TestResponse::json("{}");
+    response.delay_before_head = 800ms;
+    return response;
+  });
+  options.max_connections_per_host = 1;
+  options.timeouts.connect = 200ms;
+  HttpClient single(options);
+  std::atomic<int> held_status{0};
+  std::thread holder([&] { held_status = single.send(request(server, "/held")).status; });
+  std::this_thread::sleep_for(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = error_of([&] { single.send(request(server, "/slow")); }, ErrorCode::timeout);
+  CHECK(message.find("waiting") != std::string::npos);
+  CHECK(seconds_since(start) < 0.6);
+  holder.join();
+  CHECK(held_status == 200);
 }
 
 TEST_CASE("Chunked and gzip bodies are decoded") {
@@ -376,4 +417,30 @@ TEST_CASE("TLS: verified with the test CA, rejected without it") {
   HttpClientOptions insecure = test_options();
   insecure.verify_peer = false;
   CHECK(HttpClient(insecure).send(request(server, "/secure")).status == 200);
+}
+
+TEST_CASE("HTTPS through a CONNECT proxy: tunnelled, verified, pooled") {
+  TestHttpServer server(TestHttpServer::Options{.tls = true});
+  server.route("GET", "/via-proxy", [](const TestRequest&) { return TestResponse::json(R"({"proxied":true})"); });
+  cnai::test::TestConnectProxy proxy;
+  HttpClientOptions options = test_options();
+  options.ca_file = TestHttpServer::ca_file();
+  options.https_proxy = proxy.url();
+  {
+    HttpClient client(options);
+    for (int i = 0; i < 3; ++i) CHECK(client.send(request(server, "/via-proxy")).body == R"({"proxied":true})");
+    CHECK(proxy.tunnels_opened() == 1);
+    CHECK(proxy.last_target() == "127.0.0.1:" + std::to_string(server.port()));
+
+    // The proxy cannot reach the target: a clear unavailable error.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor probe(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const auto closed_port = probe.local_endpoint().port();
+    probe.close();
+    HttpRequest unreachable;
+    unreachable.method = "GET";
+    unreachable.url = Url::parse("https://127.0.0.1:" + std::to_string(closed_port) + "/");
+    const std::string message = error_of([&] { client.send(unreachable); }, ErrorCode::unavailable);
+    CHECK(message.find("502") != std::string::npos);
+  }
 }

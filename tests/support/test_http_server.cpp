@@ -156,6 +156,7 @@ void TestHttpServer::Impl::accept_loop() {
     acceptor.accept(socket, ec);
     if (ec || stopping) return;
     ++owner.connections_;
+    socket.set_option(tcp::no_delay(true), ec);
     std::lock_guard lock(mutex);
     open_fds.insert(socket.native_handle());
     threads.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });

@@ -53,15 +53,18 @@ void Connection::open(const std::optional<Url>& proxy, const Phase& phase, const
   if (tls_) tls_handshake(phase, cancel);
 }
 
-void Connection::connect_tcp(const std::string& host, uint16_t port, const Phase& phase,
-                             const CancelToken* cancel) {
+std::vector<tcp::endpoint> Connection::resolve(const std::string& host, uint16_t port, const Phase& phase,
+                                              const CancelToken* cancel) {
+  beast::error_code not_ip;
+  const auto address = asio::ip::make_address(host, not_ip);
+  if (!not_ip) return {tcp::endpoint(address, port)};  // IP literal: no resolver round trip
   tcp::resolver resolver(ioc_);
   asio::steady_timer timer(ioc_);
   beast::error_code resolve_error;
-  tcp::resolver::results_type endpoints;
+  std::vector<tcp::endpoint> endpoints;
   resolver.async_resolve(host, std::to_string(port), [&](beast::error_code ec, tcp::resolver::results_type r) {
     resolve_error = ec;
-    endpoints = std::move(r);
+    for (const auto& entry : r) endpoints.push_back(entry.endpoint());
     timer.cancel();
   });
   timer.expires_at(phase.deadline);
@@ -73,10 +76,16 @@ void Connection::connect_tcp(const std::string& host, uint16_t port, const Phase
   if (resolve_error == asio::error::operation_aborted && Clock::now() >= phase.deadline) {
     fail(beast::error::timeout, phase, cancel);
   }
-  if (resolve_error) {
+  if (resolve_error || endpoints.empty()) {
     throw Error(ErrorCode::unavailable,
                 fmt::format("cannot resolve host '{}': {}", host, resolve_error.message()));
   }
+  return endpoints;
+}
+
+void Connection::connect_tcp(const std::string& host, uint16_t port, const Phase& phase,
+                             const CancelToken* cancel) {
+  const std::vector<tcp::endpoint> endpoints = resolve(host, port, phase, cancel);
   run(phase, cancel, [&](auto&, auto handler) {
     auto& lowest = tls_ ? beast::get_lowest_layer(*tls_) : *plain_;
     lowest.async_connect(endpoints, handler);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "clients/http/http_client.hpp"
 
@@ -70,6 +71,8 @@ class Connection {
 
  private:
   tcp::socket& socket();
+  std::vector<tcp::endpoint> resolve(const std::string& host, uint16_t port, const Phase& phase,
+                                     const CancelToken* cancel);
   void connect_tcp(const std::string& host, uint16_t port, const Phase& phase, const CancelToken* cancel);
   void proxy_connect(const Phase& phase, const CancelToken* cancel);
   void tls_handshake(const Phase& phase, const CancelToken* cancel);

@@ -7,6 +7,8 @@
 
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 
@@ -110,7 +112,12 @@ struct HttpClient::Impl {
   std::optional<Url> proxy;
   ssl::context tls{ssl::context::tls_client};
   std::mutex mutex;
+  std::condition_variable slot_freed;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  std::map<std::string, std::size_t> active;  // connections in use, per origin
+
+  void acquire_slot(const std::string& key, Clock::time_point deadline, const CancelToken* cancel);
+  void release_slot(const std::string& key);
 
   explicit Impl(HttpClientOptions opts);
   std::unique_ptr<Connection> take_idle(const Url& url);
@@ -139,6 +146,34 @@ HttpClient::Impl::Impl(HttpClientOptions opts) : options(std::move(opts)), proxy
                             options.ca_file.empty() ? "system store" : options.ca_file, ec.message()));
   }
   tls.set_verify_mode(options.verify_peer ? ssl::verify_peer : ssl::verify_none);
+}
+
+// At most max_connections_per_host requests run at once per origin; the rest
+// wait (bounded by the connect timeout) for a connection to come free.
+void HttpClient::Impl::acquire_slot(const std::string& key, Clock::time_point deadline,
+                                    const CancelToken* cancel) {
+  std::unique_lock lock(mutex);
+  const std::size_t limit = std::max<std::size_t>(1, options.max_connections_per_host);
+  while (active[key] >= limit) {
+    if (cancel && cancel->cancelled()) {
+      throw Error(ErrorCode::cancelled, fmt::format("HTTP request to {} cancelled while waiting for a connection", key));
+    }
+    if (Clock::now() >= deadline) {
+      throw Error(ErrorCode::timeout, fmt::format("connect timeout ({} ms) expired waiting for one of the {} connections to {}",
+                                                  options.timeouts.connect.count(), limit, key));
+    }
+    // Short waits so a cancel() is noticed without a callback here.
+    slot_freed.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
+  }
+  ++active[key];
+}
+
+void HttpClient::Impl::release_slot(const std::string& key) {
+  {
+    std::lock_guard lock(mutex);
+    --active[key];
+  }
+  slot_freed.notify_one();
 }
 
 std::unique_ptr<Connection> HttpClient::Impl::take_idle(const Url& url) {
@@ -176,6 +211,13 @@ HttpResponse HttpClient::Impl::exchange(const HttpRequest& request,
                                         const CancelToken* cancel) {
   const auto total_deadline = Clock::now() + options.timeouts.total;
   if (cancel && cancel->cancelled()) throw Error(ErrorCode::cancelled, "HTTP request cancelled before it started");
+  const std::string key = connection_key(request.url);
+  acquire_slot(key, std::min(total_deadline, Clock::now() + options.timeouts.connect), cancel);
+  struct SlotGuard {
+    Impl& impl;
+    const std::string& key;
+    ~SlotGuard() { impl.release_slot(key); }
+  } slot{*this, key};
   auto connection = take_idle(request.url);
   for (int attempt = 0;; ++attempt) {
     if (!connection) connection = open(request.url, total_deadline, cancel);
