@@ -455,3 +455,31 @@ TEST_CASE("client-side rate limit: a request that cannot fit before its deadline
   CHECK(std::chrono::steady_clock::now() - t0 < 1s);
   CHECK(server.requests_handled() == 1);
 }
+
+TEST_CASE("the request deadline bounds a call in flight, streamed or not") {
+  TestHttpServer server;
+  std::atomic<int> attempts{0};
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) {
+    ++attempts;
+    TestResponse r = TestResponse::json(kChatBody);
+    r.delay_before_head = 3s;
+    return r;
+  });
+  OpenAiClient client(fast_options(server));
+  for (bool stream : {false, true}) {
+    CAPTURE(stream);
+    attempts = 0;
+    ChatRequest r = hello_request();
+    r.deadline = std::chrono::steady_clock::now() + 300ms;
+    auto t0 = std::chrono::steady_clock::now();
+    Error e = expect_error([&] {
+      if (stream) client.chat_stream(r, [](const ChatChunk&) { return true; });
+      else client.chat(r);
+    });
+    auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(e.code() == ErrorCode::timeout);
+    CHECK(took >= 250ms);
+    CHECK(took < 2s);
+    CHECK(attempts == 1);
+  }
+}
