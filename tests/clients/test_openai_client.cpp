@@ -483,3 +483,16 @@ TEST_CASE("the request deadline bounds a call in flight, streamed or not") {
     CHECK(attempts == 1);
   }
 }
+
+TEST_CASE("a chunk callback returning false stops the stream with Error(cancelled)") {
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 50; ++i) pieces.push_back(sse(chunk_json(R"({"content":"x"})")));
+  pieces.push_back("data: [DONE]\n\n");
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) { return TestResponse::sse(pieces, 5ms); });
+  OpenAiClient client(fast_options(server));
+  int seen = 0;
+  Error e = expect_error([&] { client.chat_stream(hello_request(), [&](const ChatChunk&) { return ++seen < 3; }); });
+  CHECK(e.code() == ErrorCode::cancelled);
+  CHECK(seen == 3);
+}
