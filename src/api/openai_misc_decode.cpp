@@ -38,6 +38,7 @@ std::vector<float> decode_base64_floats(std::string_view text, const std::string
     throw Error(ErrorCode::upstream, std::string(kEmbeddingContext) + ": field '" + path + "' is not a whole number of floats");
   }
   std::vector<float> out(bytes.size() / 4);
+  if (out.empty()) return out;  // memcpy from/to null is undefined even for 0 bytes
   std::memcpy(out.data(), bytes.data(), bytes.size());  // little-endian host assumed (x86-64, arm64)
   return out;
 }

@@ -3,6 +3,7 @@
 #include <exception>
 #include <thread>
 
+#include "clients/deadline_guard.hpp"
 #include "clients/upstream_error.hpp"
 #include "cnai/core/error.hpp"
 
@@ -62,6 +63,9 @@ ApiTransport::ApiTransport(ApiTransportOptions options)
       rng_(std::random_device{}()) {}
 
 void ApiTransport::acquire_capacity(const CallContext& ctx) {
+  if (ctx.deadline && std::chrono::steady_clock::now() >= *ctx.deadline) {
+    throw Error(ErrorCode::timeout, options_.provider + ": the request deadline has passed");
+  }
   limiter_.acquire(
       ctx.estimated_tokens, [&] { return ctx.cancel && ctx.cancel->cancelled(); }, ctx.deadline);
 }
@@ -90,13 +94,24 @@ void ApiTransport::wait_before_retry(std::chrono::milliseconds delay, const Call
   }
 }
 
+void ApiTransport::throw_if_expired(const DeadlineGuard& guard) const {
+  if (guard.expired()) throw Error(ErrorCode::timeout, options_.provider + ": the request deadline passed during the call");
+}
+
 HttpResponse ApiTransport::send_json(const HttpRequest& request, const CallContext& ctx) {
   for (int retries = 0;; ++retries) {
     acquire_capacity(ctx);
     HttpResponse response;
     try {
-      response = http_.send(request, ctx.cancel);
+      DeadlineGuard guard(ctx.deadline, ctx.cancel);
+      try {
+        response = http_.send(request, guard.token());
+      } catch (const Error&) {
+        throw_if_expired(guard);
+        throw;
+      }
     } catch (const Error& e) {
+      if (e.code() == ErrorCode::cancelled) throw;
       RetryDecision d = after_failure(retries, kind_of(e), nullptr, false);
       if (!d.retry) throw;
       wait_before_retry(d.delay, ctx);
@@ -148,9 +163,16 @@ void ApiTransport::stream_sse(const HttpRequest& request, const CallContext& ctx
       return !stopped;
     };
     try {
-      head = http_.stream(request, on_headers, on_data, ctx.cancel);
+      DeadlineGuard guard(ctx.deadline, ctx.cancel);
+      try {
+        head = http_.stream(request, on_headers, on_data, guard.token());
+      } catch (const Error&) {
+        throw_if_expired(guard);
+        throw;
+      }
     } catch (const Error& e) {
       if (failure) std::rethrow_exception(failure);
+      if (e.code() == ErrorCode::cancelled) throw;
       RetryDecision d = after_failure(retries, kind_of(e), nullptr, content_delivered());
       if (!d.retry) throw;
       wait_before_retry(d.delay, ctx);

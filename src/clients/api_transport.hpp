@@ -18,6 +18,8 @@
 
 namespace cnai::clients {
 
+class DeadlineGuard;
+
 struct ApiTransportOptions {
   std::string provider = "openai";  // names the upstream in error messages
   RetryConfig retry;
@@ -56,6 +58,7 @@ class ApiTransport {
   RetryDecision after_failure(int retries_done, FailureKind kind, const HttpResponse* response, bool delivered);
   void wait_before_retry(std::chrono::milliseconds delay, const CallContext& ctx);
   void acquire_capacity(const CallContext& ctx);
+  void throw_if_expired(const DeadlineGuard& guard) const;
 
   ApiTransportOptions options_;
   HttpClient http_;

@@ -121,7 +121,7 @@ void SseParser::dispatch(const EventCallback& on_event) {
 }
 
 void SseParser::check_size() const {
-  const std::size_t size = line_.size() + data_.size() + event_type_.size();
+  const std::size_t size = line_.size() + data_.size() + event_type_.size() + last_id_.size();
   if (size > max_event_bytes_) {
     throw Error(ErrorCode::upstream,
                 fmt::format("SSE event or line exceeds {} bytes", max_event_bytes_));

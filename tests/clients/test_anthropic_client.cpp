@@ -277,3 +277,38 @@ TEST_CASE("AnthropicClient stream: text and tool_use assembled; truncation and 5
   }
   CHECK(n == 3);
 }
+
+TEST_CASE("AnthropicClient: in-band error event after content is not retried") {
+  TestHttpServer server;
+  std::atomic<int> attempts{0};
+  server.route("POST", "/v1/messages", [&](const TestRequest&) {
+    ++attempts;
+    return TestResponse::sse({event("message_start", R"({"type":"message_start","message":{"id":"m","model":"claude-3-5-haiku-20241022","usage":{"input_tokens":1}}})"),
+                              event("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"par"}})"),
+                              event("error", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")});
+  });
+  AnthropicClient client(fast_anthropic(server));
+  std::string text;
+  try {
+    client.chat_stream(simple_request(), [&](const ChatChunk& c) {
+      text += c.delta_content;
+      return true;
+    });
+    FAIL("expected error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::overloaded);
+  }
+  CHECK(text == "par");
+  CHECK(attempts == 1);
+}
+
+TEST_CASE("AnthropicOptions::from_env") {
+  setenv("ANTHROPIC_API_KEY", "k-env", 1);
+  setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9", 1);
+  AnthropicOptions o = AnthropicOptions::from_env();
+  CHECK(o.api_key == "k-env");
+  CHECK(o.base_url == "http://127.0.0.1:9/v1");
+  unsetenv("ANTHROPIC_API_KEY");
+  unsetenv("ANTHROPIC_BASE_URL");
+  CHECK(AnthropicOptions::from_env().base_url == "https://api.anthropic.com/v1");
+}

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "clients/http/http_client.hpp"
+#include "clients/sse_parser.hpp"
 #include "cnai/core/error.hpp"
 #include "support/test_connect_proxy.hpp"
 #include "support/test_http_server.hpp"
@@ -443,4 +444,21 @@ TEST_CASE("HTTPS through a CONNECT proxy: tunnelled, verified, pooled") {
     const std::string message = error_of([&] { client.send(unreachable); }, ErrorCode::unavailable);
     CHECK(message.find("502") != std::string::npos);
   }
+}
+
+TEST_CASE("stream() feeding SseParser yields the server's events, even split mid-line") {
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [](const TestRequest&) {
+    return TestResponse::sse({"data: {\"n\":1}\n", "\ndata: {\"n\"", ":2}\r", "\n\r\n: ping\n\ndata: [DONE]\n\n"}, 10ms);
+  });
+  HttpClient client(test_options());
+  SseParser parser;
+  std::vector<std::string> data;
+  client.stream(request(server, "/v1/chat/completions", "POST", "{}"), [](const HttpResponse&) {},
+                [&](std::string_view piece) {
+                  parser.feed(piece, [&](const SseEvent& e) { data.push_back(e.data); });
+                  return true;
+                });
+  CHECK_FALSE(parser.finish());
+  CHECK(data == std::vector<std::string>{R"({"n":1})", R"({"n":2})", "[DONE]"});
 }

@@ -455,3 +455,44 @@ TEST_CASE("client-side rate limit: a request that cannot fit before its deadline
   CHECK(std::chrono::steady_clock::now() - t0 < 1s);
   CHECK(server.requests_handled() == 1);
 }
+
+TEST_CASE("the request deadline bounds a call in flight, streamed or not") {
+  TestHttpServer server;
+  std::atomic<int> attempts{0};
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) {
+    ++attempts;
+    TestResponse r = TestResponse::json(kChatBody);
+    r.delay_before_head = 3s;
+    return r;
+  });
+  OpenAiClient client(fast_options(server));
+  for (bool stream : {false, true}) {
+    CAPTURE(stream);
+    attempts = 0;
+    ChatRequest r = hello_request();
+    r.deadline = std::chrono::steady_clock::now() + 300ms;
+    auto t0 = std::chrono::steady_clock::now();
+    Error e = expect_error([&] {
+      if (stream) client.chat_stream(r, [](const ChatChunk&) { return true; });
+      else client.chat(r);
+    });
+    auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(e.code() == ErrorCode::timeout);
+    CHECK(took >= 250ms);
+    CHECK(took < 2s);
+    CHECK(attempts == 1);
+  }
+}
+
+TEST_CASE("a chunk callback returning false stops the stream with Error(cancelled)") {
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 50; ++i) pieces.push_back(sse(chunk_json(R"({"content":"x"})")));
+  pieces.push_back("data: [DONE]\n\n");
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) { return TestResponse::sse(pieces, 5ms); });
+  OpenAiClient client(fast_options(server));
+  int seen = 0;
+  Error e = expect_error([&] { client.chat_stream(hello_request(), [&](const ChatChunk&) { return ++seen < 3; }); });
+  CHECK(e.code() == ErrorCode::cancelled);
+  CHECK(seen == 3);
+}

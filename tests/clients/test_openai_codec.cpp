@@ -204,6 +204,9 @@ TEST_CASE("embeddings: float arrays by index and base64") {
   auto b = embedding_response_from_openai_json(R"({"data":[{"index":0,"embedding":"AACAPwAAAMA="}]})");
   REQUIRE(b.data.size() == 1);
   CHECK(b.data[0] == std::vector<float>{1.0f, -2.0f});
+  // Fuzzer find: an empty base64 vector decodes to an empty vector, no UB.
+  CHECK(embedding_response_from_openai_json(R"({"data":[{"embedding":"="}]})").data.at(0).empty());
+  CHECK_THROWS_AS(embedding_response_from_openai_json(R"({"data":[{"embedding":"AAA"}]})"), Error);
 }
 
 TEST_CASE("models list and error bodies") {

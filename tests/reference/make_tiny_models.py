@@ -29,7 +29,7 @@ class TinySpec:
     n_head: int = 4
     n_head_kv: int = 2
     n_ff: int = 96
-    n_vocab: int = 160
+    n_vocab: int = 157  # odd: output rows are not a multiple of any register block
     n_ctx: int = 64
     seed: int = 1234
 
@@ -144,6 +144,33 @@ def write_tiny_model(path: str | Path, spec: TinySpec) -> Path:
     wr.write_tensors_to_file()
     wr.close()
     return path
+
+
+def write_float_copy(src: str | Path, dst: str | Path, wtype: str = "F16") -> Path:
+    """A copy of a GGUF model with every 2-D weight dequantized (gguf.quants) and stored as
+    `wtype` (F16 or F32): same metadata, no quantized matmuls left in the forward pass."""
+    reader = gguf.GGUFReader(str(src))
+    arch = reader.fields["general.architecture"].contents()
+    wr = gguf.GGUFWriter(str(dst), arch)
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key in ("general.architecture", "general.file_type"):
+            continue
+        sub = field.types[1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
+        wr.add_key_value(key, field.contents(), field.types[0], sub_type=sub)
+    wr.add_uint32("general.file_type", FILE_TYPE[wtype])
+    for t in reader.tensors:
+        w = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
+        w = w.reshape([int(n) for n in reversed(t.shape)])
+        if w.ndim == 1:
+            wr.add_tensor(t.name, w)
+        else:
+            data, raw = encode_matrix(w, wtype)
+            wr.add_tensor(t.name, data, raw_dtype=raw)
+    wr.write_header_to_file()
+    wr.write_kv_data_to_file()
+    wr.write_tensors_to_file()
+    wr.close()
+    return Path(dst)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import llama_ref  # noqa: E402
 import make_tiny_models as tiny  # noqa: E402
 
 T = gguf.GGMLQuantizationType
-TOKENS = [5, 17, 42, 100, 3, 159, 0, 77, 77, 12, 64, 8]
+TOKENS = [5, 17, 42, 100, 3, 156, 0, 77, 77, 12, 64, 8]
 
 
 @pytest.mark.parametrize("wtype", ["F16", "BF16", "Q8_0", "Q4_0", "Q4_1"])

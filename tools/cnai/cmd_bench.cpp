@@ -72,7 +72,9 @@ int run_bench(const std::vector<std::string>& argv) {
     boost::json::object o{{"model", path},           {"threads", model->threads()},
                           {"n_prompt", n_prompt},    {"n_gen", n_gen},
                           {"repeats", repeats},      {"prefill_tokens_per_s", prefill_tps},
-                          {"decode_tokens_per_s", decode_tps}, {"isa", cnai::ops::matmul_isa()}};
+                          {"decode_tokens_per_s", decode_tps}, {"isa", cnai::ops::matmul_isa()},
+                          {"statistic", "best"},     {"prefill_ms", best.prefill_s * 1e3},
+                          {"decode_ms_per_token", n_gen > 0 ? best.decode_s * 1e3 / n_gen : 0.0}};
     std::printf("%s\n", boost::json::serialize(o).c_str());
   } else {
     std::printf("model   %s\nthreads %d, isa %s, best of %d\n", path.c_str(), model->threads(),

@@ -33,7 +33,8 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 struct HttpRequest {
   std::string method = "POST";
   Url url;
-  HttpHeaders headers;  // Host, Content-Length, Accept-Encoding are added
+  HttpHeaders headers;  // Host, User-Agent, Content-Length are added; send() also
+                        // asks for gzip unless Accept-Encoding is given
   std::string body;
 };
 
