@@ -6,8 +6,8 @@ source "$(dirname "$0")/env.sh"
 
 if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   export PATH="/usr/local/cuda/bin:$PATH"
-  cmake -S "$CNAI_ROOT" -B "$CNAI_ROOT/build-cuda" -DCMAKE_BUILD_TYPE=Release -DCNAI_WITH_CUDA=ON \
-    -DCNAI_BUILD_TESTS=OFF -DCNAI_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake -S "$CNAI_ROOT" -B "$CNAI_ROOT/build-cuda" -DCMAKE_BUILD_TYPE=Release -DCNAI_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${CNAI_CUDA_ARCHS:-80}" \
+    -DCNAI_BUILD_TESTS=OFF -DCNAI_BUILD_BENCHMARKS=OFF -DCNAI_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build "$CNAI_ROOT/build-cuda" -j "$CNAI_JOBS"
   echo "CUDA build: OK"
 else
@@ -17,7 +17,7 @@ fi
 
 if ls "$CNAI_ROOT"/fuzz/fuzz_*.cpp >/dev/null 2>&1; then
   CC=clang CXX=clang++ cmake -S "$CNAI_ROOT" -B "$CNAI_ROOT/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCNAI_BUILD_FUZZERS=ON -DCNAI_BUILD_TESTS=OFF -DCNAI_BUILD_BENCHMARKS=OFF -DCNAI_BUILD_TOOLS=OFF >/dev/null
+    -DCNAI_BUILD_FUZZERS=ON -DCNAI_BUILD_EXAMPLES=OFF -DCNAI_BUILD_TESTS=OFF -DCNAI_BUILD_BENCHMARKS=OFF -DCNAI_BUILD_TOOLS=OFF >/dev/null
   cmake --build "$CNAI_ROOT/build-fuzz" -j "$CNAI_JOBS"
   for f in "$CNAI_ROOT"/fuzz/fuzz_*.cpp; do
     name="$(basename "$f" .cpp)"
