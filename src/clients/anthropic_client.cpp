@@ -107,8 +107,11 @@ ChatResponse AnthropicClient::chat_stream(const ChatRequest& request, const Chun
   bool delivered = false, cancelled = false;
   double ttft_ms = 0;
   auto on_event = [&](const clients::SseEvent& ev) -> bool {
+    // After message_stop, keep reading to the end of the body so the
+    // connection goes back to the pool instead of being dropped.
+    if (decoder.finished()) return true;
     auto chunk = decoder.on_event(ev.event, ev.data);
-    if (decoder.finished()) return false;
+    if (decoder.finished()) return true;
     if (!chunk) return true;
     assembler.add(*chunk);
     if (!delivered && (!chunk->delta_content.empty() || !chunk->tool_calls.empty())) ttft_ms = ms_since(t0);

@@ -149,9 +149,12 @@ ChatResponse OpenAiClient::chat_stream(const ChatRequest& request, const ChunkCa
   bool done = false, delivered = false, cancelled = false;
   double ttft_ms = 0;
   auto on_event = [&](const clients::SseEvent& ev) -> bool {
+    // After [DONE], keep reading to the end of the body (servers end it right
+    // away) so the connection goes back to the pool instead of being dropped.
+    if (done) return true;
     if (ev.data == "[DONE]") {
       done = true;
-      return false;
+      return true;
     }
     if (ev.data.empty()) return true;
     if (auto err = clients::in_band_error(impl_->transport.options().provider, ev.data)) throw *err;

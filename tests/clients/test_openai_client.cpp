@@ -133,6 +133,18 @@ TEST_CASE("chat_stream: deltas split across reads, tool calls assembled, usage, 
   CHECK(body.at("stream_options").at("include_usage").as_bool());
 }
 
+TEST_CASE("chat_stream: a finished stream leaves its connection in the pool for the next call") {
+  const std::string all = sse(chunk_json(R"({"role":"assistant","content":"Hi"})")) + "data: [DONE]\n\n";
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) { return TestResponse::sse({all}); });
+  OpenAiClient client(fast_options(server));
+  for (int i = 0; i < 3; ++i) {
+    ChatResponse r = client.chat_stream(hello_request(), [](const ChatChunk&) { return true; });
+    CHECK(r.choices.at(0).message.content == "Hi");
+  }
+  CHECK(server.connections_accepted() == 1);
+}
+
 TEST_CASE("429 is retried with each retry header form, then succeeds") {
   struct Form {
     std::string name;
