@@ -3,20 +3,11 @@
 #include <string>
 
 #include "cnai/core/error.hpp"
+#include "cnai/ops/matmul.hpp"
 #include "cnai/ops/quantize.hpp"
 
 namespace cnai::model_detail {
 namespace {
-
-bool has_matmul_kernel(DType t) {
-  switch (t) {
-    case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q4_1:
-    case DType::Q8_0: case DType::Q4_K: case DType::Q6_K:
-      return true;
-    default:
-      return false;
-  }
-}
 
 void check_shape(const GgufTensorInfo& info, const Shape& want) {
   if (!(info.shape == want))
@@ -27,7 +18,7 @@ void check_shape(const GgufTensorInfo& info, const Shape& want) {
 Tensor matrix(const GgufReader& g, const std::string& name, std::int64_t rows, std::int64_t cols) {
   const GgufTensorInfo& info = g.tensor_info(name);
   check_shape(info, Shape{rows, cols});
-  if (!has_matmul_kernel(info.dtype))
+  if (!ops::matmul_supports(info.dtype))
     throw Error(ErrorCode::unsupported, "tensor '" + name + "' has type " + std::string(to_string(info.dtype)) +
                                             ", which has no matmul kernel");
   return g.tensor(info);

@@ -7,11 +7,8 @@
 #include "ops/matmul_cpu.hpp"
 
 namespace cnai::ops {
-namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw Error(ErrorCode::invalid_argument, "matmul: " + what); }
-
-bool has_weight_kernel(DType t) {
+bool matmul_supports(DType t) noexcept {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q4_1:
     case DType::Q8_0: case DType::Q4_K: case DType::Q6_K:
@@ -21,6 +18,10 @@ bool has_weight_kernel(DType t) {
   }
 }
 
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw Error(ErrorCode::invalid_argument, "matmul: " + what); }
+
 void check_target(const Tensor& x, const MatmulTarget& t) {
   if (!t.w || !t.y) fail("weight and output tensors are required");
   const Tensor& w = *t.w;
@@ -29,7 +30,7 @@ void check_target(const Tensor& x, const MatmulTarget& t) {
   if (w.rank() != 2) fail("weight must be [N, K], got " + w.shape().str());
   if (w.dim(1) != K)
     fail("x " + x.shape().str() + " and weight " + w.shape().str() + " disagree on K");
-  if (!has_weight_kernel(w.dtype()))
+  if (!matmul_supports(w.dtype()))
     throw Error(ErrorCode::unsupported, "matmul: no kernel for weight type " + std::string(to_string(w.dtype())));
   const auto bs = static_cast<std::int64_t>(traits(w.dtype()).block_size);
   if (K % bs != 0)

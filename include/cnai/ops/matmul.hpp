@@ -26,6 +26,9 @@ struct MatmulTarget {
 /// gate and up): x is quantized once and the threads share all the rows.
 void matmul_many(const Tensor& x, std::span<const MatmulTarget> targets, ThreadPool& pool);
 
+/// True when `matmul` takes weights of type t.
+bool matmul_supports(DType t) noexcept;
+
 /// Name of the kernel family chosen at run time ("avx512-vnni", "avx2", "scalar").
 /// The best one the CPU supports, unless env CNAI_ISA=scalar|avx2|avx512 forces
 /// one (read once, at the first matmul).
