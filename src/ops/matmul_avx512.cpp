@@ -51,7 +51,8 @@ void quantize_act(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8&
 // Lanes 0..7 = p[0], lanes 8..15 = p[1] (p[1] read only if `two`, else 0).
 template <bool kTwo>
 __m512 scale_pair(const float* p) {
-  const __m128 v = kTwo ? _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))) : _mm_load_ss(p);
+  // _mm_loadl_epi64 is an unaligned-safe 8-byte load (p is only 4-byte aligned).
+  const __m128 v = kTwo ? _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))) : _mm_load_ss(p);
   const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
 }
