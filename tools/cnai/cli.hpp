@@ -21,10 +21,13 @@ class Args {
   std::string get_or(const std::string& name, const std::string& fallback) const;
   std::int64_t get_int(const std::string& name, std::int64_t fallback) const;
   double get_double(const std::string& name, double fallback) const;
+  /// Every value of a repeatable option, in order ("--stop A --stop B").
+  std::vector<std::string> get_all(const std::string& name) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
-  std::map<std::string, std::string> options_;
+  std::map<std::string, std::string> options_;  // last value of each option
+  std::map<std::string, std::vector<std::string>> all_;
   std::vector<std::string> positionals_;
 };
 

@@ -1,6 +1,8 @@
 // `cnai run`: one chat turn. With --provider it calls a cloud API (OpenAI,
 // Azure OpenAI, Anthropic, or any OpenAI-compatible server via --base-url);
-// without it, the local engine (not in this build yet: run_local).
+// without it, the local engine on a GGUF model (the default model unless -m).
+#include <boost/json.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -10,15 +12,21 @@
 #include "cnai/clients/anthropic_client.hpp"
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/core/error.hpp"
+#include "cnai/engine/local_engine.hpp"
+#include "local_options.hpp"
 
 namespace {
 
 using cnai::cli::Args;
 
 constexpr const char* kUsage =
-    "usage: cnai run --provider openai|azure|anthropic --model NAME -p TEXT [--system S]\n"
+    "usage: cnai run [-m MODEL] -p TEXT [options]          (local model)\n"
+    "       cnai run --provider openai|azure|anthropic --model NAME -p TEXT [--system S]\n"
     "                [--base-url URL] [--max-tokens N] [--temperature T] [--json] [--no-stream]\n"
-    "                [--api-key-env VAR] [--deployment NAME] [--max-retries N]\n";
+    "                [--api-key-env VAR] [--deployment NAME] [--max-retries N]\n"
+    "  --json              print one JSON object (text, token ids, finish reason, usage, timings)\n"
+    "  --no-stream         print the answer when it is complete\n"
+    "local options:\n";
 
 cnai::ChatRequest request_from(const Args& args) {
   cnai::ChatRequest r;
@@ -104,6 +112,7 @@ void print_summary(const cnai::ChatResponse& r) {
 
 int run_cloud(const Args& args) {
   cnai::ChatRequest request = request_from(args);
+  cnai::cli::apply_request_flags(args, request);
   if (request.model.empty()) throw cnai::Error(cnai::ErrorCode::invalid_argument, "missing --model NAME");
   CloudBackend backend = make_backend(*args.get("--provider"), args, request);
   bool stream = !args.has("--no-stream") && !args.has("--json");
@@ -130,23 +139,67 @@ int run_cloud(const Args& args) {
   return 0;
 }
 
-/// Local runs join here when the engine lands (issue: local `cnai run`).
-int run_local(const Args&) {
-  std::fprintf(stderr, "cnai run: local runs: not yet available in this build; pass --provider openai|azure|anthropic\n%s",
-               kUsage);
-  return 2;
+boost::json::object local_json(const cnai::ChatResponse& r) {
+  const cnai::Choice& c = r.choices.at(0);
+  boost::json::array ids;
+  for (auto id : c.token_ids) ids.push_back(id);
+  return {
+      {"model", r.model},
+      {"backend", r.backend},
+      {"text", c.message.content},
+      {"token_ids", std::move(ids)},
+      {"finish_reason", std::string(cnai::to_string(c.finish_reason))},
+      {"usage",
+       {{"prompt_tokens", r.usage.prompt_tokens},
+        {"completion_tokens", r.usage.completion_tokens},
+        {"total_tokens", r.usage.total_tokens},
+        {"cached_prompt_tokens", r.usage.cached_prompt_tokens}}},
+      {"timings",
+       {{"time_to_first_token_ms", r.timings.time_to_first_token_ms},
+        {"total_ms", r.timings.total_ms},
+        {"prompt_tokens_per_s", r.timings.prompt_tokens_per_s},
+        {"completion_tokens_per_s", r.timings.completion_tokens_per_s}}},
+  };
+}
+
+int run_local(const Args& args) {
+  cnai::ChatRequest request = request_from(args);
+  cnai::cli::apply_request_flags(args, request);
+  auto engine = cnai::LocalEngine::load(cnai::cli::model_path_from(args), cnai::cli::engine_options_from(args));
+  const bool stream = !args.has("--no-stream") && !args.has("--json");
+  cnai::ChatResponse response;
+  if (stream) {
+    response = engine->chat_stream(request, [](const cnai::ChatChunk& c) {
+      std::fwrite(c.delta_content.data(), 1, c.delta_content.size(), stdout);
+      std::fflush(stdout);
+      return true;
+    });
+    std::printf("\n");
+  } else {
+    response = engine->chat(request);
+  }
+  if (args.has("--json")) {
+    std::printf("%s\n", boost::json::serialize(local_json(response)).c_str());
+  } else if (!stream) {
+    std::printf("%s\n", response.choices.at(0).message.content.c_str());
+  }
+  std::fflush(stdout);
+  std::fputs(cnai::cli::timing_line(response).c_str(), stderr);
+  return 0;
 }
 
 int run_command(const std::vector<std::string>& argv) {
-  Args args(argv, {"--json", "--no-stream", "-h", "--help"});
+  std::vector<std::string> flags = {"--json", "--no-stream", "-h", "--help"};
+  flags.insert(flags.end(), cnai::cli::kLocalFlagNames.begin(), cnai::cli::kLocalFlagNames.end());
+  Args args(argv, flags);
   if (args.has("-h") || args.has("--help")) {
-    std::fprintf(stdout, "%s", kUsage);
+    std::fprintf(stdout, "%s%s", kUsage, cnai::cli::kLocalFlagsUsage);
     return 0;
   }
   if (!args.has("--provider")) return run_local(args);
   return run_cloud(args);
 }
 
-const bool registered = cnai::cli::register_command({"run", "run one chat turn (cloud providers; local soon)", &run_command});
+const bool registered = cnai::cli::register_command({"run", "one chat turn on the local model (default) or a cloud provider", &run_command});
 
 }  // namespace

@@ -102,6 +102,9 @@ struct Choice {
   int index = 0;
   Message message;  // role assistant
   FinishReason finish_reason = FinishReason::none;
+  /// Local engine: every sampled token id, including a final end-of-turn token
+  /// that is not part of the text.
+  std::vector<std::int32_t> token_ids;
 };
 
 struct ChatResponse {

@@ -1,0 +1,106 @@
+// LocalEngine — text in, text out on a local GGUF model: renders the chat
+// template, tokenizes, runs the model, samples, stops, and streams ChatChunks.
+// It speaks the shared vocabulary (ChatRequest -> ChatResponse / ChatChunk).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cnai/api/types.hpp"
+#include "cnai/model/model.hpp"
+
+namespace cnai {
+
+class Tokenizer;
+class ChatTemplate;
+
+struct LocalEngineOptions {
+  ModelOptions model;               // threads, default n_ctx, KV cache type
+  int n_ctx = 0;                    // context of the engine's session; 0: the model's default
+  int n_batch = 512;                // prompt tokens evaluated per forward pass
+  /// Jinja source replacing the model's `tokenizer.chat_template`.
+  std::string chat_template;
+  /// Use ChatML when the model has no template or its template cannot be
+  /// parsed. Off by default: a missing or broken template is an error.
+  bool chatml_fallback = false;
+  /// Sampling fields a request leaves unset take these values; fields unset
+  /// here too take the OpenAI defaults (temperature 1, top_p 1).
+  SamplingParams default_sampling;
+  /// Keep the previous request's KV cache and re-evaluate only the part of the
+  /// new prompt that differs (multi-turn chats resend their history).
+  bool reuse_prefix = true;
+};
+
+/// A generation at the token level: what the chat calls run underneath.
+struct GenerateRequest {
+  std::vector<std::int32_t> prompt;
+  SamplingParams sampling;
+  std::optional<int> max_tokens;     // unset: until the context is full
+  std::vector<std::string> stop;     // matched on text across token boundaries
+  bool ignore_eog = false;           // keep going past end-of-generation tokens
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+};
+
+struct GenerateResult {
+  std::string text;                  // stop text and end-of-generation tokens excluded
+  std::vector<std::int32_t> tokens;  // every sampled token, incl. an end-of-generation one
+  FinishReason finish_reason = FinishReason::none;
+  Usage usage;
+  Timings timings;
+};
+
+/// Called with each piece of text as it becomes final (never part of a stop
+/// sequence, never half a UTF-8 character) and the tokens behind it. Return
+/// false to cancel.
+using TextCallback = std::function<bool(std::string_view text, std::span<const std::int32_t> tokens)>;
+
+class LocalEngine {
+ public:
+  /// Loads the model, tokenizer and chat template. Errors: those of
+  /// Model::load and Tokenizer, model_format when the chat template is missing
+  /// or unparsable (unless chatml_fallback).
+  static std::shared_ptr<LocalEngine> load(const std::string& path, const LocalEngineOptions& options = {});
+  ~LocalEngine();
+  LocalEngine(const LocalEngine&) = delete;
+  LocalEngine& operator=(const LocalEngine&) = delete;
+
+  /// One completion. Errors: invalid_argument (no messages, bad sampling
+  /// values, unsupported role sequence for the template), context_overflow
+  /// (prompt does not fit; nothing is generated), timeout (deadline passed),
+  /// unsupported (response_format other than text).
+  ChatResponse chat(const ChatRequest& request);
+  /// Streams ChatChunks: the first carries the role, then text deltas with
+  /// their token ids, then one with the finish reason and usage. Returns the
+  /// assembled response. A callback returning false stops generation and
+  /// throws Error(cancelled).
+  ChatResponse chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk);
+
+  /// The prompt text the chat template renders for `request`.
+  std::string render_prompt(const ChatRequest& request) const;
+  /// Tokens of a rendered prompt (BOS added when the vocabulary asks for it
+  /// and the template did not already write it).
+  std::vector<std::int32_t> tokenize_prompt(const std::string& prompt) const;
+
+  /// Token-level generation (requests are served one at a time per engine).
+  GenerateResult generate(const GenerateRequest& request, const TextCallback& on_text = {});
+
+  const Model& model() const noexcept;
+  const Tokenizer& tokenizer() const noexcept;
+  const ChatTemplate& chat_template() const noexcept;
+  int n_ctx() const noexcept;
+  /// general.name of the model, else its file name (ChatResponse::model when the request names none).
+  const std::string& name() const noexcept;
+
+ private:
+  struct Impl;
+  explicit LocalEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cnai

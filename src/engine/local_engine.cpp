@@ -1,0 +1,153 @@
+// LocalEngine: loading, prompt rendering and tokenization, and the chat calls
+// that map ChatRequest onto the token loop and back to ChatResponse/ChatChunk.
+#include "cnai/engine/local_engine.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+#include "cnai/core/error.hpp"
+#include "cnai/model/gguf.hpp"
+#include "engine/engine_state.hpp"
+
+namespace cnai {
+namespace {
+
+ChatTemplate load_template(const GgufReader& gguf, const LocalEngineOptions& options) {
+  std::string source = options.chat_template;
+  if (source.empty()) source = gguf.find_string("tokenizer.chat_template").value_or("");
+  if (source.empty()) {
+    if (options.chatml_fallback) return ChatTemplate::chatml();
+    throw Error(ErrorCode::model_format,
+                "the model has no tokenizer.chat_template; pass a template or enable the ChatML fallback");
+  }
+  try {
+    return ChatTemplate::parse(source);
+  } catch (const Error& e) {
+    if (options.chatml_fallback) return ChatTemplate::chatml();
+    throw Error(e.code(), std::string("chat template: ") + e.what());
+  }
+}
+
+std::string special_text(const Tokenizer& tok, std::int32_t id) {
+  return id >= 0 && id < tok.vocab_size() ? tok.token_to_piece(id, true) : std::string();
+}
+
+void check_chat_request(const ChatRequest& request) {
+  if (request.messages.empty()) throw Error(ErrorCode::invalid_argument, "the request has no messages");
+  if (request.response_format && request.response_format->type != "text")
+    throw Error(ErrorCode::unsupported,
+                "response_format " + request.response_format->type + " is not supported by the local engine");
+}
+
+GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& request) {
+  GenerateRequest g;
+  g.prompt = engine.tokenize_prompt(engine.render_prompt(request));
+  g.sampling = request.sampling;
+  g.max_tokens = request.max_tokens;
+  g.stop = request.stop;
+  g.deadline = request.deadline;
+  return g;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+LocalEngine::LocalEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LocalEngine::~LocalEngine() = default;
+
+std::shared_ptr<LocalEngine> LocalEngine::load(const std::string& path, const LocalEngineOptions& options) {
+  const GgufReader gguf = GgufReader::open(path);
+  Tokenizer tokenizer = Tokenizer::from_gguf(gguf);
+  ChatTemplate tmpl = load_template(gguf, options);
+  auto model = Model::load(path, options.model);
+  if (tokenizer.vocab_size() != model->config().n_vocab)
+    throw Error(ErrorCode::model_format, "the tokenizer has " + std::to_string(tokenizer.vocab_size()) +
+                                             " tokens but the model's output has " +
+                                             std::to_string(model->config().n_vocab));
+  auto impl = std::make_unique<Impl>(options, std::move(model), std::move(tokenizer), std::move(tmpl));
+  impl->bos_text = special_text(impl->tokenizer, impl->tokenizer.bos());
+  impl->eos_text = special_text(impl->tokenizer, impl->tokenizer.eos());
+  impl->name = impl->model->config().name.empty() ? std::filesystem::path(path).stem().string()
+                                                   : impl->model->config().name;
+  ContextOptions co;
+  co.n_ctx = options.n_ctx;
+  co.n_batch = options.n_batch;
+  impl->context = std::make_unique<Context>(impl->model, co);
+  return std::shared_ptr<LocalEngine>(new LocalEngine(std::move(impl)));
+}
+
+std::string LocalEngine::render_prompt(const ChatRequest& request) const {
+  check_chat_request(request);
+  ChatTemplateInputs in;
+  in.messages = request.messages;
+  in.tools = request.tools;
+  in.add_generation_prompt = true;
+  in.bos_token = impl_->bos_text;
+  in.eos_token = impl_->eos_text;
+  return impl_->chat_template.render(in);
+}
+
+std::vector<std::int32_t> LocalEngine::tokenize_prompt(const std::string& prompt) const {
+  const Tokenizer& tok = impl_->tokenizer;
+  EncodeOptions eo;
+  eo.add_special = false;  // BOS is added below unless the template already wrote it
+  eo.parse_special = true;
+  auto ids = tok.encode(prompt, eo);
+  if (tok.vocab().add_bos && tok.bos() >= 0 && (ids.empty() || ids.front() != tok.bos()))
+    ids.insert(ids.begin(), tok.bos());
+  return ids;
+}
+
+ChatResponse LocalEngine::chat(const ChatRequest& request) { return chat_stream(request, {}); }
+
+ChatResponse LocalEngine::chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk) {
+  const GenerateRequest g = generate_request(*this, request);
+  ChatResponse response;
+  response.id = "chatcmpl-local-" + std::to_string(impl_->next_request++);
+  response.model = request.model.empty() ? impl_->name : request.model;
+  response.created = unix_now();
+  response.backend = "local";
+
+  bool role_sent = false;
+  auto chunk = [&](std::string_view text, std::span<const std::int32_t> tokens) {
+    ChatChunk c;
+    c.id = response.id;
+    c.model = response.model;
+    if (!role_sent) c.delta_role = Role::assistant;
+    role_sent = true;
+    c.delta_content = std::string(text);
+    c.token_ids.assign(tokens.begin(), tokens.end());
+    return on_chunk(c);
+  };
+  GenerateResult r = on_chunk ? generate(g, chunk) : generate(g);
+
+  Choice choice;
+  choice.message.role = Role::assistant;
+  choice.message.content = std::move(r.text);
+  choice.finish_reason = r.finish_reason;
+  choice.token_ids = std::move(r.tokens);
+  response.choices.push_back(std::move(choice));
+  response.usage = r.usage;
+  response.timings = r.timings;
+  if (on_chunk) {
+    ChatChunk last;
+    last.id = response.id;
+    last.model = response.model;
+    if (!role_sent) last.delta_role = Role::assistant;
+    last.finish_reason = r.finish_reason;
+    last.usage = r.usage;
+    on_chunk(last);  // generation is over: nothing left to cancel
+  }
+  return response;
+}
+
+const Model& LocalEngine::model() const noexcept { return *impl_->model; }
+const Tokenizer& LocalEngine::tokenizer() const noexcept { return impl_->tokenizer; }
+const ChatTemplate& LocalEngine::chat_template() const noexcept { return impl_->chat_template; }
+int LocalEngine::n_ctx() const noexcept { return impl_->context->n_ctx(); }
+const std::string& LocalEngine::name() const noexcept { return impl_->name; }
+
+}  // namespace cnai

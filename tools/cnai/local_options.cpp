@@ -1,0 +1,82 @@
+#include "local_options.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cnai/core/error.hpp"
+
+namespace cnai::cli {
+
+const char* const kLocalFlagsUsage =
+    "  -m MODEL            GGUF file (default: the set-up's SmolLM2-135M-Instruct)\n"
+    "  -t N                compute threads (default: physical cores)\n"
+    "  -c N                context length (default: the model's, at most 4096)\n"
+    "  --template FILE     Jinja chat template instead of the model's\n"
+    "  --chatml            use ChatML when the model's template is missing or unusable\n"
+    "  --system TEXT       system message\n"
+    "  --max-tokens N      stop after N generated tokens\n"
+    "  --stop TEXT         stop sequence (repeatable)\n"
+    "  --temperature T     0 = greedy (default 0.8)\n"
+    "  --top-k K  --top-p P  --min-p P   (defaults 40, 0.95, 0.05)\n"
+    "  --repeat-penalty R  --frequency-penalty F  --presence-penalty P\n"
+    "  --seed N            reproducible sampling\n";
+
+const std::vector<std::string> kLocalFlagNames = {"--chatml"};
+
+std::string model_path_from(const Args& args) { return args.get_or("-m", args.get_or("--model", default_model_path())); }
+
+namespace {
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::not_found, "cannot open template file " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+LocalEngineOptions engine_options_from(const Args& args) {
+  LocalEngineOptions o;
+  o.model.threads = static_cast<int>(args.get_int("-t", args.get_int("--threads", 0)));
+  o.n_ctx = static_cast<int>(args.get_int("-c", args.get_int("--ctx-size", 0)));
+  if (auto file = args.get("--template")) o.chat_template = read_text_file(*file);
+  o.chatml_fallback = args.has("--chatml");
+  o.default_sampling.temperature = 0.8f;
+  o.default_sampling.top_k = 40;
+  o.default_sampling.top_p = 0.95f;
+  o.default_sampling.min_p = 0.05f;
+  return o;
+}
+
+void apply_request_flags(const Args& args, ChatRequest& r) {
+  auto f = [&](const char* name) { return static_cast<float>(args.get_double(name, 0)); };
+  SamplingParams& s = r.sampling;
+  if (args.has("--temperature")) s.temperature = f("--temperature");
+  if (args.has("--top-k")) s.top_k = static_cast<int>(args.get_int("--top-k", 0));
+  if (args.has("--top-p")) s.top_p = f("--top-p");
+  if (args.has("--min-p")) s.min_p = f("--min-p");
+  if (args.has("--repeat-penalty")) s.repetition_penalty = f("--repeat-penalty");
+  if (args.has("--frequency-penalty")) s.frequency_penalty = f("--frequency-penalty");
+  if (args.has("--presence-penalty")) s.presence_penalty = f("--presence-penalty");
+  if (args.has("--seed")) s.seed = static_cast<std::uint64_t>(args.get_int("--seed", 0));
+  if (args.has("--max-tokens")) r.max_tokens = static_cast<int>(args.get_int("--max-tokens", 0));
+  for (const auto& stop : args.get_all("--stop")) r.stop.push_back(stop);
+}
+
+std::string timing_line(const ChatResponse& r) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "[%s] prompt %lld tokens (%lld cached) at %.1f tokens/s; %lld generated at %.1f tokens/s; "
+                "first token %.0f ms; finish %s\n",
+                r.model.c_str(), static_cast<long long>(r.usage.prompt_tokens),
+                static_cast<long long>(r.usage.cached_prompt_tokens), r.timings.prompt_tokens_per_s,
+                static_cast<long long>(r.usage.completion_tokens), r.timings.completion_tokens_per_s,
+                r.timings.time_to_first_token_ms,
+                r.choices.empty() ? "none" : std::string(to_string(r.choices[0].finish_reason)).c_str());
+  return buf;
+}
+
+}  // namespace cnai::cli
