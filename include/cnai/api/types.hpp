@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cnai {
@@ -36,6 +37,16 @@ struct Message {
   std::optional<std::string> name;
   std::vector<ToolCall> tool_calls;           // assistant messages
   std::optional<std::string> tool_call_id;    // tool messages
+
+  static Message system(std::string text) { return make(Role::system, std::move(text)); }
+  static Message user(std::string text) { return make(Role::user, std::move(text)); }
+  static Message assistant(std::string text) { return make(Role::assistant, std::move(text)); }
+  static Message make(Role role, std::string text) {
+    Message m;
+    m.role = role;
+    m.content = std::move(text);
+    return m;
+  }
 };
 
 struct Tool {

@@ -1,0 +1,84 @@
+"""The `cnai run` and `cnai chat` programs on the real default model, as a user
+runs them: streamed answers, --json, sampling flags, errors and exit codes."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CNAI_BIN = os.environ.get("CNAI_BIN", "cnai")
+
+
+def default_model():
+    path = Path(os.environ.get("CNAI_MODEL") or Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    if not path.is_file():
+        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
+            pytest.fail(f"default model missing at {path} and CNAI_REQUIRE_MODEL=1")
+        pytest.skip(f"default model missing at {path}")
+    return path
+
+
+def cnai(*args, stdin=None):
+    env = dict(os.environ, CNAI_MODEL=str(default_model()))
+    return subprocess.run([CNAI_BIN, *args], input=stdin, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_run_streams_the_answer_and_reports_speed():
+    out = cnai("run", "-p", "What is the capital of France?", "--temperature", "0", "-t", "2")
+    assert out.returncode == 0, out.stderr
+    assert "Paris" in out.stdout
+    assert "tokens/s" in out.stderr
+
+
+def test_run_with_default_sampling_answers():
+    out = cnai("run", "-p", "What is the capital of France?", "--seed", "7", "--max-tokens", "32")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+
+
+def test_run_json_is_one_object_with_ids_usage_and_timings():
+    out = cnai("run", "-p", "What is the capital of France?", "--temperature", "0", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert "Paris" in doc["text"]
+    assert doc["finish_reason"] == "stop"
+    assert doc["usage"]["completion_tokens"] == len(doc["token_ids"])
+    assert doc["usage"]["total_tokens"] == doc["usage"]["prompt_tokens"] + doc["usage"]["completion_tokens"]
+    assert doc["timings"]["completion_tokens_per_s"] > 0
+    # The ids are the model's: tokenizing the answer gives them back (end-of-turn id aside).
+    tok = json.loads(cnai("tokenize", doc["text"], "--json").stdout)
+    ids = tok["ids"]
+    assert ids == doc["token_ids"][: len(ids)]
+
+
+def test_run_max_tokens_and_stop():
+    out = cnai("run", "-p", "Tell me a long story about a dragon.", "--temperature", "0", "--max-tokens", "5", "--json")
+    doc = json.loads(out.stdout)
+    assert doc["finish_reason"] == "length" and doc["usage"]["completion_tokens"] == 5
+    out = cnai("run", "-p", "What is the capital of France?", "--temperature", "0", "--stop", "Paris", "--json")
+    doc = json.loads(out.stdout)
+    assert "Paris" not in doc["text"] and doc["finish_reason"] == "stop"
+
+
+def test_run_errors_are_clear():
+    out = cnai("run", "-p", "x" * 20000, "-c", "128", "--temperature", "0")
+    assert out.returncode != 0
+    assert "context" in out.stderr.lower()
+    out = cnai("run", "-p", "hi", "-m", "/nonexistent/model.gguf")
+    assert out.returncode != 0 and "/nonexistent/model.gguf" in out.stderr
+    out = cnai("run", "-p", "hi", "--top-p", "7")
+    assert out.returncode != 0 and "top_p" in out.stderr
+
+
+def test_chat_keeps_history_across_turns():
+    turns = "I have a dog called Max.\nWhat color is the sky?\nWhat is the name of my dog?\n/exit\n"
+    out = cnai("chat", "--temperature", "0", "--max-tokens", "48", stdin=turns)
+    assert out.returncode == 0, out.stderr
+    answers = [a for a in out.stdout.split("\n") if a.strip()]
+    assert len(answers) >= 3
+    assert "Max" in answers[-1]
+    # /reset forgets: the same last question alone does not know the name.
+    out = cnai("chat", "--temperature", "0", "--max-tokens", "48",
+               stdin="I have a dog called Max.\n/reset\nWhat is the name of my dog?\n")
+    assert "Max" not in out.stdout.strip().split("\n")[-1]
