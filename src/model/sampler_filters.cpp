@@ -1,0 +1,123 @@
+// Sampler filters: top-k by a bounded heap scan (one compare per token for most
+// tokens), top-p by a histogram of scaled logits so only one bucket is sorted.
+#include "model/sampler_filters.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cnai::sampler_detail {
+namespace {
+
+// Log-space span covered by the buckets: weights below exp(-kSpan) of the
+// largest all share the last bucket.
+constexpr float kSpan = 32.0f;
+// Up to this many candidates the nucleus is found by sorting them outright.
+constexpr std::size_t kSortDirectly = 256;
+
+// Higher value first, then lower id: a strict, deterministic order.
+bool better(const std::pair<float, std::int32_t>& a, const std::pair<float, std::int32_t>& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+}  // namespace
+
+std::size_t select_top_k(std::span<const float> s, std::size_t k,
+                         std::span<std::pair<float, std::int32_t>> heap, std::span<std::int32_t> out) {
+  std::size_t size = 0;
+  // With comparator `better`, the heap front is the worst of the kept entries.
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const float v = s[i];
+    if (v == -INFINITY) continue;
+    const std::pair<float, std::int32_t> e{v, static_cast<std::int32_t>(i)};
+    if (size < k) {
+      heap[size++] = e;
+      std::push_heap(heap.begin(), heap.begin() + size, better);
+    } else if (better(e, heap[0])) {
+      std::pop_heap(heap.begin(), heap.begin() + size, better);
+      heap[size - 1] = e;
+      std::push_heap(heap.begin(), heap.begin() + size, better);
+    }
+  }
+  std::sort_heap(heap.begin(), heap.begin() + size, better);
+  for (std::size_t i = 0; i < size; ++i) out[i] = heap[i].second;
+  return size;
+}
+
+namespace {
+
+// Appends candidates from `sorted` (by decreasing weight) to out[n_out...] until
+// `mass` reaches target; returns the new size of out.
+std::size_t take_until(std::span<std::int32_t> sorted, std::span<const float> w, double mass,
+                       double target, std::span<std::int32_t> out, std::size_t n_out) {
+  std::sort(sorted.begin(), sorted.end(), [&](std::int32_t a, std::int32_t b) {
+    return w[a] > w[b] || (w[a] == w[b] && a < b);
+  });
+  for (const std::int32_t id : sorted) {
+    if (mass >= target && n_out > 0) break;
+    out[n_out++] = id;
+    mass += w[id];
+  }
+  return n_out;
+}
+
+}  // namespace
+
+std::size_t nucleus(std::span<const std::int32_t> cand, std::span<const float> s,
+                    std::span<const float> w, float max_s, float top_p, std::span<double> mass,
+                    std::span<std::int32_t> tail, std::span<std::int32_t> out) {
+  double total = 0.0;
+  for (const std::int32_t id : cand) total += w[id];
+  const double target = static_cast<double>(top_p) * total;
+  if (cand.size() <= kSortDirectly) {
+    std::copy(cand.begin(), cand.end(), tail.begin());
+    return take_until(tail.first(cand.size()), w, 0.0, target, out, 0);
+  }
+  const std::size_t n_buckets = mass.size();
+  const float per_unit = static_cast<float>(n_buckets) / kSpan;
+  const auto bucket_of = [&](std::int32_t id) {
+    const float d = (max_s - s[id]) * per_unit;  // >= 0; inf for -inf logits
+    return d < static_cast<float>(n_buckets - 1) ? static_cast<std::size_t>(d) : n_buckets - 1;
+  };
+  std::fill(mass.begin(), mass.end(), 0.0);
+  for (const std::int32_t id : cand) mass[bucket_of(id)] += w[id];
+  // The bucket where the cumulative mass (from the top) reaches the target.
+  double above = 0.0;
+  std::size_t cross = 0;
+  while (cross + 1 < n_buckets && above + mass[cross] < target) above += mass[cross++];
+  std::size_t n_out = 0, n_tail = 0;
+  for (const std::int32_t id : cand) {
+    const std::size_t b = bucket_of(id);
+    if (b < cross) out[n_out++] = id;
+    else if (b == cross) tail[n_tail++] = id;
+  }
+  return take_until(tail.first(n_tail), w, above, target, out, n_out);
+}
+
+std::size_t min_p_cut(std::span<const std::int32_t> cand, std::span<const float> w, float min_p,
+                      std::span<std::int32_t> out) {
+  float largest = 0.0f;
+  for (const std::int32_t id : cand) largest = std::max(largest, w[id]);
+  const float threshold = min_p * largest;
+  std::size_t n_out = 0;
+  for (const std::int32_t id : cand) {
+    if (w[id] >= threshold) out[n_out++] = id;
+  }
+  return n_out;
+}
+
+std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u) {
+  double total = 0.0;
+  for (const std::int32_t id : cand) total += w[id];
+  const double point = u * total;
+  double cumulative = 0.0;
+  std::int32_t last_positive = -1;
+  for (const std::int32_t id : cand) {
+    if (w[id] <= 0.0f) continue;
+    cumulative += w[id];
+    last_positive = id;
+    if (point < cumulative) return id;
+  }
+  return last_positive;  // rounding left the point at the very end
+}
+
+}  // namespace cnai::sampler_detail
