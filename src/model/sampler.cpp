@@ -79,6 +79,7 @@ Sampler::Sampler(const SamplerConfig& config, int n_vocab) : config_(config), n_
   tail_.resize(n);
   heap_.resize(std::min<std::size_t>(static_cast<std::size_t>(config_.top_k), n));
   bucket_mass_.resize(kBuckets);
+  block_sum_.resize(sampler_detail::draw_blocks(n));
   if (config_.penalty_last_n > 0) present_.reserve(static_cast<std::size_t>(config_.penalty_last_n));
   reset();
 }
@@ -200,7 +201,7 @@ std::int32_t Sampler::sample_stochastic() {
     const std::size_t count = sampler_detail::min_p_cut(cand, prob_, config_.min_p, kept_);
     cand = std::span<const std::int32_t>(kept_).first(count);
   }
-  const std::int32_t token = sampler_detail::draw(cand, prob_, uniform01());
+  const std::int32_t token = sampler_detail::draw(cand, prob_, uniform01(), block_sum_);
   if (token < 0) invalid("no token has a positive probability");
   return token;
 }

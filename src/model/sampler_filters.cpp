@@ -13,6 +13,8 @@ namespace {
 constexpr float kSpan = 32.0f;
 // Up to this many candidates the nucleus is found by sorting them outright.
 constexpr std::size_t kSortDirectly = 256;
+// Candidates per block in draw().
+constexpr std::size_t kDrawBlock = 256;
 
 // Higher value first, then lower id: a strict, deterministic order.
 bool better(const std::pair<float, std::int32_t>& a, const std::pair<float, std::int32_t>& b) {
@@ -65,12 +67,11 @@ std::size_t take_until(std::span<std::int32_t> sorted, std::span<const float> w,
 std::size_t nucleus(std::span<const std::int32_t> cand, std::span<const float> s,
                     std::span<const float> w, float max_s, float top_p, std::span<double> mass,
                     std::span<std::int32_t> tail, std::span<std::int32_t> out) {
-  double total = 0.0;
-  for (const std::int32_t id : cand) total += w[id];
-  const double target = static_cast<double>(top_p) * total;
   if (cand.size() <= kSortDirectly) {
+    double total = 0.0;
+    for (const std::int32_t id : cand) total += w[id];
     std::copy(cand.begin(), cand.end(), tail.begin());
-    return take_until(tail.first(cand.size()), w, 0.0, target, out, 0);
+    return take_until(tail.first(cand.size()), w, 0.0, static_cast<double>(top_p) * total, out, 0);
   }
   const std::size_t n_buckets = mass.size();
   const float per_unit = static_cast<float>(n_buckets) / kSpan;
@@ -80,15 +81,21 @@ std::size_t nucleus(std::span<const std::int32_t> cand, std::span<const float> s
   };
   std::fill(mass.begin(), mass.end(), 0.0);
   for (const std::int32_t id : cand) mass[bucket_of(id)] += w[id];
+  double total = 0.0;
+  for (const double m : mass) total += m;
+  const double target = static_cast<double>(top_p) * total;
   // The bucket where the cumulative mass (from the top) reaches the target.
   double above = 0.0;
   std::size_t cross = 0;
   while (cross + 1 < n_buckets && above + mass[cross] < target) above += mass[cross++];
+  // Branch-free: on spread-out logits the bucket comparisons are unpredictable.
   std::size_t n_out = 0, n_tail = 0;
   for (const std::int32_t id : cand) {
     const std::size_t b = bucket_of(id);
-    if (b < cross) out[n_out++] = id;
-    else if (b == cross) tail[n_tail++] = id;
+    out[n_out] = id;
+    tail[n_tail] = id;
+    n_out += b < cross;
+    n_tail += b == cross;
   }
   return take_until(tail.first(n_tail), w, above, target, out, n_out);
 }
@@ -105,19 +112,42 @@ std::size_t min_p_cut(std::span<const std::int32_t> cand, std::span<const float>
   return n_out;
 }
 
-std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u) {
+std::size_t draw_blocks(std::size_t n_candidates) {
+  return (n_candidates + kDrawBlock - 1) / kDrawBlock;
+}
+
+std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u,
+                  std::span<double> block_sum) {
+  // Two levels so the long sums run as independent chains: block sums first,
+  // then a walk over the blocks and inside the one block holding the point.
+  const std::size_t n_blocks = draw_blocks(cand.size());
   double total = 0.0;
-  for (const std::int32_t id : cand) total += w[id];
+  for (std::size_t b = 0; b < n_blocks; ++b) {
+    const auto block = cand.subspan(b * kDrawBlock, std::min(kDrawBlock, cand.size() - b * kDrawBlock));
+    double lane[4] = {0.0, 0.0, 0.0, 0.0};
+    std::size_t i = 0;
+    for (; i + 4 <= block.size(); i += 4) {
+      for (std::size_t l = 0; l < 4; ++l) lane[l] += w[block[i + l]];
+    }
+    for (; i < block.size(); ++i) lane[0] += w[block[i]];
+    block_sum[b] = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+    total += block_sum[b];
+  }
   const double point = u * total;
   double cumulative = 0.0;
-  std::int32_t last_positive = -1;
-  for (const std::int32_t id : cand) {
+  std::size_t b = 0;
+  while (b + 1 < n_blocks && point >= cumulative + block_sum[b]) cumulative += block_sum[b++];
+  // Normally found in block b; rounding may carry the walk into later blocks.
+  for (std::size_t i = b * kDrawBlock; i < cand.size(); ++i) {
+    const std::int32_t id = cand[i];
     if (w[id] <= 0.0f) continue;
     cumulative += w[id];
-    last_positive = id;
     if (point < cumulative) return id;
   }
-  return last_positive;  // rounding left the point at the very end
+  for (std::size_t i = cand.size(); i-- > 0;) {
+    if (w[cand[i]] > 0.0f) return cand[i];  // the point sits at the very end
+  }
+  return -1;
 }
 
 }  // namespace cnai::sampler_detail

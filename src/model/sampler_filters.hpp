@@ -31,6 +31,9 @@ std::size_t min_p_cut(std::span<const std::int32_t> cand, std::span<const float>
 
 /// The candidate where u * (sum of weights) falls in the cumulative weights,
 /// u in [0, 1); never a zero-weight candidate. -1 if every weight is zero.
-std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u);
+/// block_sum: room for draw_blocks(cand.size()) entries.
+std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u,
+                  std::span<double> block_sum);
+std::size_t draw_blocks(std::size_t n_candidates);
 
 }  // namespace cnai::sampler_detail

@@ -83,6 +83,7 @@ class Sampler {
   std::vector<std::int32_t> all_ids_, cand_, kept_, tail_;
   std::vector<std::pair<float, std::int32_t>> heap_;
   std::vector<double> bucket_mass_;
+  std::vector<double> block_sum_;
 };
 
 }  // namespace cnai
