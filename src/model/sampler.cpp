@@ -16,7 +16,7 @@ namespace cnai {
 namespace {
 
 constexpr float kBanBias = -100.0f;
-constexpr std::size_t kBuckets = 1024;
+constexpr std::size_t kBuckets = 4096;
 
 [[noreturn]] void invalid(const std::string& what) {
   throw Error(ErrorCode::invalid_argument, "Sampler: " + what);

@@ -17,31 +17,47 @@ constexpr std::size_t kSortDirectly = 256;
 constexpr std::size_t kDrawBlock = 256;
 
 // Higher value first, then lower id: a strict, deterministic order.
-bool better(const std::pair<float, std::int32_t>& a, const std::pair<float, std::int32_t>& b) {
+constexpr auto better = [](const std::pair<float, std::int32_t>& a, const std::pair<float, std::int32_t>& b) {
   return a.first > b.first || (a.first == b.first && a.second < b.second);
-}
+};
 
 }  // namespace
 
 std::size_t select_top_k(std::span<const float> s, std::size_t k,
                          std::span<std::pair<float, std::int32_t>> heap, std::span<std::int32_t> out) {
+  // With comparator `better`, the heap front is the worst kept entry. Ids rise
+  // during the scan, so once the heap is full a new entry must be strictly
+  // greater than the front's value: one float compare rejects most tokens, and
+  // whole chunks of 16 are skipped with a vectorisable test.
   std::size_t size = 0;
-  // With comparator `better`, the heap front is the worst of the kept entries.
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const float v = s[i];
-    if (v == -INFINITY) continue;
-    const std::pair<float, std::int32_t> e{v, static_cast<std::int32_t>(i)};
+  float threshold = -INFINITY;
+  const auto offer = [&](std::size_t i) {
+    const std::pair<float, std::int32_t> e{s[i], static_cast<std::int32_t>(i)};
     if (size < k) {
       heap[size++] = e;
       std::push_heap(heap.begin(), heap.begin() + size, better);
-    } else if (better(e, heap[0])) {
+    } else {
       std::pop_heap(heap.begin(), heap.begin() + size, better);
       heap[size - 1] = e;
       std::push_heap(heap.begin(), heap.begin() + size, better);
     }
+    if (size == k) threshold = heap[0].first;
+  };
+  constexpr std::size_t kChunk = 16;
+  std::size_t i = 0;
+  for (; i + kChunk <= s.size(); i += kChunk) {
+    bool any = false;
+    for (std::size_t j = 0; j < kChunk; ++j) any |= s[i + j] > threshold;
+    if (!any) continue;
+    for (std::size_t j = i; j < i + kChunk; ++j) {
+      if (s[j] > threshold) offer(j);
+    }
+  }
+  for (; i < s.size(); ++i) {
+    if (s[i] > threshold) offer(i);
   }
   std::sort_heap(heap.begin(), heap.begin() + size, better);
-  for (std::size_t i = 0; i < size; ++i) out[i] = heap[i].second;
+  for (std::size_t j = 0; j < size; ++j) out[j] = heap[j].second;
   return size;
 }
 
