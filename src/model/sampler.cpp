@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <string>
 
 #include "cnai/core/error.hpp"
@@ -72,11 +71,10 @@ Sampler::Sampler(const SamplerConfig& config, int n_vocab) : config_(config), n_
   present_pos_.assign(n, 0);
   work_.resize(n);
   prob_.resize(n);
-  all_ids_.resize(n);
-  std::iota(all_ids_.begin(), all_ids_.end(), 0);
   cand_.resize(n);
   kept_.resize(n);
   tail_.resize(n);
+  bucket_.resize(n);
   heap_.resize(std::min<std::size_t>(static_cast<std::size_t>(config_.top_k), n));
   bucket_mass_.resize(kBuckets);
   block_sum_.resize(sampler_detail::draw_blocks(n));
@@ -165,20 +163,36 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
   return sample_stochastic();
 }
 
-std::span<const std::int32_t> Sampler::candidates(float max_s) {
-  const auto n = work_.size();
-  const auto k = static_cast<std::size_t>(config_.top_k);
-  if (k > 0 && k < n) {
-    const std::size_t count = sampler_detail::select_top_k(work_, k, heap_, cand_);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto id = static_cast<std::size_t>(cand_[i]);
-      prob_[id] = std::exp(work_[id] - max_s);
-    }
-    return std::span<const std::int32_t>(cand_).first(count);
+// Top-k on: a short list of candidates, filtered as lists.
+std::int32_t Sampler::sample_top_k(float max_s) {
+  const std::size_t count =
+      sampler_detail::select_top_k(work_, static_cast<std::size_t>(config_.top_k), heap_, cand_);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto id = static_cast<std::size_t>(cand_[i]);
+    prob_[id] = std::exp(work_[id] - max_s);
   }
+  std::span<const std::int32_t> cand = std::span<const std::int32_t>(cand_).first(count);
+  if (config_.top_p < 1.0f) {
+    const std::size_t kept =
+        sampler_detail::nucleus(cand, work_, prob_, max_s, config_.top_p, bucket_mass_, tail_, kept_);
+    cand = std::span<const std::int32_t>(kept_).first(kept);
+  }
+  if (config_.min_p > 0.0f) {
+    const std::size_t kept = sampler_detail::min_p_cut(cand, prob_, config_.min_p, kept_);
+    cand = std::span<const std::int32_t>(kept_).first(kept);
+  }
+  return sampler_detail::draw(cand, prob_, uniform01(), block_sum_);
+}
+
+// Top-k off: every token is a candidate; filters zero the weights they drop.
+std::int32_t Sampler::sample_dense(float max_s) {
   std::copy(work_.begin(), work_.end(), prob_.begin());
-  ops::cpu::row_kernels().exp_shifted(prob_.data(), static_cast<std::int64_t>(n), max_s);
-  return all_ids_;
+  ops::cpu::row_kernels().exp_shifted(prob_.data(), static_cast<std::int64_t>(prob_.size()), max_s);
+  if (config_.top_p < 1.0f) {
+    sampler_detail::nucleus_dense(work_, prob_, max_s, config_.top_p, bucket_mass_, bucket_, tail_);
+  }
+  if (config_.min_p > 0.0f) sampler_detail::min_p_dense(prob_, config_.min_p);
+  return sampler_detail::draw_dense(prob_, uniform01(), block_sum_);
 }
 
 std::int32_t Sampler::sample_stochastic() {
@@ -191,17 +205,8 @@ std::int32_t Sampler::sample_stochastic() {
     for (float& v : work_) v = v == INFINITY ? 0.0f : -INFINITY;
     max_s = 0.0f;
   }
-  std::span<const std::int32_t> cand = candidates(max_s);
-  if (config_.top_p < 1.0f) {
-    const std::size_t count =
-        sampler_detail::nucleus(cand, work_, prob_, max_s, config_.top_p, bucket_mass_, tail_, kept_);
-    cand = std::span<const std::int32_t>(kept_).first(count);
-  }
-  if (config_.min_p > 0.0f) {
-    const std::size_t count = sampler_detail::min_p_cut(cand, prob_, config_.min_p, kept_);
-    cand = std::span<const std::int32_t>(kept_).first(count);
-  }
-  const std::int32_t token = sampler_detail::draw(cand, prob_, uniform01(), block_sum_);
+  const bool top_k = config_.top_k > 0 && config_.top_k < n_vocab_;
+  const std::int32_t token = top_k ? sample_top_k(max_s) : sample_dense(max_s);
   if (token < 0) invalid("no token has a positive probability");
   return token;
 }

@@ -128,24 +128,70 @@ std::size_t min_p_cut(std::span<const std::int32_t> cand, std::span<const float>
   return n_out;
 }
 
+void nucleus_dense(std::span<const float> s, std::span<float> w, float max_s, float top_p,
+                   std::span<double> mass, std::span<std::uint16_t> bucket, std::span<std::int32_t> tail) {
+  const std::size_t n = s.size();
+  const std::size_t n_buckets = mass.size();
+  const float per_unit = static_cast<float>(n_buckets) / kSpan;
+  const auto last = static_cast<float>(n_buckets - 1);
+  for (std::size_t i = 0; i < n; ++i) {  // vectorises; -inf logits land in the last bucket
+    bucket[i] = static_cast<std::uint16_t>(std::min((max_s - s[i]) * per_unit, last));
+  }
+  std::fill(mass.begin(), mass.end(), 0.0);
+  for (std::size_t i = 0; i < n; ++i) mass[bucket[i]] += w[i];
+  double total = 0.0;
+  for (const double m : mass) total += m;
+  const double target = static_cast<double>(top_p) * total;
+  double above = 0.0;
+  std::uint16_t cross = 0;
+  while (cross + 1u < n_buckets && above + mass[cross] < target) above += mass[cross++];
+  std::size_t n_tail = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    tail[n_tail] = static_cast<std::int32_t>(i);
+    n_tail += bucket[i] == cross;
+  }
+  // Keep the heaviest of the crossing bucket until the target is reached, drop the rest.
+  auto in_cross = tail.first(n_tail);
+  std::sort(in_cross.begin(), in_cross.end(), [&](std::int32_t a, std::int32_t b) {
+    return w[a] > w[b] || (w[a] == w[b] && a < b);
+  });
+  std::size_t kept = 0;
+  for (; kept < in_cross.size() && above < target; ++kept) {  // above < target on entry
+    above += w[in_cross[kept]];
+  }
+  for (std::size_t j = kept; j < in_cross.size(); ++j) w[in_cross[j]] = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) w[i] = bucket[i] > cross ? 0.0f : w[i];
+}
+
+void min_p_dense(std::span<float> w, float min_p) {
+  float largest = 0.0f;
+  for (const float x : w) largest = std::max(largest, x);
+  const float threshold = min_p * largest;
+  for (float& x : w) x = x >= threshold ? x : 0.0f;
+}
+
 std::size_t draw_blocks(std::size_t n_candidates) {
   return (n_candidates + kDrawBlock - 1) / kDrawBlock;
 }
 
-std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u,
-                  std::span<double> block_sum) {
-  // Two levels so the long sums run as independent chains: block sums first,
-  // then a walk over the blocks and inside the one block holding the point.
-  const std::size_t n_blocks = draw_blocks(cand.size());
+namespace {
+
+// The draw over n candidates; weight(i) is the weight of the i-th, and the
+// index found is returned (-1 if every weight is zero). Two levels so the long
+// sums run as independent chains: block sums first, then a walk over the
+// blocks and inside the one block holding the point.
+template <class Weight>
+std::int64_t draw_index(std::size_t n, Weight weight, double u, std::span<double> block_sum) {
+  const std::size_t n_blocks = draw_blocks(n);
   double total = 0.0;
   for (std::size_t b = 0; b < n_blocks; ++b) {
-    const auto block = cand.subspan(b * kDrawBlock, std::min(kDrawBlock, cand.size() - b * kDrawBlock));
+    const std::size_t begin = b * kDrawBlock, end = std::min(n, begin + kDrawBlock);
     double lane[4] = {0.0, 0.0, 0.0, 0.0};
-    std::size_t i = 0;
-    for (; i + 4 <= block.size(); i += 4) {
-      for (std::size_t l = 0; l < 4; ++l) lane[l] += w[block[i + l]];
+    std::size_t i = begin;
+    for (; i + 4 <= end; i += 4) {
+      for (std::size_t l = 0; l < 4; ++l) lane[l] += weight(i + l);
     }
-    for (; i < block.size(); ++i) lane[0] += w[block[i]];
+    for (; i < end; ++i) lane[0] += weight(i);
     block_sum[b] = (lane[0] + lane[1]) + (lane[2] + lane[3]);
     total += block_sum[b];
   }
@@ -154,16 +200,28 @@ std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, 
   std::size_t b = 0;
   while (b + 1 < n_blocks && point >= cumulative + block_sum[b]) cumulative += block_sum[b++];
   // Normally found in block b; rounding may carry the walk into later blocks.
-  for (std::size_t i = b * kDrawBlock; i < cand.size(); ++i) {
-    const std::int32_t id = cand[i];
-    if (w[id] <= 0.0f) continue;
-    cumulative += w[id];
-    if (point < cumulative) return id;
+  for (std::size_t i = b * kDrawBlock; i < n; ++i) {
+    const float x = weight(i);
+    if (x <= 0.0f) continue;
+    cumulative += x;
+    if (point < cumulative) return static_cast<std::int64_t>(i);
   }
-  for (std::size_t i = cand.size(); i-- > 0;) {
-    if (w[cand[i]] > 0.0f) return cand[i];  // the point sits at the very end
+  for (std::size_t i = n; i-- > 0;) {
+    if (weight(i) > 0.0f) return static_cast<std::int64_t>(i);  // the point sits at the very end
   }
   return -1;
+}
+
+}  // namespace
+
+std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u,
+                  std::span<double> block_sum) {
+  const auto i = draw_index(cand.size(), [&](std::size_t j) { return w[cand[j]]; }, u, block_sum);
+  return i < 0 ? -1 : cand[static_cast<std::size_t>(i)];
+}
+
+std::int32_t draw_dense(std::span<const float> w, double u, std::span<double> block_sum) {
+  return static_cast<std::int32_t>(draw_index(w.size(), [&](std::size_t j) { return w[j]; }, u, block_sum));
 }
 
 }  // namespace cnai::sampler_detail

@@ -24,6 +24,12 @@ std::size_t nucleus(std::span<const std::int32_t> cand, std::span<const float> s
                     std::span<const float> w, float max_s, float top_p, std::span<double> bucket_mass,
                     std::span<std::int32_t> tail, std::span<std::int32_t> out);
 
+/// The same nucleus over a whole vocabulary (candidate ids = positions in s and
+/// w): zeroes w outside it. bucket: one entry per token; tail: room for every token.
+void nucleus_dense(std::span<const float> s, std::span<float> w, float max_s, float top_p,
+                   std::span<double> bucket_mass, std::span<std::uint16_t> bucket,
+                   std::span<std::int32_t> tail);
+
 /// Keeps the candidates with w >= min_p * (largest w); writes them to out
 /// (may alias cand) and returns how many.
 std::size_t min_p_cut(std::span<const std::int32_t> cand, std::span<const float> w, float min_p,
@@ -35,5 +41,11 @@ std::size_t min_p_cut(std::span<const std::int32_t> cand, std::span<const float>
 std::int32_t draw(std::span<const std::int32_t> cand, std::span<const float> w, double u,
                   std::span<double> block_sum);
 std::size_t draw_blocks(std::size_t n_candidates);
+
+/// min_p_cut over a whole vocabulary: zeroes every w below min_p * (largest w).
+void min_p_dense(std::span<float> w, float min_p);
+
+/// draw() over a whole vocabulary (candidate ids = positions in w).
+std::int32_t draw_dense(std::span<const float> w, double u, std::span<double> block_sum);
 
 }  // namespace cnai::sampler_detail

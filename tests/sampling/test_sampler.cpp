@@ -245,6 +245,18 @@ TEST_CASE("nucleus equals a full-sort reference on a 49152 vocabulary") {
     std::set<std::int32_t> got(out.begin(), out.begin() + static_cast<long>(n));
     const std::size_t common = std::min(n, ref_size);
     for (std::size_t i = 0; i + 1 < common; ++i) REQUIRE(got.count(ref[i]) == 1);
+    // The whole-vocabulary variant keeps exactly the same tokens.
+    std::vector<float> dense_w = w;
+    std::vector<std::uint16_t> bucket(s.size());
+    cnai::sampler_detail::nucleus_dense(s, dense_w, m, top_p, mass, bucket, tail);
+    std::set<std::int32_t> dense;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (dense_w[i] > 0.0f) {
+        dense.insert(static_cast<std::int32_t>(i));
+        REQUIRE(dense_w[i] == w[i]);
+      }
+    }
+    CHECK(dense == got);
   }
 }
 

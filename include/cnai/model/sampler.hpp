@@ -66,7 +66,8 @@ class Sampler {
   void apply_bias_and_penalties();
   std::int32_t argmax() const;
   std::int32_t sample_stochastic();
-  std::span<const std::int32_t> candidates(float max_scaled);
+  std::int32_t sample_top_k(float max_scaled);
+  std::int32_t sample_dense(float max_scaled);
   double uniform01();
 
   SamplerConfig config_;
@@ -80,7 +81,8 @@ class Sampler {
   // Scratch sized once in the constructor so sample() never allocates.
   std::vector<float> work_;   // logits after bias/penalties, then / temperature
   std::vector<float> prob_;   // exp(work_ - max) for candidates
-  std::vector<std::int32_t> all_ids_, cand_, kept_, tail_;
+  std::vector<std::int32_t> cand_, kept_, tail_;
+  std::vector<std::uint16_t> bucket_;  // top-p bucket of each token
   std::vector<std::pair<float, std::int32_t>> heap_;
   std::vector<double> bucket_mass_;
   std::vector<double> block_sum_;
