@@ -1,0 +1,46 @@
+// Sampler::sample runs once per generated token: it must not touch the heap,
+// whatever the filters in use (counted with a replaced global operator new).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <vector>
+
+#include "cnai/model/sampler.hpp"
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("Sampler::sample allocates nothing") {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 2.0f);
+  std::vector<float> logits(49152);
+  for (auto& x : logits) x = dist(rng);
+  std::vector<cnai::SamplerConfig> configs(4);
+  configs[0].temperature = 0.0f;
+  configs[1].top_k = 40, configs[1].top_p = 0.95f, configs[1].min_p = 0.05f;
+  configs[2].top_p = 0.9f;  // the bucketed nucleus over the whole vocabulary
+  configs[3].repetition_penalty = 1.2f, configs[3].frequency_penalty = 0.3f, configs[3].min_p = 0.1f;
+  configs[3].logit_bias = {{5, -100.0f}, {9, 2.0f}};
+  for (const auto& config : configs) {
+    cnai::Sampler sampler(config, 49152);
+    for (int i = 0; i < 100; ++i) sampler.accept(i * 31);
+    g_allocations = 0;
+    g_counting = true;
+    for (int rep = 0; rep < 10; ++rep) (void)sampler.sample(logits);
+    g_counting = false;
+    CHECK(g_allocations.load() == 0);
+  }
+}
