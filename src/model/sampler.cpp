@@ -16,6 +16,7 @@ namespace {
 
 constexpr float kBanBias = -100.0f;
 constexpr std::size_t kBuckets = 4096;
+constexpr std::size_t kMaxReservedWindow = 1 << 16;
 
 [[noreturn]] void invalid(const std::string& what) {
   throw Error(ErrorCode::invalid_argument, "Sampler: " + what);
@@ -78,7 +79,10 @@ Sampler::Sampler(const SamplerConfig& config, int n_vocab) : config_(config), n_
   heap_.resize(std::min<std::size_t>(static_cast<std::size_t>(config_.top_k), n));
   bucket_mass_.resize(kBuckets);
   block_sum_.resize(sampler_detail::draw_blocks(n));
-  if (config_.penalty_last_n > 0) present_.reserve(static_cast<std::size_t>(config_.penalty_last_n));
+  // Reserved up front so accept() does not allocate (windows up to kMaxReservedWindow).
+  const std::size_t window = config_.penalty_last_n > 0 ? static_cast<std::size_t>(config_.penalty_last_n) : 0;
+  window_.reserve(std::min(window, kMaxReservedWindow));
+  present_.reserve(config_.penalty_last_n < 0 ? n : std::min(window, n));
   reset();
 }
 
@@ -86,6 +90,7 @@ void Sampler::reset() {
   for (const std::int32_t t : present_) counts_[static_cast<std::size_t>(t)] = 0;
   present_.clear();
   window_.clear();
+  window_start_ = 0;
   rng_.seed(config_.seed);
 }
 
@@ -94,23 +99,34 @@ void Sampler::accept(std::int32_t token) {
     invalid("accepted token " + std::to_string(token) + " is outside the vocabulary of " + std::to_string(n_vocab_));
   }
   if (config_.penalty_last_n == 0) return;
-  window_.push_back(token);
+  count_in(token);
+  if (config_.penalty_last_n < 0) return;  // every token counts forever: no history needed
+  // window_ fills up to penalty_last_n tokens, then works as a ring.
+  if (window_.size() < static_cast<std::size_t>(config_.penalty_last_n)) {
+    window_.push_back(token);
+    return;
+  }
+  const std::int32_t old = window_[window_start_];
+  window_[window_start_] = token;
+  window_start_ = (window_start_ + 1) % window_.size();
+  count_out(old);
+}
+
+void Sampler::count_in(std::int32_t token) {
   if (counts_[static_cast<std::size_t>(token)]++ == 0) {
     present_pos_[static_cast<std::size_t>(token)] = static_cast<std::int32_t>(present_.size());
     present_.push_back(token);
   }
-  if (config_.penalty_last_n > 0 && window_.size() > static_cast<std::size_t>(config_.penalty_last_n)) {
-    const std::int32_t old = window_.front();
-    window_.pop_front();
-    if (--counts_[static_cast<std::size_t>(old)] == 0) {
-      // Swap-remove from present_.
-      const std::int32_t pos = present_pos_[static_cast<std::size_t>(old)];
-      const std::int32_t moved = present_.back();
-      present_[static_cast<std::size_t>(pos)] = moved;
-      present_pos_[static_cast<std::size_t>(moved)] = pos;
-      present_.pop_back();
-    }
-  }
+}
+
+void Sampler::count_out(std::int32_t token) {
+  if (--counts_[static_cast<std::size_t>(token)] > 0) return;
+  // Swap-remove from present_.
+  const std::int32_t pos = present_pos_[static_cast<std::size_t>(token)];
+  const std::int32_t moved = present_.back();
+  present_[static_cast<std::size_t>(pos)] = moved;
+  present_pos_[static_cast<std::size_t>(moved)] = pos;
+  present_.pop_back();
 }
 
 double Sampler::uniform01() {

@@ -145,10 +145,20 @@ void nucleus_dense(std::span<const float> s, std::span<float> w, float max_s, fl
   double above = 0.0;
   std::uint16_t cross = 0;
   while (cross + 1u < n_buckets && above + mass[cross] < target) above += mass[cross++];
+  // Few tokens fall in the crossing bucket: skip chunks of 16 without one.
   std::size_t n_tail = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    tail[n_tail] = static_cast<std::int32_t>(i);
-    n_tail += bucket[i] == cross;
+  constexpr std::size_t kChunk = 16;
+  std::size_t c = 0;
+  for (; c + kChunk <= n; c += kChunk) {
+    bool any = false;
+    for (std::size_t i = 0; i < kChunk; ++i) any |= bucket[c + i] == cross;
+    if (!any) continue;
+    for (std::size_t i = c; i < c + kChunk; ++i) {
+      if (bucket[i] == cross) tail[n_tail++] = static_cast<std::int32_t>(i);
+    }
+  }
+  for (; c < n; ++c) {
+    if (bucket[c] == cross) tail[n_tail++] = static_cast<std::int32_t>(c);
   }
   // Keep the heaviest of the crossing bucket until the target is reached, drop the rest.
   auto in_cross = tail.first(n_tail);

@@ -374,6 +374,39 @@ TEST_CASE("penalty window: only the last penalty_last_n accepted tokens count") 
   CHECK(off.sample(logits) == 0);
 }
 
+TEST_CASE("penalty window counts match a reference over random accept sequences") {
+  // With frequency penalty 1, token p (logit 0) beats every other token (logit
+  // <= -k - 0.5, and token 6 is never accepted so one of them stays at exactly
+  // -k - 0.5) when its count is <= k: the smallest such k is the count.
+  const auto count_seen = [](Sampler& s, int p, int vocab) {
+    for (int k = 0; k <= 1000; ++k) {
+      std::vector<float> logits(static_cast<std::size_t>(vocab), -static_cast<float>(k) - 0.5f);
+      logits[static_cast<std::size_t>(p)] = 0.0f;
+      if (s.sample(logits) == p) return k;
+    }
+    return -1;
+  };
+  std::mt19937 rng(17);
+  for (int last_n : {1, 3, 5, 16, -1}) {
+    SamplerConfig c = greedy_config();
+    c.frequency_penalty = 1.0f;
+    c.penalty_last_n = last_n;
+    Sampler s(c, 7);
+    std::vector<int> history;
+    for (int step = 0; step < 40; ++step) {
+      const int t = static_cast<int>(rng() % 6);
+      s.accept(t);
+      history.push_back(t);
+      const std::size_t from = last_n < 0 ? 0 : history.size() - std::min<std::size_t>(history.size(), static_cast<std::size_t>(last_n));
+      for (int p = 0; p < 6; ++p) {
+        const auto expected = std::count(history.begin() + static_cast<long>(from), history.end(), p);
+        CAPTURE(last_n);
+        REQUIRE(count_seen(s, p, 7) == expected);
+      }
+    }
+  }
+}
+
 TEST_CASE("bias is applied before the penalties") {
   SamplerConfig c = greedy_config();
   c.logit_bias = {{0, 1.0f}};

@@ -23,12 +23,13 @@ void* operator new(std::size_t n) {
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
-TEST_CASE("Sampler::sample allocates nothing") {
+TEST_CASE("Sampler::sample and accept allocate nothing") {
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 2.0f);
   std::vector<float> logits(49152);
   for (auto& x : logits) x = dist(rng);
-  std::vector<cnai::SamplerConfig> configs(4);
+  std::vector<cnai::SamplerConfig> configs(5);
+  configs[4].presence_penalty = 0.5f, configs[4].penalty_last_n = -1;
   configs[0].temperature = 0.0f;
   configs[1].top_k = 40, configs[1].top_p = 0.95f, configs[1].min_p = 0.05f;
   configs[2].top_p = 0.9f;  // the bucketed nucleus over the whole vocabulary
@@ -39,7 +40,8 @@ TEST_CASE("Sampler::sample allocates nothing") {
     for (int i = 0; i < 100; ++i) sampler.accept(i * 31);
     g_allocations = 0;
     g_counting = true;
-    for (int rep = 0; rep < 10; ++rep) (void)sampler.sample(logits);
+    for (int rep = 0; rep < 10; ++rep) sampler.accept(sampler.sample(logits));
+    for (int i = 0; i < 300; ++i) sampler.accept(i * 7);
     g_counting = false;
     CHECK(g_allocations.load() == 0);
   }

@@ -3,6 +3,7 @@
 // boundaries, overlapping and unicode stops, hold-back, flush and errors.
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -174,5 +175,30 @@ TEST_CASE("invalid stop strings are rejected") {
     FAIL("expected an error");
   } catch (const cnai::Error& e) {
     CHECK(e.code() == cnai::ErrorCode::invalid_argument);
+  }
+}
+
+TEST_CASE("random stops and random chunking agree with the reference") {
+  const std::vector<std::string> alphabet{"a", "b", "c", "é", "→"};
+  std::mt19937 rng(99);
+  const auto random_text = [&](std::size_t chars) {
+    std::string s;
+    for (std::size_t i = 0; i < chars; ++i) s += alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::string> stops(rng() % 3 + 1);
+    for (auto& s : stops) s = random_text(rng() % 4 + 1);
+    const std::string text = random_text(rng() % 30);
+    const auto b = boundaries(text);
+    std::vector<std::size_t> cuts;
+    for (std::size_t i = 1; i + 1 < b.size(); ++i) {
+      if (rng() % 3 == 0) cuts.push_back(b[i]);
+    }
+    CAPTURE(text);
+    const Run run = feed(stops, text, cuts);
+    REQUIRE(run.out == reference(text, stops));
+    REQUIRE(run.stopped == has_stop(text, stops));
+    REQUIRE_FALSE(run.split_char);
   }
 }

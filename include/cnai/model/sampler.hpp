@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <random>
 #include <span>
@@ -52,7 +51,8 @@ class Sampler {
   std::int32_t sample(std::span<const float> logits);
 
   /// Records a token for the penalties (the generation loop calls it for each
-  /// generated token; prompt tokens may be passed too).
+  /// generated token; prompt tokens may be passed too). Does not allocate
+  /// for windows up to 65536 tokens.
   void accept(std::int32_t token);
 
   /// Forgets accepted tokens and re-seeds the RNG with config().seed.
@@ -69,12 +69,15 @@ class Sampler {
   std::int32_t sample_top_k(float max_scaled);
   std::int32_t sample_dense(float max_scaled);
   double uniform01();
+  void count_in(std::int32_t token);
+  void count_out(std::int32_t token);
 
   SamplerConfig config_;
   int n_vocab_;
   std::mt19937_64 rng_;
   std::vector<std::pair<std::int32_t, float>> bias_;  // logit_bias as a flat list
-  std::deque<std::int32_t> window_;                   // accepted tokens inside the window
+  std::vector<std::int32_t> window_;                  // ring of the last penalty_last_n accepted tokens
+  std::size_t window_start_ = 0;                      // oldest entry once the ring is full
   std::vector<std::int32_t> counts_;                  // per token: occurrences in window_
   std::vector<std::int32_t> present_;                 // tokens with counts_ > 0
   std::vector<std::int32_t> present_pos_;             // index of a token in present_
