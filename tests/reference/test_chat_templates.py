@@ -7,6 +7,7 @@ too, with an error message.
 strftime_now: both sides use the fixed time 2024-07-26 12:00:00 (cnai reads it
 from env CNAI_TEMPLATE_NOW)."""
 import datetime
+import functools
 import json
 import os
 import subprocess
@@ -161,9 +162,14 @@ def context_for(conversation, add_generation_prompt):
     }
 
 
+@functools.lru_cache(maxsize=None)
+def compiled(source):
+    return ENV.from_string(source)
+
+
 def reference_render(source, context):
     try:
-        return ENV.from_string(source).render(**context), None
+        return compiled(source).render(**context), None
     except Exception as e:  # noqa: BLE001 - any jinja2 failure is an expected failure
         return None, e
 

@@ -151,10 +151,16 @@ namespace {
                               std::string(type_name(b)) + "'");
 }
 
-std::int64_t checked(bool overflow, std::int64_t v) {
-  if (overflow) throw std::invalid_argument("integer overflow");
-  return v;
+// Runs one __builtin_*_overflow step; throws when it overflowed.
+template <typename Op>
+std::int64_t checked(Op op, std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (op(a, b, &r)) throw std::invalid_argument("integer overflow");
+  return r;
 }
+bool add_ovf(std::int64_t a, std::int64_t b, std::int64_t* r) { return __builtin_add_overflow(a, b, r); }
+bool sub_ovf(std::int64_t a, std::int64_t b, std::int64_t* r) { return __builtin_sub_overflow(a, b, r); }
+bool mul_ovf(std::int64_t a, std::int64_t b, std::int64_t* r) { return __builtin_mul_overflow(a, b, r); }
 
 Value repeat(const Value& seq, std::int64_t n) {
   if (n <= 0) return seq.is_string() ? Value::string("") : seq.kind == Kind::tuple ? Value::make_tuple({}) : Value::make_list({});
@@ -175,8 +181,7 @@ Value repeat(const Value& seq, std::int64_t n) {
 Value add(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
     if (a.is_integral() && b.is_integral()) {
-      std::int64_t r = 0;
-      return Value::integer(checked(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r));
+      return Value::integer(checked(add_ovf, a.as_int(), b.as_int()));
     }
     return Value::floating(a.as_double() + b.as_double());
   }
@@ -209,9 +214,9 @@ Value power(const Value& a, const Value& b) {
   if (a.is_integral() && b.is_integral() && b.as_int() >= 0) {
     std::int64_t base = a.as_int(), exp = b.as_int(), r = 1;
     while (exp > 0) {
-      if (exp & 1) r = checked(__builtin_mul_overflow(r, base, &r), r);
+      if (exp & 1) r = checked(mul_ovf, r, base);
       exp >>= 1;
-      if (exp > 0) base = checked(__builtin_mul_overflow(base, base, &base), base);
+      if (exp > 0) base = checked(mul_ovf, base, base);
     }
     return Value::integer(r);
   }
@@ -228,8 +233,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "*") {
     if (a.is_number() && b.is_number()) {
       if (a.is_integral() && b.is_integral()) {
-        std::int64_t r = 0;
-        return Value::integer(checked(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r));
+        return Value::integer(checked(mul_ovf, a.as_int(), b.as_int()));
       }
       return Value::floating(a.as_double() * b.as_double());
     }
@@ -244,8 +248,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   const bool ints = a.is_integral() && b.is_integral();
   if (op == "-") {
     if (ints) {
-      std::int64_t r = 0;
-      return Value::integer(checked(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r));
+      return Value::integer(checked(sub_ovf, a.as_int(), b.as_int()));
     }
     return Value::floating(a.as_double() - b.as_double());
   }
