@@ -1,0 +1,229 @@
+"""Renders every chat template in the shared data folder (plus the default
+model's own template) with Python's jinja2, configured exactly as Hugging Face
+transformers does, and with `cnai template --context`, and asserts identical
+output. When jinja2 raises (a template rejecting a conversation), cnai must fail
+too, with an error message.
+
+strftime_now: both sides use the fixed time 2024-07-26 12:00:00 (cnai reads it
+from env CNAI_TEMPLATE_NOW)."""
+import datetime
+import functools
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+jinja2 = pytest.importorskip("jinja2")
+from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
+
+CNAI_BIN = os.environ.get("CNAI_BIN", "cnai")
+SHARED_DATA = Path(os.environ.get("CNAI_SHARED_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+TEMPLATE_DIR = SHARED_DATA / "chat-templates"
+FIXED_NOW = datetime.datetime(2024, 7, 26, 12, 0, 0)
+
+
+def default_model():
+    return Path(os.environ.get("CNAI_MODEL") or Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+# --- the reference renderer: transformers' _compile_jinja_template ----------
+class TemplateRaised(Exception):
+    pass
+
+
+def make_env():
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def strftime_now(format):
+        return FIXED_NOW.strftime(format)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    return env
+
+
+ENV = make_env()
+
+
+# --- conversations ----------------------------------------------------------
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string", "description": "City name, e.g. Paris"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Temperature unit"},
+                "days": {"type": "integer", "description": "Forecast days", "default": 1, "minimum": 1, "maximum": 7},
+            },
+            "required": ["location"],
+        },
+    },
+}
+SEARCH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "search",
+        "description": "Search the web.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "What to look for"},
+                "tags": {"type": "array", "items": {"type": "string"}, "description": "Filter tags"},
+                "options": {
+                    "type": "object",
+                    "properties": {"safe": {"type": "boolean", "description": "Safe search"}},
+                    "additionalProperties": {"type": "number"},
+                },
+                "score": {"type": ["number", "null"], "description": "Minimum score"},
+            },
+            "required": ["query", "tags"],
+        },
+    },
+}
+
+
+def tool_call_conversation(string_arguments):
+    args = {"location": "Paris", "unit": "celsius"}
+    return [
+        {"role": "system", "content": "You are a weather bot."},
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call12345",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": json.dumps(args) if string_arguments else args},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call12345", "name": "get_weather", "content": '{"temperature": 21, "sky": "clear"}'},
+        {"role": "assistant", "content": "It is 21 °C and clear in Paris."},
+        {"role": "user", "content": "Thanks!"},
+    ]
+
+
+CONVERSATIONS = {
+    "system_user": ([{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "Hello!"}], None),
+    "multi_turn": (
+        [
+            {"role": "user", "content": "Hi there"},
+            {"role": "assistant", "content": "  Hello! How can I help?  "},
+            {"role": "user", "content": "Tell me a joke.\n"},
+        ],
+        None,
+    ),
+    "system_multi_turn": (
+        [
+            {"role": "system", "content": "Be terse."},
+            {"role": "user", "content": "2+2?"},
+            {"role": "assistant", "content": "<think>easy</think>4"},
+            {"role": "user", "content": "And 3+3?"},
+        ],
+        None,
+    ),
+    "tool_call": (tool_call_conversation(False), [WEATHER_TOOL, SEARCH_TOOL]),
+    "tool_call_string_args": (tool_call_conversation(True), [WEATHER_TOOL]),
+    "unicode": (
+        [
+            {"role": "user", "content": "Héllo wörld 😀 你好 — ‘quotes’ \"double\" <tag> & back\\slash\ttab"},
+            {"role": "assistant", "content": "こんにちは 🌍 Ωμέγα"},
+            {"role": "user", "content": "Emoji: 👩‍👩‍👧 and RTL: مرحبا"},
+        ],
+        None,
+    ),
+    "empty_content": ([{"role": "user", "content": ""}, {"role": "assistant", "content": ""}, {"role": "user", "content": " "}], None),
+}
+
+
+def context_for(conversation, add_generation_prompt):
+    messages, tools = CONVERSATIONS[conversation]
+    return {
+        "messages": messages,
+        "tools": tools,
+        "add_generation_prompt": add_generation_prompt,
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        # Variables some templates read without defining (firefunction-v2).
+        "functions": json.dumps([WEATHER_TOOL["function"]]),
+        "datetime": "2024-07-26",
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def compiled(source):
+    return ENV.from_string(source)
+
+
+def reference_render(source, context):
+    try:
+        return compiled(source).render(**context), None
+    except Exception as e:  # noqa: BLE001 - any jinja2 failure is an expected failure
+        return None, e
+
+
+def cnai_render(tmp_path, template_args, context):
+    ctx = tmp_path / "context.json"
+    ctx.write_text(json.dumps(context, ensure_ascii=False), encoding="utf-8")
+    env = dict(os.environ, CNAI_TEMPLATE_NOW=FIXED_NOW.strftime("%Y-%m-%d %H:%M:%S"))
+    return subprocess.run([CNAI_BIN, "template", *template_args, "--context", str(ctx)],
+                          capture_output=True, timeout=30, env=env)
+
+
+def check(tmp_path, source, template_args, context):
+    expected, error = reference_render(source, context)
+    proc = cnai_render(tmp_path, template_args, context)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if error is not None:
+        assert proc.returncode != 0, f"jinja2 raised {error!r} but cnai rendered:\n{proc.stdout.decode()}"
+        assert "error" in stderr
+        if isinstance(error, jinja2.exceptions.TemplateError) and type(error) is jinja2.exceptions.TemplateError:
+            assert str(error) in stderr  # raise_exception's message is passed through
+        return
+    assert proc.returncode == 0, f"cnai failed: {stderr}"
+    assert proc.stdout.decode("utf-8") == expected
+
+
+TEMPLATES = sorted(p.name for p in TEMPLATE_DIR.glob("*.jinja"))
+CASES = [(c, g) for c in CONVERSATIONS for g in (True, False)]
+
+
+def test_templates_present():
+    if not TEMPLATE_DIR.is_dir():
+        pytest.skip(f"shared chat templates missing at {TEMPLATE_DIR} (set CNAI_SHARED_DATA_DIR)")
+    assert len(TEMPLATES) >= 17, f"expected the shared chat templates in {TEMPLATE_DIR}"
+
+
+@pytest.mark.parametrize("conversation,add_generation_prompt", CASES,
+                         ids=[f"{c}-{'gen' if g else 'nogen'}" for c, g in CASES])
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_shared_template(tmp_path, template, conversation, add_generation_prompt):
+    path = TEMPLATE_DIR / template
+    check(tmp_path, path.read_text(encoding="utf-8"), ["--template", str(path)],
+          context_for(conversation, add_generation_prompt))
+
+
+@pytest.mark.parametrize("conversation,add_generation_prompt", CASES,
+                         ids=[f"{c}-{'gen' if g else 'nogen'}" for c, g in CASES])
+def test_default_model_template(tmp_path, conversation, add_generation_prompt):
+    gguf = pytest.importorskip("gguf")
+    model = default_model()
+    if not model.is_file():
+        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
+            pytest.fail(f"default model missing at {model} and CNAI_REQUIRE_MODEL=1")
+        pytest.skip(f"default model missing at {model}")
+    field = gguf.GGUFReader(str(model)).fields["tokenizer.chat_template"]
+    source = bytes(field.parts[field.data[0]]).decode("utf-8")
+    check(tmp_path, source, ["-m", str(model)], context_for(conversation, add_generation_prompt))
