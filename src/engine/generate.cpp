@@ -129,8 +129,11 @@ GenerateResult LocalEngine::generate(const GenerateRequest& request, const TextC
       s.cached.push_back(token);
     }
     if (!stops.stopped()) {
-      const auto tail = stops.push(decoder.flush());
-      emit.text(tail.emit + (tail.stopped ? std::string() : stops.flush()), true);
+      // The end may settle a stop that was waiting on a longer candidate.
+      auto tail = stops.push(decoder.flush()).emit;
+      if (!stops.stopped()) tail += stops.flush();
+      if (stops.stopped()) result.finish_reason = FinishReason::stop;
+      emit.text(tail, true);
     }
   } catch (const Error& e) {
     // eval checks its input before touching the cache, and cancellation and
