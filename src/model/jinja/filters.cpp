@@ -190,6 +190,7 @@ Value do_select(Interpreter& in, const Value& v, const CallArgs& args, bool by_a
   CallArgs test_args;
   for (std::size_t k = next + 1; k < args.positional.size(); ++k) test_args.positional.push_back(args.positional[k]);
   List out;
+  if (!truthy(v)) return Value::make_list({});  // jinja2: `if seq:` before iterating
   for (const auto& item : iterate(v)) {
     const Value subject = by_attr ? get_path(item, attr) : item;
     CallArgs a = test_args;
@@ -201,6 +202,7 @@ Value do_select(Interpreter& in, const Value& v, const CallArgs& args, bool by_a
 
 Value do_map(Interpreter& in, const Value& v, const CallArgs& args) {
   List out;
+  if (!truthy(v)) return Value::make_list({});  // jinja2: `if value:` before iterating
   const Value* attr = find_arg(args, static_cast<std::size_t>(-1), "attribute");
   if (attr != nullptr) {
     const Value* def = find_arg(args, static_cast<std::size_t>(-1), "default");

@@ -245,9 +245,14 @@ CallArgs Interpreter::eval_args(const Expr& e, const std::shared_ptr<Frame>& fra
 }
 
 Value Interpreter::apply_filter_expr(const Expr& e, const std::shared_ptr<Frame>& frame, Value subject) {
-  Value in = !e.children[0] ? std::move(subject)
-             : e.children[0]->kind == ExprKind::filter ? apply_filter_expr(*e.children[0], frame, std::move(subject))
-                                                       : std::move(subject);
+  // `subject` feeds chains without a value of their own ({% filter %}, {% set x | f %}).
+  auto has_null_root = [](const Expr* x) {
+    while (x != nullptr && x->kind == ExprKind::filter) x = x->children[0].get();
+    return x == nullptr;
+  };
+  Value in = !e.children[0]                      ? std::move(subject)
+             : has_null_root(e.children[0].get()) ? apply_filter_expr(*e.children[0], frame, std::move(subject))
+                                                  : eval(*e.children[0], frame);
   CallArgs args = eval_args(e, frame, 1);
   try {
     return apply_filter(*this, e.name, in, args);
@@ -320,7 +325,7 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame
       CallArgs args = eval_args(e, frame, 1);
       return call_value(callee, args);
     }
-    case ExprKind::filter: return apply_filter_expr(e, frame, e.children[0] ? eval(*e.children[0], frame) : Value());
+    case ExprKind::filter: return apply_filter_expr(e, frame, Value());
     case ExprKind::test: {
       Value subject = eval(*e.children[0], frame);
       CallArgs args = eval_args(e, frame, 1);
