@@ -27,7 +27,7 @@ Value lookup(const Frame& frame, const std::string& name) {
     auto it = f->vars.find(name);
     if (it != f->vars.end()) return it->second;
   }
-  return Value::undefined(name);
+  return Value::undefined("'" + name + "' is undefined");
 }
 
 struct Interpreter::Depth {
@@ -150,7 +150,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
   }
   const auto n = static_cast<std::int64_t>(items.size());
   for (std::int64_t k = 0; k < n; ++k) {
-    if (++steps_ > limits_.max_steps) throw std::invalid_argument("too many loop iterations");
+    if (++steps_ > limits_.max_steps) throw std::invalid_argument("template evaluation too long (over " + std::to_string(limits_.max_steps) + " steps)");
     const auto& item = items[static_cast<std::size_t>(k)];
     bind_targets(*loop_frame, s.targets, item);
     Dict loop;
@@ -216,7 +216,7 @@ Value Interpreter::call_macro(const Stmt& m, const std::shared_ptr<Frame>& def_f
   for (std::size_t k = 0; k < m.params.size(); ++k) {
     if (bound[k]) continue;
     f->vars[m.params[k].first] =
-        m.params[k].second ? eval(*m.params[k].second, f) : Value::undefined(m.params[k].first);
+        m.params[k].second ? eval(*m.params[k].second, f) : Value::undefined("'" + m.params[k].first + "' is undefined");
   }
   std::string out;
   exec_body(m.body, f, out);
