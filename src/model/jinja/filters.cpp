@@ -23,7 +23,9 @@ std::int64_t length_of(const Value& v) {
     case Kind::undefined: return 0;
     case Kind::string: return static_cast<std::int64_t>(utf8_length(v.s));
     case Kind::list:
-    case Kind::tuple: return static_cast<std::int64_t>(v.list->size());
+    case Kind::tuple:
+      if (v.lazy) throw std::invalid_argument("object of type 'generator' has no len()");
+      return static_cast<std::int64_t>(v.list->size());
     case Kind::dict: return static_cast<std::int64_t>(v.dict->entries.size());
     default: throw std::invalid_argument("object of type '" + std::string(type_name(v)) + "' has no len()");
   }
@@ -159,7 +161,7 @@ Value do_unique(const Value& v, const CallArgs& args) {
       out.push_back(item);
     }
   }
-  return Value::make_list(std::move(out));
+  return Value::make_generator(std::move(out));
 }
 
 Value do_minmax(const Value& v, const CallArgs& args, bool want_max) {
@@ -190,17 +192,19 @@ Value do_select(Interpreter& in, const Value& v, const CallArgs& args, bool by_a
   CallArgs test_args;
   for (std::size_t k = next + 1; k < args.positional.size(); ++k) test_args.positional.push_back(args.positional[k]);
   List out;
+  if (!truthy(v)) return Value::make_generator({});  // jinja2: `if seq:` before iterating
   for (const auto& item : iterate(v)) {
     const Value subject = by_attr ? get_path(item, attr) : item;
     CallArgs a = test_args;
     const bool ok = test != nullptr ? in.call_test(to_str(*test), subject, a) : truthy(subject);
     if (ok == keep) out.push_back(item);
   }
-  return Value::make_list(std::move(out));
+  return Value::make_generator(std::move(out));
 }
 
 Value do_map(Interpreter& in, const Value& v, const CallArgs& args) {
   List out;
+  if (!truthy(v)) return Value::make_generator({});  // jinja2: `if value:` before iterating
   const Value* attr = find_arg(args, static_cast<std::size_t>(-1), "attribute");
   if (attr != nullptr) {
     const Value* def = find_arg(args, static_cast<std::size_t>(-1), "default");
@@ -208,7 +212,7 @@ Value do_map(Interpreter& in, const Value& v, const CallArgs& args) {
       Value x = get_path(item, to_str(*attr));
       out.push_back(x.is_undefined() && def != nullptr ? *def : x);
     }
-    return Value::make_list(std::move(out));
+    return Value::make_generator(std::move(out));
   }
   if (args.positional.empty()) throw std::invalid_argument("map requires a filter name or attribute=");
   const std::string filter = to_str(args.positional[0]);
@@ -219,7 +223,7 @@ Value do_map(Interpreter& in, const Value& v, const CallArgs& args) {
     CallArgs a = rest;
     out.push_back(in.call_filter(filter, item, a));
   }
-  return Value::make_list(std::move(out));
+  return Value::make_generator(std::move(out));
 }
 
 Value do_first_last(const Value& v, bool first) {
@@ -332,11 +336,11 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (name == "indent") return do_indent(v, args);
   if (name == "join") return do_join(v, args);
   if (name == "items") {
-    if (v.is_undefined()) return Value::make_list({});
+    if (v.is_undefined()) return Value::make_generator({});
     if (!v.is_dict()) throw std::invalid_argument("Can only get item pairs from a mapping.");
     List out;
     for (const auto& [k, val] : v.dict->entries) out.push_back(Value::make_tuple({Value::string(k), val}));
-    return Value::make_list(std::move(out));
+    return Value::make_generator(std::move(out));
   }
   if (name == "list") return Value::make_list(iterate(v));
   if (name == "first") return do_first_last(v, true);
@@ -350,7 +354,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     }
     List items = iterate(v);
     std::reverse(items.begin(), items.end());
-    return Value::make_list(std::move(items));
+    return Value::make_generator(std::move(items));
   }
   if (name == "sort") return do_sort(v, args);
   if (name == "dictsort") return do_dictsort(v, args);

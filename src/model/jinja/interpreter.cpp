@@ -27,7 +27,7 @@ Value lookup(const Frame& frame, const std::string& name) {
     auto it = f->vars.find(name);
     if (it != f->vars.end()) return it->second;
   }
-  return Value::undefined(name);
+  return Value::undefined("'" + name + "' is undefined");
 }
 
 struct Interpreter::Depth {
@@ -150,7 +150,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
   }
   const auto n = static_cast<std::int64_t>(items.size());
   for (std::int64_t k = 0; k < n; ++k) {
-    if (++steps_ > limits_.max_steps) throw std::invalid_argument("too many loop iterations");
+    if (++steps_ > limits_.max_steps) throw std::invalid_argument("template evaluation too long (over " + std::to_string(limits_.max_steps) + " steps)");
     const auto& item = items[static_cast<std::size_t>(k)];
     bind_targets(*loop_frame, s.targets, item);
     Dict loop;
@@ -216,7 +216,7 @@ Value Interpreter::call_macro(const Stmt& m, const std::shared_ptr<Frame>& def_f
   for (std::size_t k = 0; k < m.params.size(); ++k) {
     if (bound[k]) continue;
     f->vars[m.params[k].first] =
-        m.params[k].second ? eval(*m.params[k].second, f) : Value::undefined(m.params[k].first);
+        m.params[k].second ? eval(*m.params[k].second, f) : Value::undefined("'" + m.params[k].first + "' is undefined");
   }
   std::string out;
   exec_body(m.body, f, out);
@@ -245,9 +245,14 @@ CallArgs Interpreter::eval_args(const Expr& e, const std::shared_ptr<Frame>& fra
 }
 
 Value Interpreter::apply_filter_expr(const Expr& e, const std::shared_ptr<Frame>& frame, Value subject) {
-  Value in = !e.children[0] ? std::move(subject)
-             : e.children[0]->kind == ExprKind::filter ? apply_filter_expr(*e.children[0], frame, std::move(subject))
-                                                       : std::move(subject);
+  // `subject` feeds chains without a value of their own ({% filter %}, {% set x | f %}).
+  auto has_null_root = [](const Expr* x) {
+    while (x != nullptr && x->kind == ExprKind::filter) x = x->children[0].get();
+    return x == nullptr;
+  };
+  Value in = !e.children[0]                      ? std::move(subject)
+             : has_null_root(e.children[0].get()) ? apply_filter_expr(*e.children[0], frame, std::move(subject))
+                                                  : eval(*e.children[0], frame);
   CallArgs args = eval_args(e, frame, 1);
   try {
     return apply_filter(*this, e.name, in, args);
@@ -320,7 +325,7 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame
       CallArgs args = eval_args(e, frame, 1);
       return call_value(callee, args);
     }
-    case ExprKind::filter: return apply_filter_expr(e, frame, e.children[0] ? eval(*e.children[0], frame) : Value());
+    case ExprKind::filter: return apply_filter_expr(e, frame, Value());
     case ExprKind::test: {
       Value subject = eval(*e.children[0], frame);
       CallArgs args = eval_args(e, frame, 1);

@@ -52,6 +52,7 @@ Value get_attr(const Value& obj, const std::string& name) {
 
 Value get_item(const Value& obj, const Value& key) {
   require_defined(obj);
+  if (obj.lazy) return Value::undefined("'generator' object is not subscriptable");
   if ((obj.is_sequence() || obj.is_string()) && key.is_integral()) {
     std::int64_t idx = key.as_int();
     if (obj.is_string()) {
@@ -93,7 +94,7 @@ Value slice_value(const Value& obj, const Value& start_v, const Value& stop_v, c
   if (obj.is_string()) {
     chars = utf8_chars(obj.s);
     len = static_cast<std::int64_t>(chars.size());
-  } else if (obj.is_sequence()) {
+  } else if (obj.is_sequence() && !obj.lazy) {
     len = static_cast<std::int64_t>(obj.list->size());
   } else {
     std::string msg = "'";
@@ -192,7 +193,7 @@ Value add(const Value& a, const Value& b) {
     if (b.markup && !a.markup) return Value::string(html_escape(a.s) + b.s, true);
     return Value::string(a.s + b.s, a.markup);
   }
-  if (a.is_sequence() && a.kind == b.kind) {
+  if (a.is_sequence() && a.kind == b.kind && !a.lazy && !b.lazy) {
     check_value_size((a.list->size() + b.list->size()) * sizeof(Value));
     List out = *a.list;
     out.insert(out.end(), b.list->begin(), b.list->end());

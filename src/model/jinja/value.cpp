@@ -55,6 +55,11 @@ Value Value::make_tuple(List items) {
   v.kind = Kind::tuple;
   return v;
 }
+Value Value::make_generator(List items) {
+  Value v = make_list(std::move(items));
+  v.lazy = true;
+  return v;
+}
 Value Value::make_dict(Dict d) {
   Value v;
   v.kind = Kind::dict;
@@ -98,7 +103,7 @@ std::string_view type_name(const Value& v) {
     case Kind::integer: return "int";
     case Kind::floating: return "float";
     case Kind::string: return "str";
-    case Kind::list: return "list";
+    case Kind::list: return v.lazy ? "generator" : "list";
     case Kind::tuple: return "tuple";
     case Kind::dict: return "dict";
     case Kind::ns: return "Namespace";
@@ -116,7 +121,7 @@ bool truthy(const Value& v) {
     case Kind::floating: return v.f != 0.0;
     case Kind::string: return !v.s.empty();
     case Kind::list:
-    case Kind::tuple: return !v.list->empty();
+    case Kind::tuple: return v.lazy || !v.list->empty();
     case Kind::dict: return !v.dict->entries.empty();
     case Kind::ns:
     case Kind::callable: return true;
@@ -230,6 +235,7 @@ void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int de
     case Kind::string: append_json_string(out, v.s); return;
     case Kind::list:
     case Kind::tuple: {
+      if (v.lazy) throw std::invalid_argument("Object of type generator is not JSON serializable");
       if (v.list->empty()) {
         out += "[]";
         return;
@@ -306,7 +312,7 @@ std::string to_str(const Value& v) {
     case Kind::integer: return std::to_string(v.i);
     case Kind::floating: return float_repr(v.f);
     case Kind::string: return v.s;
-    case Kind::list: return repr_sequence(*v.list, '[', ']', false);
+    case Kind::list: return v.lazy ? "<generator object>" : repr_sequence(*v.list, '[', ']', false);
     case Kind::tuple: return repr_sequence(*v.list, '(', ')', true);
     case Kind::dict: return repr_dict(*v.dict);
     case Kind::ns: return "<Namespace " + repr_dict(*v.dict) + ">";
@@ -326,7 +332,7 @@ bool equals(const Value& a, const Value& b) {
     if (a.is_integral() && b.is_integral()) return a.as_int() == b.as_int();
     return a.as_double() == b.as_double();
   }
-  if (a.kind != b.kind) return false;
+  if (a.kind != b.kind || a.lazy || b.lazy) return false;
   switch (a.kind) {
     case Kind::undefined:
     case Kind::none: return true;

@@ -31,6 +31,7 @@ using NativeFn = std::function<Value(Interpreter&, CallArgs&)>;
 struct Value {
   Kind kind = Kind::undefined;
   bool markup = false;  // a str that is jinja2 Markup (from |safe): `+` escapes plain operands
+  bool lazy = false;    // a list that is a Python generator in jinja2 (|map, |select...): no len(), no JSON
   bool b = false;
   std::int64_t i = 0;
   double f = 0.0;
@@ -47,6 +48,7 @@ struct Value {
   static Value string(std::string v, bool markup = false);
   static Value make_list(List items);
   static Value make_tuple(List items);
+  static Value make_generator(List items);
   static Value make_dict(Dict d);
   static Value make_namespace(Dict d);
   static Value function(NativeFn f);
