@@ -29,8 +29,11 @@ cnai::Message msg(Role role, std::string text) {
   return m;
 }
 
+// With a system message, as llama.cpp answers too: without one the template's
+// default system prompt makes both greedily answer the France question in French.
 ChatRequest ask(std::string question, int max_tokens = 48) {
   ChatRequest r;
+  r.messages.push_back(msg(Role::system, "You are a helpful assistant."));
   r.messages.push_back(msg(Role::user, std::move(question)));
   r.sampling.temperature = 0.0f;
   r.max_tokens = max_tokens;
@@ -78,9 +81,15 @@ TEST_CASE("the prompt is the model's ChatML template with the generation prompt"
   auto engine = load_engine();
   if (!engine) return;
   ChatRequest r = ask("Hi");
-  r.messages.insert(r.messages.begin(), msg(Role::system, "Be brief."));
+  r.messages[0].content = "Be brief.";
   CHECK(engine->render_prompt(r) ==
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  // Without a system message the model's template inserts its own.
+  ChatRequest bare;
+  bare.messages.push_back(msg(Role::user, "Hi"));
+  CHECK(engine->render_prompt(bare) ==
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
   const auto ids = engine->tokenize_prompt(engine->render_prompt(r));
   // <|im_start|> is one control token, not split into characters.
   CHECK(engine->tokenizer().token_to_piece(ids.at(0)) == "<|im_start|>");

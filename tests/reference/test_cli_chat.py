@@ -19,13 +19,18 @@ def default_model():
     return path
 
 
+# Without a system message SmolLM2's template adds its own, and greedy decoding
+# (llama.cpp's too) then answers the France question in French.
+SYSTEM = ("--system", "You are a helpful assistant.")
+
+
 def cnai(*args, stdin=None):
     env = dict(os.environ, CNAI_MODEL=str(default_model()))
     return subprocess.run([CNAI_BIN, *args], input=stdin, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_run_streams_the_answer_and_reports_speed():
-    out = cnai("run", "-p", "What is the capital of France?", "--temperature", "0", "-t", "2")
+    out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "-t", "2")
     assert out.returncode == 0, out.stderr
     assert "Paris" in out.stdout
     assert "tokens/s" in out.stderr
@@ -38,7 +43,7 @@ def test_run_with_default_sampling_answers():
 
 
 def test_run_json_is_one_object_with_ids_usage_and_timings():
-    out = cnai("run", "-p", "What is the capital of France?", "--temperature", "0", "--json")
+    out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert "Paris" in doc["text"]
@@ -56,7 +61,7 @@ def test_run_max_tokens_and_stop():
     out = cnai("run", "-p", "Tell me a long story about a dragon.", "--temperature", "0", "--max-tokens", "5", "--json")
     doc = json.loads(out.stdout)
     assert doc["finish_reason"] == "length" and doc["usage"]["completion_tokens"] == 5
-    out = cnai("run", "-p", "What is the capital of France?", "--temperature", "0", "--stop", "Paris", "--json")
+    out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--stop", "Paris", "--json")
     doc = json.loads(out.stdout)
     assert "Paris" not in doc["text"] and doc["finish_reason"] == "stop"
 
