@@ -13,6 +13,7 @@ const char* const kLocalFlagsUsage =
     "  -t N                compute threads (default: physical cores)\n"
     "  -c N                context length (default: the model's, at most 4096)\n"
     "  --template FILE     Jinja chat template instead of the model's\n"
+    "  --kv-type f16|f32   KV cache precision (default f32)\n"
     "  --chatml            use ChatML when the model's template is missing or unusable\n"
     "  --system TEXT       system message\n"
     "  --max-tokens N      stop after N generated tokens\n"
@@ -44,6 +45,11 @@ LocalEngineOptions engine_options_from(const Args& args) {
   o.n_ctx = static_cast<int>(args.get_int("-c", args.get_int("--ctx-size", 0)));
   if (auto file = args.get("--template")) o.chat_template = read_text_file(*file);
   o.chatml_fallback = args.has("--chatml");
+  if (auto kv = args.get("--kv-type")) {
+    if (*kv != "f16" && *kv != "f32")
+      throw Error(ErrorCode::invalid_argument, "--kv-type must be f16 or f32, got '" + *kv + "'");
+    o.model.kv_type = *kv == "f16" ? KvCacheType::f16 : KvCacheType::f32;
+  }
   o.default_sampling.temperature = 0.8f;
   o.default_sampling.top_k = 40;
   o.default_sampling.top_p = 0.95f;
