@@ -23,17 +23,6 @@ using jinja::Dict;
 using jinja::List;
 using jinja::Value;
 
-const char* role_name(Role r) {
-  switch (r) {
-    case Role::system: return "system";
-    case Role::developer: return "developer";
-    case Role::user: return "user";
-    case Role::assistant: return "assistant";
-    case Role::tool: return "tool";
-  }
-  return "user";
-}
-
 // Tool-call arguments: the parsed object when the text is a JSON object, else the text.
 Value arguments_value(const std::string& text) {
   try {
@@ -46,7 +35,7 @@ Value arguments_value(const std::string& text) {
 
 Value message_value(const Message& m) {
   Dict d;
-  d.set("role", Value::string(role_name(m.role)));
+  d.set("role", Value::string(std::string(to_string(m.role))));
   if (!m.parts.empty()) {
     List parts;
     for (const auto& p : m.parts) {

@@ -19,14 +19,10 @@ import pytest
 jinja2 = pytest.importorskip("jinja2")
 from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
 
-CNAI_BIN = os.environ.get("CNAI_BIN", "cnai")
+from cnai_support import CNAI_BIN, default_model  # noqa: E402
 SHARED_DATA = Path(os.environ.get("CNAI_SHARED_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 TEMPLATE_DIR = SHARED_DATA / "chat-templates"
 FIXED_NOW = datetime.datetime(2024, 7, 26, 12, 0, 0)
-
-
-def default_model():
-    return Path(os.environ.get("CNAI_MODEL") or Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
 @functools.lru_cache(maxsize=None)
@@ -255,9 +251,5 @@ def test_shared_template(tmp_path, template, conversation, add_generation_prompt
                          ids=[f"{c}-{'gen' if g else 'nogen'}" for c, g in CASES])
 def test_default_model_template(tmp_path, conversation, add_generation_prompt):
     model = default_model()
-    if not model.is_file():
-        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
-            pytest.fail(f"default model missing at {model} and CNAI_REQUIRE_MODEL=1")
-        pytest.skip(f"default model missing at {model}")
     source = gguf_string(str(model), "tokenizer.chat_template")
     check(tmp_path, source, ["-m", str(model)], context_for(conversation, add_generation_prompt))

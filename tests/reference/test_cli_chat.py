@@ -7,16 +7,7 @@ from pathlib import Path
 
 import pytest
 
-CNAI_BIN = os.environ.get("CNAI_BIN", "cnai")
-
-
-def default_model():
-    path = Path(os.environ.get("CNAI_MODEL") or Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    if not path.is_file():
-        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
-            pytest.fail(f"default model missing at {path} and CNAI_REQUIRE_MODEL=1")
-        pytest.skip(f"default model missing at {path}")
-    return path
+from cnai_support import CNAI_BIN, default_model
 
 
 # Without a system message SmolLM2's template adds its own, and greedy decoding

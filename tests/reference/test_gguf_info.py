@@ -11,21 +11,12 @@ import pytest
 
 gguf = pytest.importorskip("gguf")
 
-CNAI_BIN = os.environ.get("CNAI_BIN", "cnai")
+from cnai_support import CNAI_BIN, default_model
 
 
 def cnai_info(path):
     out = subprocess.run([CNAI_BIN, "info", str(path), "--json"], check=True, capture_output=True, timeout=60)
     return json.loads(out.stdout)
-
-
-def default_model():
-    path = Path(os.environ.get("CNAI_MODEL") or Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    if not path.is_file():
-        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
-            pytest.fail(f"default model missing at {path} and CNAI_REQUIRE_MODEL=1")
-        pytest.skip(f"default model missing at {path}")
-    return path
 
 
 def test_file_written_by_gguf_py(tmp_path):

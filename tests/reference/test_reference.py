@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import llama_ref  # noqa: E402
+from cnai_support import default_model  # noqa: E402
 import make_tiny_models as tiny  # noqa: E402
 
 # "The capital of France is Paris. The capital of Germany is Berlin. The capital of" (SmolLM2 ids)
@@ -70,17 +71,6 @@ def _has_logits_command(path: str) -> bool:
     proc = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30)
     listing = proc.stdout + proc.stderr
     return any(line.split()[:1] == ["logits"] for line in listing.splitlines())
-
-
-def real_model_path() -> Path:
-    default = Path.home() / ".cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-    path = Path(os.environ.get("CNAI_MODEL", str(default)))
-    if not path.is_file():
-        msg = f"default model {path} is missing (run scripts/fetch_model.sh, or set CNAI_MODEL)"
-        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
 
 
 def run_cnai_logits(model: Path, tokens: list[int], out: Path, all_rows: bool, n_vocab: int) -> np.ndarray:
@@ -155,10 +145,13 @@ def test_tiny_model_matches_reference(tiny_model, tmp_path):
     compare_logits(spec.name, model.logits(TINY_TOKENS), got, model_tolerance(model.reader))
 
 
-def test_tiny_model_matches_activation_quantized_reference(tiny_model, tmp_path):
-    path, spec = tiny_model
-    if spec.wtype not in ("Q8_0", "Q4_0", "Q4_1"):
-        pytest.skip("float weights: no activation quantization to emulate")
+QUANT_SPECS = [s for s in TINY_SPECS if s.wtype in ("Q8_0", "Q4_0", "Q4_1")]
+
+
+@pytest.mark.parametrize("spec", QUANT_SPECS, ids=[s.name for s in QUANT_SPECS])
+def test_tiny_model_matches_activation_quantized_reference(spec, tmp_path):
+    """Only quantized weights: float weights have no activation quantization to emulate."""
+    path = tiny.write_tiny_model(tmp_path / f"tiny-{spec.name}.gguf", spec)
     got = run_cnai_logits(path, TINY_TOKENS, tmp_path / "all.f32", True, spec.n_vocab)
     ref = llama_ref.ReferenceModel(str(path), act_quant=True).logits(TINY_TOKENS)
     compare_logits(spec.name + " act-quant", ref, got, ACT_QUANT_TOL_FRACTION)
@@ -178,7 +171,7 @@ def test_tiny_model_last_row_equals_all_rows(tiny_model, tmp_path):
 
 @pytest.fixture(scope="module")
 def real_reference():
-    path = real_model_path()
+    path = default_model()
     model = llama_ref.ReferenceModel(str(path))
     return path, model.logits(REAL_TOKENS), model_tolerance(model.reader)
 
@@ -198,7 +191,7 @@ def test_real_model_matches_reference(real_reference, tmp_path):
 
 def test_real_model_as_f16_matches_reference(tmp_path):
     """The real architecture and weights without activation quantization: a tight bound."""
-    path = tiny.write_float_copy(real_model_path(), tmp_path / "real-f16.gguf", "F16")
+    path = tiny.write_float_copy(default_model(), tmp_path / "real-f16.gguf", "F16")
     ref = llama_ref.ReferenceModel(str(path)).logits(REAL_TOKENS)
     got = run_cnai_logits(path, REAL_TOKENS, tmp_path / "real_f16_all.f32", True, ref.shape[1])
     compare_logits(path.name, ref, got, FLOAT_COPY_TOL_FRACTION)

@@ -7,26 +7,9 @@
 
 #include "cnai/core/error.hpp"
 #include "model/jinja/value.hpp"
+#include "model/utf8.hpp"
 
 namespace cnai::jinja {
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 namespace {
 
@@ -325,7 +308,7 @@ class Lexer {
             cp = cp * 16 + static_cast<char32_t>(hex_value(src_[pos_++]));
           }
           if (cp > 0x10FFFF) fail(pos_, "illegal Unicode character in escape");
-          append_utf8(out, cp);
+          tokenizer_detail::utf8_append(out, cp);
           break;
         }
         default:
@@ -334,7 +317,7 @@ class Lexer {
             for (int k = 0; k < 2 && pos_ < src_.size() && src_[pos_] >= '0' && src_[pos_] <= '7'; ++k) {
               cp = cp * 8 + static_cast<char32_t>(src_[pos_++] - '0');
             }
-            append_utf8(out, cp);
+            tokenizer_detail::utf8_append(out, cp);
           } else {
             out += '\\';
             out += e;

@@ -21,7 +21,4 @@ struct Token {
 /// strings and comments or characters that start no token.
 std::vector<Token> tokenize(std::string_view source);
 
-/// Appends code point `cp` to `out` as UTF-8.
-void append_utf8(std::string& out, char32_t cp);
-
 }  // namespace cnai::jinja
