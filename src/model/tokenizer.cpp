@@ -56,6 +56,32 @@ bool is_end_marker(std::string_view text) {
   return std::find(std::begin(kEnds), std::end(kEnds), text) != std::end(kEnds);
 }
 
+bool contains_any(std::string haystack, std::initializer_list<const char*> needles) {
+  std::transform(haystack.begin(), haystack.end(), haystack.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::any_of(needles.begin(), needles.end(),
+                     [&](const char* n) { return haystack.find(n) != std::string::npos; });
+}
+
+// Hugging Face's lstrip/rstrip of added tokens, which GGUF does not carry:
+// the models known to need them, by name (the same list llama.cpp keeps).
+void set_strip_attributes(Tokenizer::Impl& im) {
+  const TokenizerVocab& v = im.vocab;
+  auto add = [&](std::vector<std::int32_t>& ids, const char* text) {
+    if (const std::int32_t id = im.find(text); id >= 0) ids.push_back(id);
+  };
+  if (contains_any(v.pre, {"jina-v2-de", "jina-v2-es", "jina-v2-code"}) ||
+      contains_any(v.architecture, {"nomic-bert-moe", "jina-bert-v3"})) {
+    add(im.lstrip_ids, "<mask>");
+  } else if (contains_any(v.model_name, {"phi-3", "phi3"})) {
+    im.rstrip_ids = im.special_order;
+    add(im.rstrip_ids, "</s>");
+    for (const char* keep : {"<unk>", "<s>", "<|endoftext|>"}) std::erase(im.rstrip_ids, im.find(keep));
+  } else if (contains_any(v.model_name, {"modern-bert"})) {
+    add(im.lstrip_ids, "[MASK]");
+  }
+}
+
 }  // namespace
 
 Tokenizer::Tokenizer(TokenizerVocab vocab) : impl_(std::make_unique<Impl>()) {
@@ -104,6 +130,7 @@ Tokenizer::Tokenizer(TokenizerVocab vocab) : impl_(std::make_unique<Impl>()) {
       im.eog_ids.push_back(id);
     }
   }
+  set_strip_attributes(im);
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -111,6 +138,9 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 namespace {
+
+// The whitespace stripped beside special tokens (C isspace, as llama.cpp).
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
 // A run of the input: either plain text or an already-known special token.
 struct Segment {
@@ -138,9 +168,15 @@ std::vector<Segment> partition_specials(const Tokenizer::Impl& im, std::string_v
       ++i;
       continue;
     }
-    if (i > plain_start) segments.push_back({text.substr(plain_start, i - plain_start), -1});
+    auto has = [hit](const std::vector<std::int32_t>& ids) { return std::find(ids.begin(), ids.end(), hit) != ids.end(); };
+    std::size_t plain_end = i;
+    if (has(im.lstrip_ids))
+      while (plain_end > plain_start && is_space(text[plain_end - 1])) --plain_end;
+    if (plain_end > plain_start) segments.push_back({text.substr(plain_start, plain_end - plain_start), -1});
     segments.push_back({{}, hit});
     i += im.vocab.tokens[static_cast<std::size_t>(hit)].size();
+    if (has(im.rstrip_ids))
+      while (i < text.size() && is_space(text[i])) ++i;
     plain_start = i;
   }
   if (plain_start < text.size()) segments.push_back({text.substr(plain_start), -1});

@@ -49,6 +49,8 @@ TokenizerVocab TokenizerVocab::from_gguf(const GgufReader& r) {
   read_flag(r, "add_bos_token", v.add_bos);
   read_flag(r, "add_eos_token", v.add_eos);
   read_flag(r, "add_space_prefix", v.add_space_prefix);
+  v.model_name = r.find_string("general.name").value_or("");
+  v.architecture = r.find_string("general.architecture").value_or("");
   return v;
 }
 

@@ -63,6 +63,8 @@ struct Tokenizer::Impl {
   std::vector<std::int32_t> special_order;  // partition candidates, longest text first
   std::array<std::vector<std::int32_t>, 256> special_by_first_byte;  // the same, bucketed
   std::vector<std::int32_t> eog_ids;
+  /// Special tokens that swallow the whitespace before (lstrip) or after (rstrip) them.
+  std::vector<std::int32_t> lstrip_ids, rstrip_ids;
   std::array<std::int32_t, 256> byte_token{};  // token for a single byte, or -1
   std::size_t max_token_len = 0;
   bool spm_newline_in_tokens = false;  // SentencePiece: some multi-byte token holds '\n' 

@@ -44,6 +44,11 @@ struct TokenizerVocab {
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = false;  // SentencePiece: prepend "▁" to the text
+  /// general.name and general.architecture: some models' special tokens swallow
+  /// the whitespace beside them (Hugging Face's added-token lstrip/rstrip, which
+  /// GGUF does not store; set by name as llama.cpp does, e.g. Phi-3's `<|end|>`).
+  std::string model_name;
+  std::string architecture;
 
   /// Reads the `tokenizer.ggml.*` metadata. Throws Error(model_format) when
   /// required arrays are missing or have the wrong type.
