@@ -79,7 +79,11 @@ Value do_indent(const Value& v, const CallArgs& args) {
   std::string pad;
   if (width.is_string()) pad = width.s;
   else pad.assign(static_cast<std::size_t>(std::clamp<std::int64_t>(width.as_int(), 0, 1024)), ' ');
-  const std::string s = to_str(v) + "\n";
+  require_defined(v);
+  if (!v.is_string()) {
+    throw std::invalid_argument("unsupported operand type(s) for +=: '" + std::string(type_name(v)) + "' and 'str'");
+  }
+  const std::string s = v.s + "\n";
   std::vector<std::string> lines;
   std::size_t pos = 0;
   while (pos < s.size()) {
@@ -237,6 +241,7 @@ Value do_first_last(const Value& v, bool first) {
 }
 
 Value do_int(const Value& v, const CallArgs& args) {
+  require_defined(v);
   const Value def = arg_or(args, 0, "default", Value::integer(0));
   if (v.is_integral()) return Value::integer(v.as_int());
   if (v.kind == Kind::floating) return std::isfinite(v.f) && std::fabs(v.f) < 9.2e18 ? Value::integer(static_cast<std::int64_t>(v.f)) : def;
@@ -255,6 +260,7 @@ Value do_int(const Value& v, const CallArgs& args) {
 }
 
 Value do_float(const Value& v, const CallArgs& args) {
+  require_defined(v);
   const Value def = arg_or(args, 0, "default", Value::floating(0.0));
   if (v.is_number()) return Value::floating(v.as_double());
   if (v.is_string()) {
@@ -273,6 +279,7 @@ Value do_round(const Value& v, const CallArgs& args) {
   const std::int64_t precision = arg_or(args, 0, "precision", Value::integer(0)).as_int();
   const std::string method = to_str(arg_or(args, 1, "method", Value::string("common")));
   if (!v.is_number()) throw std::invalid_argument("round requires a number");
+  if (v.is_integral() && method == "common") return Value::integer(v.as_int());  // Python round(int, n) is an int
   const double scale = std::pow(10.0, static_cast<double>(std::clamp<std::int64_t>(precision, -300, 300)));
   const double x = v.as_double() * scale;
   double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);

@@ -97,9 +97,10 @@ Value slice_value(const Value& obj, const Value& start_v, const Value& stop_v, c
   } else if (obj.is_sequence() && !obj.lazy) {
     len = static_cast<std::int64_t>(obj.list->size());
   } else {
+    // jinja2 compiles slices to plain Python subscripts: no undefined fallback.
     std::string msg = "'";
     msg.append(type_name(obj)).append("' object is not subscriptable");
-    return Value::undefined(std::move(msg));
+    throw std::invalid_argument(msg);
   }
   const std::int64_t lower = step < 0 ? -1 : 0, upper = step < 0 ? len - 1 : len;
   auto clamp = [&](std::optional<std::int64_t> v, std::int64_t fallback) {
