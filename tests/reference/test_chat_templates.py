@@ -181,6 +181,15 @@ CONVERSATIONS = {
         ],
         None,
     ),
+    "single_user": ([{"role": "user", "content": "Just one question?"}], None),
+    "tools_no_system": (
+        [{"role": "user", "content": "Weather in Oslo and news about it?"}],
+        [WEATHER_TOOL, SEARCH_TOOL],
+    ),
+    "content_parts": (
+        [{"role": "user", "content": [{"type": "text", "text": "Describe"}, {"type": "text", "text": " this."}]}],
+        None,
+    ),
     "empty_content": ([{"role": "user", "content": ""}, {"role": "assistant", "content": ""}, {"role": "user", "content": " "}], None),
 }
 
