@@ -54,6 +54,8 @@ std::string Interpreter::render(const Template& t) {
     explicit SizeScope(std::size_t n) { t_max_value_bytes = n; }
     ~SizeScope() { t_max_value_bytes = saved; }
   } size_scope(limits_.max_output_bytes);
+  steps_ = 0;  // the budget is per render
+  depth_ = 0;
   auto root = std::make_shared<Frame>();
   root->parent = globals_;
   std::string out;

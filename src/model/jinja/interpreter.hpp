@@ -19,7 +19,7 @@ struct Frame {
 
 struct Limits {
   int max_depth = 200;                         // nested evaluation (macro recursion included)
-  std::uint64_t max_steps = 5'000'000;         // evaluated expressions + loop iterations
+  std::uint64_t max_steps = 20'000'000;        // evaluated expressions + loop iterations
   std::size_t max_output_bytes = 64u << 20;    // the output and any single string/list built
 };
 
