@@ -108,7 +108,8 @@ x)J"},
      R"J({})J",
      R"J(a)J"},
     {"crlf_normalized", R"J(a
-bc)J",
+b
+c)J",
      R"J({})J",
      R"J(a
 b
@@ -251,6 +252,9 @@ b	c\d'eéA|xy)J"},
     {"unicode_passthrough", R"J({{ msg }}|{{ msg|length }}|{{ msg[0] }}|{{ msg|tojson }})J",
      R"J({"msg": "😀你好é"})J",
      R"J(😀你好é|4|😀|"😀你好é")J"},
+    {"loop_cycle", R"J({% for i in range(5) %}{{ loop.cycle('odd', 'even') }} {% endfor %})J",
+     R"J({})J",
+     R"J(odd even odd even odd )J"},
 };
 // clang-format on
 

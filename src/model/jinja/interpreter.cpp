@@ -156,7 +156,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
     const auto& item = items[static_cast<std::size_t>(k)];
     bind_targets(*loop_frame, s.targets, item);
     Dict loop;
-    loop.entries.reserve(11);
+    loop.entries.reserve(12);
     loop.set("index", Value::integer(k + 1));
     loop.set("index0", Value::integer(k));
     loop.set("revindex", Value::integer(n - k));
@@ -168,6 +168,10 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
     loop.set("depth0", Value::integer(0));
     if (k > 0) loop.set("previtem", items[static_cast<std::size_t>(k - 1)]);
     if (k + 1 < n) loop.set("nextitem", items[static_cast<std::size_t>(k + 1)]);
+    loop.set("cycle", Value::function([k](Interpreter&, CallArgs& args) {
+      if (args.positional.empty()) throw std::invalid_argument("no items for cycling given");
+      return args.positional[static_cast<std::size_t>(k) % args.positional.size()];
+    }));
     loop_frame->vars["loop"] = Value::make_dict(std::move(loop));
     if (exec_body(s.body, loop_frame, out) == Flow::break_) break;
   }
