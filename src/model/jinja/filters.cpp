@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "model/jinja/interpreter.hpp"
 
@@ -316,79 +317,105 @@ std::string title(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+Value do_default(const Value& v, const CallArgs& args) {
+  const Value def = arg_or(args, 0, "default_value", Value::string(""));
+  const bool boolean = truthy(arg_or(args, 1, "boolean", Value::boolean(false)));
+  return v.is_undefined() || (boolean && !truthy(v)) ? def : v;
+}
+
+Value do_items(const Value& v) {
+  if (v.is_undefined()) return Value::make_generator({});
+  if (!v.is_dict()) throw std::invalid_argument("Can only get item pairs from a mapping.");
+  List out;
+  for (const auto& [k, val] : v.dict->entries) out.push_back(Value::make_tuple({Value::string(k), val}));
+  return Value::make_generator(std::move(out));
+}
+
+Value do_reverse(const Value& v) {
+  if (v.is_string()) {
+    auto chars = utf8_chars(v.s);
+    std::string out;
+    for (auto it = chars.rbegin(); it != chars.rend(); ++it) out += *it;
+    return Value::string(std::move(out));
+  }
+  List items = iterate(v);
+  std::reverse(items.begin(), items.end());
+  return Value::make_generator(std::move(items));
+}
+
+Value do_abs(const Value& v) {
+  if (!v.is_number()) throw std::invalid_argument("bad operand type for abs(): '" + std::string(type_name(v)) + "'");
+  if (v.kind == Kind::floating) return Value::floating(std::fabs(v.f));
+  if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
+  return Value::integer(std::llabs(v.as_int()));
+}
+
+Value call_str_method(Interpreter& in, const Value& v, const char* method, CallArgs& args) {
+  return (*bound_method(Value::string(to_str(v)), method).fn)(in, args);
+}
+
+using FilterFn = Value (*)(Interpreter&, const Value&, CallArgs&);
+
+const std::unordered_map<std::string, FilterFn>& filter_table() {
+  static const std::unordered_map<std::string, FilterFn> table = {
+      {"default", [](Interpreter&, const Value& v, CallArgs& a) { return do_default(v, a); }},
+      {"d", [](Interpreter&, const Value& v, CallArgs& a) { return do_default(v, a); }},
+      {"tojson", [](Interpreter&, const Value& v, CallArgs& a) { return do_tojson(v, a); }},
+      {"safe", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(to_str(v), true); }},
+      {"escape", [](Interpreter&, const Value& v, CallArgs&) { return v.markup ? v : Value::string(html_escape(to_str(v)), true); }},
+      {"e", [](Interpreter&, const Value& v, CallArgs&) { return v.markup ? v : Value::string(html_escape(to_str(v)), true); }},
+      {"string", [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() ? v : Value::string(to_str(v)); }},
+      {"length", [](Interpreter&, const Value& v, CallArgs&) { return Value::integer(length_of(v)); }},
+      {"count", [](Interpreter&, const Value& v, CallArgs&) { return Value::integer(length_of(v)); }},
+      {"trim", [](Interpreter&, const Value& v, CallArgs& a) {
+         const Value chars = arg_or(a, 0, "chars", Value::none());
+         return Value::string(py_strip(to_str(v), true, true, chars.is_none() ? "" : to_str(chars), !chars.is_none()));
+       }},
+      {"lower", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(lower_ascii(to_str(v))); }},
+      {"upper", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(upper_ascii(to_str(v))); }},
+      {"capitalize", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(capitalize(to_str(v))); }},
+      {"title", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(title(to_str(v))); }},
+      {"replace", [](Interpreter& in, const Value& v, CallArgs& a) { return call_str_method(in, v, "replace", a); }},
+      {"wordcount", [](Interpreter& in, const Value& v, CallArgs&) {
+         CallArgs none;
+         return Value::integer(static_cast<std::int64_t>(call_str_method(in, v, "split", none).list->size()));
+       }},
+      {"indent", [](Interpreter&, const Value& v, CallArgs& a) { return do_indent(v, a); }},
+      {"join", [](Interpreter&, const Value& v, CallArgs& a) { return do_join(v, a); }},
+      {"items", [](Interpreter&, const Value& v, CallArgs&) { return do_items(v); }},
+      {"list", [](Interpreter&, const Value& v, CallArgs&) { return Value::make_list(iterate(v)); }},
+      {"first", [](Interpreter&, const Value& v, CallArgs&) { return do_first_last(v, true); }},
+      {"last", [](Interpreter&, const Value& v, CallArgs&) { return do_first_last(v, false); }},
+      {"reverse", [](Interpreter&, const Value& v, CallArgs&) { return do_reverse(v); }},
+      {"sort", [](Interpreter&, const Value& v, CallArgs& a) { return do_sort(v, a); }},
+      {"dictsort", [](Interpreter&, const Value& v, CallArgs& a) { return do_dictsort(v, a); }},
+      {"unique", [](Interpreter&, const Value& v, CallArgs& a) { return do_unique(v, a); }},
+      {"min", [](Interpreter&, const Value& v, CallArgs& a) { return do_minmax(v, a, false); }},
+      {"max", [](Interpreter&, const Value& v, CallArgs& a) { return do_minmax(v, a, true); }},
+      {"select", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, false, true); }},
+      {"reject", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, false, false); }},
+      {"selectattr", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, true, true); }},
+      {"rejectattr", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, true, false); }},
+      {"map", [](Interpreter& in, const Value& v, CallArgs& a) { return do_map(in, v, a); }},
+      {"attr", [](Interpreter&, const Value& v, CallArgs& a) { return get_attr(v, to_str(arg_or(a, 0, "name", Value::string("")))); }},
+      {"int", [](Interpreter&, const Value& v, CallArgs& a) { return do_int(v, a); }},
+      {"float", [](Interpreter&, const Value& v, CallArgs& a) { return do_float(v, a); }},
+      {"round", [](Interpreter&, const Value& v, CallArgs& a) { return do_round(v, a); }},
+      {"sum", [](Interpreter&, const Value& v, CallArgs& a) { return do_sum(v, a); }},
+      {"abs", [](Interpreter&, const Value& v, CallArgs&) { return do_abs(v); }},
+  };
+  return table;
+}
+
+}  // namespace
+
 Value apply_filter(Interpreter& in, const std::string& name, const Value& v, CallArgs& args) {
-  if (name == "default" || name == "d") {
-    const Value def = arg_or(args, 0, "default_value", Value::string(""));
-    const bool boolean = truthy(arg_or(args, 1, "boolean", Value::boolean(false)));
-    if (v.is_undefined() || (boolean && !truthy(v))) return def;
-    return v;
-  }
-  if (name == "tojson") return do_tojson(v, args);
-  if (name == "safe") return v.is_string() ? Value::string(v.s, true) : Value::string(to_str(v), true);
-  if (name == "escape" || name == "e") return v.markup ? v : Value::string(html_escape(to_str(v)), true);
-  if (name == "string") return v.is_string() ? v : Value::string(to_str(v));
-  if (name == "length" || name == "count") return Value::integer(length_of(v));
-  if (name == "trim") {
-    const Value chars = arg_or(args, 0, "chars", Value::none());
-    return Value::string(py_strip(to_str(v), true, true, chars.is_none() ? "" : to_str(chars), !chars.is_none()));
-  }
-  if (name == "lower") return Value::string(lower_ascii(to_str(v)));
-  if (name == "upper") return Value::string(upper_ascii(to_str(v)));
-  if (name == "capitalize") return Value::string(capitalize(to_str(v)));
-  if (name == "title") return Value::string(title(to_str(v)));
-  if (name == "replace") {
-    CallArgs a = args;
-    return bound_method(Value::string(to_str(v)), "replace").fn->operator()(in, a);
-  }
-  if (name == "indent") return do_indent(v, args);
-  if (name == "join") return do_join(v, args);
-  if (name == "items") {
-    if (v.is_undefined()) return Value::make_generator({});
-    if (!v.is_dict()) throw std::invalid_argument("Can only get item pairs from a mapping.");
-    List out;
-    for (const auto& [k, val] : v.dict->entries) out.push_back(Value::make_tuple({Value::string(k), val}));
-    return Value::make_generator(std::move(out));
-  }
-  if (name == "list") return Value::make_list(iterate(v));
-  if (name == "first") return do_first_last(v, true);
-  if (name == "last") return do_first_last(v, false);
-  if (name == "reverse") {
-    if (v.is_string()) {
-      auto chars = utf8_chars(v.s);
-      std::string out;
-      for (auto it = chars.rbegin(); it != chars.rend(); ++it) out += *it;
-      return Value::string(std::move(out));
-    }
-    List items = iterate(v);
-    std::reverse(items.begin(), items.end());
-    return Value::make_generator(std::move(items));
-  }
-  if (name == "sort") return do_sort(v, args);
-  if (name == "dictsort") return do_dictsort(v, args);
-  if (name == "unique") return do_unique(v, args);
-  if (name == "min") return do_minmax(v, args, false);
-  if (name == "max") return do_minmax(v, args, true);
-  if (name == "select") return do_select(in, v, args, false, true);
-  if (name == "reject") return do_select(in, v, args, false, false);
-  if (name == "selectattr") return do_select(in, v, args, true, true);
-  if (name == "rejectattr") return do_select(in, v, args, true, false);
-  if (name == "map") return do_map(in, v, args);
-  if (name == "attr") return get_attr(v, to_str(arg_or(args, 0, "name", Value::string(""))));
-  if (name == "int") return do_int(v, args);
-  if (name == "float") return do_float(v, args);
-  if (name == "round") return do_round(v, args);
-  if (name == "sum") return do_sum(v, args);
-  if (name == "abs") {
-    if (!v.is_number()) throw std::invalid_argument("bad operand type for abs(): '" + std::string(type_name(v)) + "'");
-    if (v.kind == Kind::floating) return Value::floating(std::fabs(v.f));
-    if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
-    return Value::integer(std::llabs(v.as_int()));
-  }
-  if (name == "wordcount") {
-    CallArgs none;
-    return Value::integer(static_cast<std::int64_t>(bound_method(Value::string(to_str(v)), "split").fn->operator()(in, none).list->size()));
-  }
-  throw std::invalid_argument("no filter named '" + name + "'");
+  const auto& table = filter_table();
+  const auto it = table.find(name);
+  if (it == table.end()) throw std::invalid_argument("no filter named '" + name + "'");
+  return it->second(in, v, args);
 }
 
 }  // namespace cnai::jinja
