@@ -298,6 +298,31 @@ Value Interpreter::eval_compare(const Expr& e, const std::shared_ptr<Frame>& fra
   return Value::boolean(true);
 }
 
+namespace {
+Value unary(bool negate, const Value& v) {
+  require_defined(v);
+  if (!v.is_number()) {
+    throw std::invalid_argument(std::string("bad operand type for unary ") + (negate ? "-" : "+") + ": '" +
+                                std::string(type_name(v)) + "'");
+  }
+  if (!negate) return v.kind == Kind::boolean ? Value::integer(v.as_int()) : v;
+  if (v.kind == Kind::floating) return Value::floating(-v.f);
+  if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
+  return Value::integer(-v.as_int());
+}
+}  // namespace
+
+Value Interpreter::eval_dict(const Expr& e, const std::shared_ptr<Frame>& frame) {
+  Dict d;
+  for (std::size_t k = 0; k + 1 < e.children.size(); k += 2) {
+    Value key = eval(*e.children[k], frame);
+    // Template dicts hold string keys only (what JSON and chat templates use).
+    if (!key.is_string()) throw std::invalid_argument("dict keys must be strings (got " + std::string(type_name(key)) + ")");
+    d.set(std::move(key.s), eval(*e.children[k + 1], frame));
+  }
+  return Value::make_dict(std::move(d));
+}
+
 Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame) {
   switch (e.kind) {
     case ExprKind::literal: return e.literal;
@@ -309,15 +334,7 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame
       for (const auto& c : e.children) items.push_back(eval(*c, frame));
       return e.kind == ExprKind::list ? Value::make_list(std::move(items)) : Value::make_tuple(std::move(items));
     }
-    case ExprKind::dict: {
-      Dict d;
-      for (std::size_t k = 0; k + 1 < e.children.size(); k += 2) {
-        Value key = eval(*e.children[k], frame);
-        if (!key.is_string()) throw std::invalid_argument("dict keys must be strings (got " + std::string(type_name(key)) + ")");
-        d.set(std::move(key.s), eval(*e.children[k + 1], frame));
-      }
-      return Value::make_dict(std::move(d));
-    }
+    case ExprKind::dict: return eval_dict(e, frame);
     case ExprKind::getattr: return get_attr(eval(*e.children[0], frame), e.name);
     case ExprKind::getitem: return get_item(eval(*e.children[0], frame), eval(*e.children[1], frame));
     case ExprKind::slice: {
@@ -338,15 +355,7 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame
       return Value::boolean(apply_test(*this, e.name, subject, args) != e.negated);
     }
     case ExprKind::neg:
-    case ExprKind::pos: {
-      Value v = eval(*e.children[0], frame);
-      require_defined(v);
-      if (!v.is_number()) throw std::invalid_argument("bad operand type for unary " + std::string(e.kind == ExprKind::neg ? "-" : "+") + ": '" + std::string(type_name(v)) + "'");
-      if (e.kind == ExprKind::pos) return v.kind == Kind::boolean ? Value::integer(v.as_int()) : v;
-      if (v.kind == Kind::floating) return Value::floating(-v.f);
-      if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
-      return Value::integer(-v.as_int());
-    }
+    case ExprKind::pos: return unary(e.kind == ExprKind::neg, eval(*e.children[0], frame));
     case ExprKind::not_: return Value::boolean(!truthy(eval(*e.children[0], frame)));
     case ExprKind::binary: return binary_op(e.name, eval(*e.children[0], frame), eval(*e.children[1], frame));
     case ExprKind::compare: return eval_compare(e, frame);

@@ -51,6 +51,7 @@ class Interpreter {
   Value eval(const Expr& e, const std::shared_ptr<Frame>& frame);
   Value eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame);
   Value eval_compare(const Expr& e, const std::shared_ptr<Frame>& frame);
+  Value eval_dict(const Expr& e, const std::shared_ptr<Frame>& frame);
   CallArgs eval_args(const Expr& e, const std::shared_ptr<Frame>& frame, std::size_t first);
   Value apply_filter_expr(const Expr& e, const std::shared_ptr<Frame>& frame, Value subject);
   void append(std::string& out, std::string_view text);
