@@ -255,6 +255,19 @@ b	c\d'eéA|xy)J"},
     {"loop_cycle", R"J({% for i in range(5) %}{{ loop.cycle('odd', 'even') }} {% endfor %})J",
      R"J({})J",
      R"J(odd even odd even odd )J"},
+    {"tojson_ensure_ascii", R"J({{ x|tojson(true) }}|{{ x|tojson(ensure_ascii=true, indent=1) }}|{{ x|tojson(false, 2) }})J",
+     R"J({"x": ["é😀你", {"k": "ü"}]})J",
+     R"J(["\u00e9\ud83d\ude00\u4f60", {"k": "\u00fc"}]|[
+ "\u00e9\ud83d\ude00\u4f60",
+ {
+  "k": "\u00fc"
+ }
+]|[
+  "é😀你",
+  {
+    "k": "ü"
+  }
+])J"},
 };
 // clang-format on
 

@@ -51,22 +51,24 @@ Value attribute_arg(const CallArgs& args, std::size_t index) {
 }
 
 Value do_tojson(const Value& v, const CallArgs& args) {
+  // HF's signature: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
   JsonFormat fmt;
-  const Value indent = arg_or(args, 0, "indent", Value::none());
+  fmt.ensure_ascii = truthy(arg_or(args, 0, "ensure_ascii", Value::boolean(false)));
+  const Value indent = arg_or(args, 1, "indent", Value::none());
   if (indent.is_integral()) {
     fmt.indent = static_cast<int>(std::clamp<std::int64_t>(indent.as_int(), 0, 64));
     fmt.item_sep = ",";
   } else if (!indent.is_none()) {
     throw std::invalid_argument("tojson indent must be an integer or None");
   }
-  const Value seps = arg_or(args, 1, "separators", Value::none());
+  const Value seps = arg_or(args, 2, "separators", Value::none());
   if (seps.is_sequence() && seps.list->size() == 2 && (*seps.list)[0].is_string() && (*seps.list)[1].is_string()) {
     fmt.item_sep = (*seps.list)[0].s;
     fmt.key_sep = (*seps.list)[1].s;
   } else if (!seps.is_none()) {
     throw std::invalid_argument("tojson separators must be a pair of strings");
   }
-  fmt.sort_keys = truthy(arg_or(args, 2, "sort_keys", Value::boolean(false)));
+  fmt.sort_keys = truthy(arg_or(args, 3, "sort_keys", Value::boolean(false)));
   std::string out = to_json(v, fmt);
   check_value_size(out.size());
   return Value::string(std::move(out));

@@ -191,9 +191,36 @@ std::string repr_string(const std::string& s) {
   return out;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
+// Decodes the UTF-8 character at s[i] (advancing i); stray bytes decode as themselves.
+char32_t decode_utf8(std::string_view s, std::size_t& i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+  if (len == 1 || i + static_cast<std::size_t>(len) > s.size()) {
+    ++i;
+    return c;
+  }
+  char32_t cp = c & (0x7F >> len);
+  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
+  i += static_cast<std::size_t>(len);
+  return cp;
+}
+
+void append_json_string(std::string& out, std::string_view s, bool ensure_ascii) {
   out += '"';
-  for (char ch : s) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (ensure_ascii && static_cast<unsigned char>(s[i]) >= 0x80) {
+      char32_t cp = decode_utf8(s, i);
+      char buf[16];
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+      } else {
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      }
+      out += buf;
+      continue;
+    }
+    const char ch = s[i++];
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
       case '"': out += "\\\""; break;
@@ -232,7 +259,7 @@ void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int de
       else if (std::isinf(v.f)) out += v.f < 0 ? "-Infinity" : "Infinity";
       else out += float_repr(v.f);
       return;
-    case Kind::string: append_json_string(out, v.s); return;
+    case Kind::string: append_json_string(out, v.s, fmt.ensure_ascii); return;
     case Kind::list:
     case Kind::tuple: {
       if (v.lazy) throw std::invalid_argument("Object of type generator is not JSON serializable");
@@ -268,7 +295,7 @@ void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int de
         if (!first) out += fmt.item_sep;
         first = false;
         newline(depth + 1);
-        append_json_string(out, e->first);
+        append_json_string(out, e->first, fmt.ensure_ascii);
         out += fmt.key_sep;
         append_json(out, e->second, fmt, depth + 1);
       }
