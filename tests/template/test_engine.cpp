@@ -268,6 +268,18 @@ b	c\d'eéA|xy)J"},
     "k": "ü"
   }
 ])J"},
+    {"unicode_case_0", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "Héllo WÖRLD ÿ"})J",
+     R"J(héllo wörld ÿ|HÉLLO WÖRLD Ÿ|Héllo wörld ÿ|Héllo Wörld Ÿ|Héllo Wörld Ÿ|héllo wörld ÿ|HÉLLO WÖRLD Ÿ|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
+    {"unicode_case_1", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "Привет МИР ёЁ"})J",
+     R"J(привет мир ёё|ПРИВЕТ МИР ЁЁ|Привет мир ёё|Привет Мир Ёё|Привет Мир Ёё|привет мир ёё|ПРИВЕТ МИР ЁЁ|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
+    {"unicode_case_2", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "ΣΑΣ Σ aΣb ΟΔΟΣ-ΣΑ"})J",
+     R"J(σας σ aσb οδος-σα|ΣΑΣ Σ AΣB ΟΔΟΣ-ΣΑ|Σας σ aσb οδος-σα|Σας Σ Aσb Οδος-Σα|Σας Σ Aσb Οδος-Σα|σας σ aσb οδος-σα|ΣΑΣ Σ AΣB ΟΔΟΣ-ΣΑ|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
+    {"unicode_case_3", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "ĀāĒē Ő 日本 😀 Ab"})J",
+     R"J(āāēē ő 日本 😀 ab|ĀĀĒĒ Ő 日本 😀 AB|Āāēē ő 日本 😀 ab|Āāēē Ő 日本 😀 Ab|Āāēē Ő 日本 😀 Ab|āāēē ő 日本 😀 ab|ĀĀĒĒ Ő 日本 😀 AB|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
 };
 // clang-format on
 

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "model/jinja/interpreter.hpp"
+#include "model/jinja/unicode_case.hpp"
 
 namespace cnai::jinja {
 namespace {
@@ -10,21 +11,6 @@ const Value& required(const CallArgs& args, const std::string& test) {
   const Value* v = find_arg(args, 0, "other");
   if (v == nullptr) throw std::invalid_argument("test '" + test + "' needs an argument");
   return *v;
-}
-
-bool all_cased(const std::string& s, bool upper) {
-  bool any = false;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::islower(u)) {
-      if (upper) return false;
-      any = true;
-    } else if (std::isupper(u)) {
-      if (!upper) return false;
-      any = true;
-    }
-  }
-  return any;
 }
 
 }  // namespace
@@ -46,8 +32,8 @@ bool apply_test(Interpreter&, const std::string& name, const Value& v, CallArgs&
   if (name == "sequence") return v.is_string() || (v.is_sequence() && !v.lazy) || v.is_dict() || v.is_undefined();
   if (name == "callable") return v.kind == Kind::callable;
   if (name == "escaped") return v.markup;
-  if (name == "lower") return all_cased(to_str(v), false);  // jinja2: str(value).islower()
-  if (name == "upper") return all_cased(to_str(v), true);
+  if (name == "lower") return py_is_cased(to_str(v), false);  // jinja2: str(value).islower()
+  if (name == "upper") return py_is_cased(to_str(v), true);
   if (name == "odd" || name == "even" || name == "divisibleby") {
     require_defined(v);
     if (v.kind == Kind::floating) {  // Python: value % 2 == 1 works on floats too

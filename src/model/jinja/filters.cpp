@@ -6,18 +6,13 @@
 #include <unordered_map>
 
 #include "model/jinja/interpreter.hpp"
+#include "model/jinja/unicode_case.hpp"
 
 namespace cnai::jinja {
 namespace {
 
-std::string lower_ascii(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string upper_ascii(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string lower_ascii(std::string_view s) { return py_lower(s); }
+std::string upper_ascii(std::string_view s) { return py_upper(s); }
 
 std::int64_t length_of(const Value& v) {
   switch (v.kind) {
@@ -296,26 +291,9 @@ Value do_sum(const Value& v, const CallArgs& args) {
   return total;
 }
 
-std::string capitalize(const std::string& s) {
-  std::string out = lower_ascii(s);
-  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
-  return out;
-}
+std::string capitalize(const std::string& s) { return py_capitalize(s); }
 
-std::string title(const std::string& s) {
-  std::string out = s;
-  bool start = true;
-  for (auto& c : out) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u == ' ' || u == '\t' || u == '\n' || u == '-' || u == '(' || u == '[' || u == '{' || u == '<' || u == '_') {
-      start = true;
-    } else {
-      c = static_cast<char>(start ? std::toupper(u) : std::tolower(u));
-      start = false;
-    }
-  }
-  return out;
-}
+std::string title(const std::string& s) { return jinja_title(s); }
 
 }  // namespace
 
