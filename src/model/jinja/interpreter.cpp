@@ -154,6 +154,9 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
   for (std::int64_t k = 0; k < n; ++k) {
     if (++steps_ > limits_.max_steps) throw std::invalid_argument("template evaluation too long (over " + std::to_string(limits_.max_steps) + " steps)");
     const auto& item = items[static_cast<std::size_t>(k)];
+    // jinja2: assignments in the body last for one iteration only.
+    loop_frame = std::make_shared<Frame>();
+    loop_frame->parent = frame;
     bind_targets(*loop_frame, s.targets, item);
     Dict loop;
     loop.entries.reserve(12);
