@@ -304,6 +304,9 @@ b	c\d'eéA|xy)J"},
     {"scoping_7", R"J({% for a in [1] %}{% for b in [2] %}{% set c = 3 %}{% endfor %}{{ c is defined }}{% endfor %})J",
      R"J({"messages": [1, 2, 3]})J",
      R"J(False)J"},
+    {"string_formatting", R"J({{ '%s and %d' % ('a', 3) }}|{{ '%5.2f|%-4s|%04d|%x|%%' % (3.14159, 'ab', 7, 255) }}|{{ '%(a)s=%(b)r' % {'a': 1, 'b': 'x'} }}|{{ 'Hi %s'|format('Bob') }}|{{ '{} + {}'.format(1, 'b') }}|{{ '{0}{1}{0}'.format('a', 'b') }}|{{ '{name}!'.format(name='N') }}|{{ '%e' % 12345.678 }})J",
+     R"J({})J",
+     R"J(a and 3| 3.14|ab  |0007|ff|%|1='x'|Hi Bob|1 + b|aba|N!|1.234568e+04)J"},
 };
 // clang-format on
 

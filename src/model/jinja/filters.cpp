@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "model/jinja/formatting.hpp"
 #include "model/jinja/interpreter.hpp"
 #include "model/jinja/unicode_case.hpp"
 
@@ -385,6 +386,13 @@ const std::unordered_map<std::string, FilterFn>& filter_table() {
       {"round", [](Interpreter&, const Value& v, CallArgs& a) { return do_round(v, a); }},
       {"sum", [](Interpreter&, const Value& v, CallArgs& a) { return do_sum(v, a); }},
       {"abs", [](Interpreter&, const Value& v, CallArgs&) { return do_abs(v); }},
+      {"format", [](Interpreter&, const Value& v, CallArgs& a) {
+         // jinja2: soft_str(value) % (kwargs or args)
+         Dict kw;
+         for (const auto& [k, x] : a.named) kw.set(k, x);
+         const Value args = a.named.empty() ? Value::make_tuple(a.positional) : Value::make_dict(std::move(kw));
+         return Value::string(percent_format(to_str(v), args));
+       }},
   };
   return table;
 }

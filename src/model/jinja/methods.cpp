@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "model/jinja/formatting.hpp"
 #include "model/jinja/interpreter.hpp"
 #include "model/jinja/unicode_case.hpp"
 
@@ -162,6 +163,7 @@ Value call_str_method(const Value& self, const std::string& name, const CallArgs
     }
     return Value::boolean(true);
   }
+  if (name == "format") return Value::string(brace_format(s, args.positional, args.named));
   if (name == "splitlines") {
     List out;
     std::size_t pos = 0;
@@ -219,7 +221,7 @@ Value call_list_method(const Value& self, const std::string& name, const CallArg
 bool is_method(Kind kind, const std::string& name) {
   static const char* const str_methods[] = {"strip", "lstrip", "rstrip", "split", "startswith", "endswith", "lower",
                                             "upper", "title", "capitalize", "replace", "find", "rfind", "count",
-                                            "index", "join", "isdigit", "isalpha", "isspace", "isalnum", "splitlines"};
+                                            "index", "join", "isdigit", "isalpha", "isspace", "isalnum", "splitlines", "format"};
   static const char* const dict_methods[] = {"items", "keys", "values", "get"};
   static const char* const list_methods[] = {"index", "count"};
   auto in = [&](const auto& names) {

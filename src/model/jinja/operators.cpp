@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "model/jinja/formatting.hpp"
 #include "model/jinja/interpreter.hpp"
 
 namespace cnai::jinja {
@@ -244,7 +245,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
     unsupported("*", a, b);
   }
   if (!a.is_number() || !b.is_number()) {
-    if (op == "%" && a.is_string()) throw std::invalid_argument("printf-style string formatting is not supported");
+    if (op == "%" && a.is_string()) return Value::string(percent_format(a.s, b));
     unsupported(op, a, b);
   }
   const bool ints = a.is_integral() && b.is_integral();
