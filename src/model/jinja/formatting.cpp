@@ -9,12 +9,22 @@
 namespace cnai::jinja {
 namespace {
 
+// snprintf into a buffer of the size it needs.
+template <typename T>
+std::string c_format(const std::string& spec, T value) {
+  const int n = std::snprintf(nullptr, 0, spec.c_str(), value);
+  if (n < 0) throw std::invalid_argument("bad format '" + spec + "'");
+  std::string out(static_cast<std::size_t>(n) + 1, '\0');
+  std::snprintf(out.data(), out.size(), spec.c_str(), value);
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 std::string convert_one(char conv, const std::string& flags, int width, int precision, const Value& v) {
   std::string spec = "%";
   spec.append(flags);
   if (width >= 0) spec.append(std::to_string(width));
   if (precision >= 0) spec.append(".").append(std::to_string(precision));
-  char buf[512];
   switch (conv) {
     case 's':
     case 'r': {
@@ -32,8 +42,7 @@ std::string convert_one(char conv, const std::string& flags, int width, int prec
     case 'o': {
       if (!v.is_number()) throw std::invalid_argument(std::string("%") + conv + " format: a real number is required, not " + std::string(type_name(v)));
       const long long n = v.kind == Kind::floating ? static_cast<long long>(std::trunc(v.f)) : v.as_int();
-      std::snprintf(buf, sizeof buf, (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(), n);
-      return buf;
+      return c_format(spec + "ll" + (conv == 'i' ? 'd' : conv), n);
     }
     case 'f':
     case 'F':
@@ -42,8 +51,7 @@ std::string convert_one(char conv, const std::string& flags, int width, int prec
     case 'g':
     case 'G': {
       if (!v.is_number()) throw std::invalid_argument(std::string("must be real number, not ") + std::string(type_name(v)));
-      std::snprintf(buf, sizeof buf, (spec + conv).c_str(), v.as_double());
-      return buf;
+      return c_format(spec + conv, v.as_double());
     }
     case 'c':
       if (v.is_string() && utf8_length(v.s) == 1) return v.s;
