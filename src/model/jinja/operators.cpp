@@ -141,7 +141,11 @@ bool contains(const Value& container, const Value& item) {
         if (equals(v, item)) return true;
       }
       return false;
-    case Kind::dict: return item.is_string() && container.dict->find(item.s) != nullptr;
+    case Kind::dict:
+      if (item.kind == Kind::list || item.kind == Kind::dict) {
+        throw std::invalid_argument("unhashable type: '" + std::string(type_name(item)) + "'");
+      }
+      return item.is_string() && container.dict->find(item.s) != nullptr;
     default:
       throw std::invalid_argument("argument of type '" + std::string(type_name(container)) + "' is not iterable");
   }
