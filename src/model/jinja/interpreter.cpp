@@ -56,6 +56,15 @@ std::string Interpreter::render(const Template& t) {
   } size_scope(limits_.max_output_bytes);
   steps_ = 0;  // the budget is per render
   depth_ = 0;
+  struct BreakCycles {
+    std::vector<std::weak_ptr<Dict>>& namespaces;
+    ~BreakCycles() {
+      for (auto& w : namespaces) {
+        if (auto ns = w.lock()) ns->entries.clear();
+      }
+      namespaces.clear();
+    }
+  } break_cycles{namespaces_};
   auto root = std::make_shared<Frame>();
   root->parent = globals_;
   std::string out;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "model/jinja/ast.hpp"
 
@@ -38,6 +39,9 @@ class Interpreter {
   bool call_test(const std::string& name, const Value& subject, CallArgs& args);
   Value call_value(const Value& callee, CallArgs& args);
   Value call_macro(const Stmt& macro, const std::shared_ptr<Frame>& def_frame, CallArgs& args);
+  /// Namespaces are the only mutable values, so the only way to build a reference
+  /// cycle (`ns.self = ns`); render() empties every one it saw when it ends.
+  void track_namespace(const std::shared_ptr<Dict>& ns) { namespaces_.push_back(ns); }
 
  private:
   enum class Flow { normal, break_, continue_ };
@@ -60,6 +64,7 @@ class Interpreter {
   Limits limits_;
   int depth_ = 0;
   std::uint64_t steps_ = 0;
+  std::vector<std::weak_ptr<Dict>> namespaces_;
 };
 
 Value lookup(const Frame& frame, const std::string& name);
