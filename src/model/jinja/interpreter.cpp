@@ -160,12 +160,16 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
     items = std::move(kept);
   }
   const auto n = static_cast<std::int64_t>(items.size());
+  // One loop.cycle per loop (not per iteration): it reads the current index.
+  auto index = std::make_shared<std::int64_t>(0);
+  const Value cycle = Value::function([index](Interpreter&, CallArgs& args) {
+    if (args.positional.empty()) throw std::invalid_argument("no items for cycling given");
+    return args.positional[static_cast<std::size_t>(*index) % args.positional.size()];
+  });
   for (std::int64_t k = 0; k < n; ++k) {
     if (++steps_ > limits_.max_steps) throw std::invalid_argument("template evaluation too long (over " + std::to_string(limits_.max_steps) + " steps)");
     const auto& item = items[static_cast<std::size_t>(k)];
-    // jinja2: assignments in the body last for one iteration only.
-    loop_frame = std::make_shared<Frame>();
-    loop_frame->parent = frame;
+    loop_frame->vars.clear();  // jinja2: assignments in the body last for one iteration only
     bind_targets(*loop_frame, s.targets, item);
     Dict loop;
     loop.entries.reserve(12);
@@ -180,10 +184,8 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
     loop.set("depth0", Value::integer(0));
     if (k > 0) loop.set("previtem", items[static_cast<std::size_t>(k - 1)]);
     if (k + 1 < n) loop.set("nextitem", items[static_cast<std::size_t>(k + 1)]);
-    loop.set("cycle", Value::function([k](Interpreter&, CallArgs& args) {
-      if (args.positional.empty()) throw std::invalid_argument("no items for cycling given");
-      return args.positional[static_cast<std::size_t>(k) % args.positional.size()];
-    }));
+    *index = k;
+    loop.set("cycle", cycle);
     loop_frame->vars["loop"] = Value::make_dict(std::move(loop));
     if (exec_body(s.body, loop_frame, out) == Flow::break_) break;
   }
