@@ -173,6 +173,7 @@ CONVERSATIONS = {
     ),
     "tool_call": (tool_call_conversation(False), [WEATHER_TOOL, SEARCH_TOOL]),
     "tool_call_string_args": (tool_call_conversation(True), [WEATHER_TOOL]),
+    "tool_call_one_tool": (tool_call_conversation(False), [WEATHER_TOOL]),
     "unicode": (
         [
             {"role": "user", "content": "Héllo wörld 😀 你好 — ‘quotes’ \"double\" <tag> & back\\slash\ttab"},
