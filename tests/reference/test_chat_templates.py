@@ -10,6 +10,7 @@ import datetime
 import functools
 import json
 import os
+import random
 import struct
 import subprocess
 from pathlib import Path
@@ -168,12 +169,22 @@ CONVERSATIONS = {
     ),
     "tool_call": (tool_call_conversation(False), [WEATHER_TOOL, SEARCH_TOOL]),
     "tool_call_string_args": (tool_call_conversation(True), [WEATHER_TOOL]),
+    "tool_call_one_tool": (tool_call_conversation(False), [WEATHER_TOOL]),
     "unicode": (
         [
             {"role": "user", "content": "Héllo wörld 😀 你好 — ‘quotes’ \"double\" <tag> & back\\slash\ttab"},
             {"role": "assistant", "content": "こんにちは 🌍 Ωμέγα"},
             {"role": "user", "content": "Emoji: 👩‍👩‍👧 and RTL: مرحبا"},
         ],
+        None,
+    ),
+    "single_user": ([{"role": "user", "content": "Just one question?"}], None),
+    "tools_no_system": (
+        [{"role": "user", "content": "Weather in Oslo and news about it?"}],
+        [WEATHER_TOOL, SEARCH_TOOL],
+    ),
+    "content_parts": (
+        [{"role": "user", "content": [{"type": "text", "text": "Describe"}, {"type": "text", "text": " this."}]}],
         None,
     ),
     "empty_content": ([{"role": "user", "content": ""}, {"role": "assistant", "content": ""}, {"role": "user", "content": " "}], None),
@@ -253,3 +264,78 @@ def test_default_model_template(tmp_path, conversation, add_generation_prompt):
     model = default_model()
     source = gguf_string(str(model), "tokenizer.chat_template")
     check(tmp_path, source, ["-m", str(model)], context_for(conversation, add_generation_prompt))
+
+
+# --- randomized differential checks (fixed seeds) ----------------------------
+# Whitespace control (trim_blocks, lstrip_blocks, -/+ markers, comments, raw)
+# and expression semantics (operators, filters, tests, printing) on generated
+# templates; jinja2 computes the expected text at test time.
+WS_PIECES = ["{% if x %}", "{%- if x %}", "{% if x -%}", "{%+ if x %}", "{% if x +%}", "{{ 'v' }}", "{{- 'v' }}",
+             "{{ 'v' -}}", "{# c #}", "{#- c -#}", "{# c -#}", "  ", "\n", "\t", "a", " b ", "\n  ",
+             "{% for i in [1,2] %}", "{%- for i in [1,2] -%}", "{{ i }}", "{% set y = 1 %}", "{%- set y = 2 -%}",
+             "\r\n", "{% raw %} {{x}} {% endraw %}"]
+
+
+def whitespace_template(seed):
+    rng = random.Random(seed)
+    parts, stack = [], []
+    for _ in range(rng.randint(1, 14)):
+        piece = rng.choice(WS_PIECES)
+        if "if x" in piece:
+            stack.append("if")
+        if "for i" in piece:
+            stack.append("for")
+        parts.append(piece)
+        if stack and rng.random() < 0.3:
+            tag = stack.pop()
+            parts.append(rng.choice([f"{{% end{tag} %}}", f"{{%- end{tag} -%}}", f"{{% end{tag} -%}}", f"{{%- end{tag} %}}"]))
+    parts += [f"{{% end{tag} %}}" for tag in reversed(stack)]
+    return "".join(parts)
+
+
+EXPR_ATOMS = ["1", "0", "-3", "2.5", "0.1", "'ab'", "''", "'Hé 😀'", "none", "true", "false", "[1, 2]", "[]",
+              "{'k': 'v', 'n': 1}", "{}", "(1, 'x')", "xs", "d", "s", "u", "n", "'a,b'", "[3, 1, 2]", "1e3", "7"]
+EXPR_OPS = ["+", "-", "*", "/", "//", "==", "!=", "<", ">=", "and", "or", "in", "not in", "~", "**"]
+EXPR_FILTERS = ["length", "string", "trim", "lower", "upper", "tojson", "first", "last", "list", "default('D')",
+                "default('D', true)", "join(',')", "int", "float", "abs", "reverse|list", "sort", "unique|list",
+                "capitalize", "title", "items|list", "dictsort", "tojson(indent=2)", "indent(2)", "replace('a', 'X')",
+                "select|list", "map('string')|list", "sum", "max", "min", "round", "count"]
+EXPR_TESTS = ["defined", "none", "string", "number", "mapping", "iterable", "sequence", "odd", "even", "integer",
+              "float", "boolean", "lower", "upper", "true", "false"]
+EXPR_CONTEXT = {"xs": [1, "two", None, 3.5], "d": {"b": 2, "a": 1}, "s": "  Mixed Case  ", "n": None}
+
+
+def expression_template(seed):
+    rng = random.Random(seed)
+
+    def expr(depth=0):
+        r = rng.random()
+        if depth > 3 or r < 0.3:
+            return rng.choice(EXPR_ATOMS)
+        if r < 0.55:
+            return f"({expr(depth + 1)} {rng.choice(EXPR_OPS)} {expr(depth + 1)})"
+        if r < 0.75:
+            return f"({expr(depth + 1)}|{rng.choice(EXPR_FILTERS)})"
+        if r < 0.85:
+            return f"({expr(depth + 1)} is {rng.choice(['', 'not '])}{rng.choice(EXPR_TESTS)})"
+        if r < 0.95:
+            return f"({expr(depth + 1)} if {expr(depth + 1)} else {expr(depth + 1)})"
+        return f"(not {expr(depth + 1)})"
+
+    return "{{ " + expr() + " }}"
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_whitespace_control(tmp_path, seed):
+    source = whitespace_template(seed)
+    path = tmp_path / "t.jinja"
+    path.write_bytes(source.encode("utf-8"))
+    check(tmp_path, source, ["--template", str(path)], {"x": True})
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_expressions(tmp_path, seed):
+    source = expression_template(seed)
+    path = tmp_path / "t.jinja"
+    path.write_text(source, encoding="utf-8")
+    check(tmp_path, source, ["--template", str(path)], EXPR_CONTEXT)

@@ -2,7 +2,9 @@
 // dicts templates expect, with the globals HF provides; the ChatML fallback.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cnai/core/error.hpp"
@@ -98,4 +100,22 @@ TEST_CASE("bad context JSON is invalid_argument") {
   cnai::ChatTemplateInputs in;
   in.extra_context_json = "nope";
   CHECK_THROWS_AS(t.render(in), cnai::Error);
+}
+
+TEST_CASE("one template renders concurrently from several threads") {
+  const auto t = cnai::ChatTemplate::parse(
+      "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{{ m.content|upper }}{% endfor %}{{ ns.n }}");
+  const std::string expected = t.render_json(R"({"messages": [{"content": "a"}, {"content": "b"}]})");
+  CHECK(expected == "AB2");
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (t.render_json(R"({"messages": [{"content": "a"}, {"content": "b"}]})") != expected) ++mismatches;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(mismatches.load() == 0);
 }

@@ -108,7 +108,8 @@ x)J"},
      R"J({})J",
      R"J(a)J"},
     {"crlf_normalized", R"J(a
-bc)J",
+b
+c)J",
      R"J({})J",
      R"J(a
 b
@@ -251,6 +252,61 @@ b	c\d'eéA|xy)J"},
     {"unicode_passthrough", R"J({{ msg }}|{{ msg|length }}|{{ msg[0] }}|{{ msg|tojson }})J",
      R"J({"msg": "😀你好é"})J",
      R"J(😀你好é|4|😀|"😀你好é")J"},
+    {"loop_cycle", R"J({% for i in range(5) %}{{ loop.cycle('odd', 'even') }} {% endfor %})J",
+     R"J({})J",
+     R"J(odd even odd even odd )J"},
+    {"tojson_ensure_ascii", R"J({{ x|tojson(true) }}|{{ x|tojson(ensure_ascii=true, indent=1) }}|{{ x|tojson(false, 2) }})J",
+     R"J({"x": ["é😀你", {"k": "ü"}]})J",
+     R"J(["\u00e9\ud83d\ude00\u4f60", {"k": "\u00fc"}]|[
+ "\u00e9\ud83d\ude00\u4f60",
+ {
+  "k": "\u00fc"
+ }
+]|[
+  "é😀你",
+  {
+    "k": "ü"
+  }
+])J"},
+    {"unicode_case_0", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "Héllo WÖRLD ÿ"})J",
+     R"J(héllo wörld ÿ|HÉLLO WÖRLD Ÿ|Héllo wörld ÿ|Héllo Wörld Ÿ|Héllo Wörld Ÿ|héllo wörld ÿ|HÉLLO WÖRLD Ÿ|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
+    {"unicode_case_1", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "Привет МИР ёЁ"})J",
+     R"J(привет мир ёё|ПРИВЕТ МИР ЁЁ|Привет мир ёё|Привет Мир Ёё|Привет Мир Ёё|привет мир ёё|ПРИВЕТ МИР ЁЁ|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
+    {"unicode_case_2", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "ΣΑΣ Σ aΣb ΟΔΟΣ-ΣΑ"})J",
+     R"J(σας σ aσb οδος-σα|ΣΑΣ Σ AΣB ΟΔΟΣ-ΣΑ|Σας σ aσb οδος-σα|Σας Σ Aσb Οδος-Σα|Σας Σ Aσb Οδος-Σα|σας σ aσb οδος-σα|ΣΑΣ Σ AΣB ΟΔΟΣ-ΣΑ|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
+    {"unicode_case_3", R"J({{ s|lower }}|{{ s|upper }}|{{ s|capitalize }}|{{ s|title }}|{{ s.title() }}|{{ s.lower() }}|{{ s.upper() }}|{{ s is lower }}|{{ s is upper }}|{{ 'ΟΔΟΣ ΣΑ'|lower }}|{{ 'straße'|upper }}|{{ 'x_y-z(a'|title }}|{{ 'x_y-z(a'.title() }})J",
+     R"J({"s": "ĀāĒē Ő 日本 😀 Ab"})J",
+     R"J(āāēē ő 日本 😀 ab|ĀĀĒĒ Ő 日本 😀 AB|Āāēē ő 日本 😀 ab|Āāēē Ő 日本 😀 Ab|Āāēē Ő 日本 😀 Ab|āāēē ő 日本 😀 ab|ĀĀĒĒ Ő 日本 😀 AB|False|False|οδος σα|STRASSE|X_y-Z(A|X_Y-Z(A)J"},
+    {"scoping_0", R"J({% set x = 1 %}{% for i in [1,2] %}{{ x }}{% set x = 2 %}{{ x }}{% endfor %}{{ x }})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(12121)J"},
+    {"scoping_1", R"J({% set x = 1 %}{% for i in [1,2] %}{% if i == 2 %}{{ x }}{% endif %}{% set x = i * 10 %}{% endfor %})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(1)J"},
+    {"scoping_2", R"J({% set y = 1 %}{% macro m() %}{{ y }}{% endmacro %}{% set y = 5 %}{{ m() }})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(5)J"},
+    {"scoping_3", R"J({% for i in [1] %}{% macro m() %}{{ i }}{% endmacro %}{{ m() }}{% endfor %})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(1)J"},
+    {"scoping_4", R"J({% macro m(a, b=a ~ '!') %}{{ b }}{% endmacro %}{{ m('x') }})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(x!)J"},
+    {"scoping_5", R"J({% for m in messages %}{% set messages = [] %}{{ loop.length }}{% endfor %}{{ messages|length }})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(3333)J"},
+    {"scoping_6", R"J({% macro outer() %}{% macro inner() %}I{% endmacro %}{{ inner() }}O{% endmacro %}{{ outer() }})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(IO)J"},
+    {"scoping_7", R"J({% for a in [1] %}{% for b in [2] %}{% set c = 3 %}{% endfor %}{{ c is defined }}{% endfor %})J",
+     R"J({"messages": [1, 2, 3]})J",
+     R"J(False)J"},
+    {"string_formatting", R"J({{ '%s and %d' % ('a', 3) }}|{{ '%5.2f|%-4s|%04d|%x|%%' % (3.14159, 'ab', 7, 255) }}|{{ '%(a)s=%(b)r' % {'a': 1, 'b': 'x'} }}|{{ 'Hi %s'|format('Bob') }}|{{ '{} + {}'.format(1, 'b') }}|{{ '{0}{1}{0}'.format('a', 'b') }}|{{ '{name}!'.format(name='N') }}|{{ '%e' % 12345.678 }})J",
+     R"J({})J",
+     R"J(a and 3| 3.14|ab  |0007|ff|%|1='x'|Hi Bob|1 + b|aba|N!|1.234568e+04)J"},
 };
 // clang-format on
 

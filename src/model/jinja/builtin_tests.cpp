@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "model/jinja/interpreter.hpp"
+#include "model/jinja/unicode_case.hpp"
 
 namespace cnai::jinja {
 namespace {
@@ -10,21 +11,6 @@ const Value& required(const CallArgs& args, const std::string& test) {
   const Value* v = find_arg(args, 0, "other");
   if (v == nullptr) throw std::invalid_argument("test '" + test + "' needs an argument");
   return *v;
-}
-
-bool all_cased(const std::string& s, bool upper) {
-  bool any = false;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::islower(u)) {
-      if (upper) return false;
-      any = true;
-    } else if (std::isupper(u)) {
-      if (!upper) return false;
-      any = true;
-    }
-  }
-  return any;
 }
 
 }  // namespace
@@ -42,14 +28,21 @@ bool apply_test(Interpreter&, const std::string& name, const Value& v, CallArgs&
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_dict();
   if (name == "iterable") return v.is_string() || v.is_sequence() || v.is_dict() || v.is_undefined();
-  if (name == "sequence") return v.is_string() || v.is_sequence() || v.is_dict();
+  if (name == "mapping") return v.is_dict();
+  if (name == "sequence") return v.is_string() || (v.is_sequence() && !v.lazy) || v.is_dict() || v.is_undefined();
   if (name == "callable") return v.kind == Kind::callable;
   if (name == "escaped") return v.markup;
-  if (name == "lower") return v.is_string() && all_cased(v.s, false);
-  if (name == "upper") return v.is_string() && all_cased(v.s, true);
+  if (name == "lower") return py_is_cased(to_str(v), false);  // jinja2: str(value).islower()
+  if (name == "upper") return py_is_cased(to_str(v), true);
   if (name == "odd" || name == "even" || name == "divisibleby") {
     require_defined(v);
-    if (!v.is_integral()) throw std::invalid_argument("test '" + name + "' needs an integer");
+    if (v.kind == Kind::floating) {  // Python: value % 2 == 1 works on floats too
+      const Value d = name == "divisibleby" ? required(args, name) : Value::integer(2);
+      if (!d.is_number() || d.as_double() == 0.0) throw std::invalid_argument("divisibleby needs a non-zero number");
+      const Value r = binary_op("%", v, d);
+      return name == "odd" ? r.f == 1.0 : r.f == 0.0;
+    }
+    if (!v.is_integral()) throw std::invalid_argument("test '" + name + "' needs a number");
     if (name == "divisibleby") {
       const Value& d = required(args, name);
       if (!d.is_integral() || d.as_int() == 0) throw std::invalid_argument("divisibleby needs a non-zero integer");

@@ -3,20 +3,17 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <unordered_map>
 
+#include "model/jinja/formatting.hpp"
 #include "model/jinja/interpreter.hpp"
+#include "model/jinja/unicode_case.hpp"
 
 namespace cnai::jinja {
 namespace {
 
-std::string lower_ascii(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string upper_ascii(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string lower_ascii(std::string_view s) { return py_lower(s); }
+std::string upper_ascii(std::string_view s) { return py_upper(s); }
 
 std::int64_t length_of(const Value& v) {
   switch (v.kind) {
@@ -50,22 +47,24 @@ Value attribute_arg(const CallArgs& args, std::size_t index) {
 }
 
 Value do_tojson(const Value& v, const CallArgs& args) {
+  // HF's signature: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
   JsonFormat fmt;
-  const Value indent = arg_or(args, 0, "indent", Value::none());
+  fmt.ensure_ascii = truthy(arg_or(args, 0, "ensure_ascii", Value::boolean(false)));
+  const Value indent = arg_or(args, 1, "indent", Value::none());
   if (indent.is_integral()) {
     fmt.indent = static_cast<int>(std::clamp<std::int64_t>(indent.as_int(), 0, 64));
     fmt.item_sep = ",";
   } else if (!indent.is_none()) {
     throw std::invalid_argument("tojson indent must be an integer or None");
   }
-  const Value seps = arg_or(args, 1, "separators", Value::none());
+  const Value seps = arg_or(args, 2, "separators", Value::none());
   if (seps.is_sequence() && seps.list->size() == 2 && (*seps.list)[0].is_string() && (*seps.list)[1].is_string()) {
     fmt.item_sep = (*seps.list)[0].s;
     fmt.key_sep = (*seps.list)[1].s;
   } else if (!seps.is_none()) {
     throw std::invalid_argument("tojson separators must be a pair of strings");
   }
-  fmt.sort_keys = truthy(arg_or(args, 2, "sort_keys", Value::boolean(false)));
+  fmt.sort_keys = truthy(arg_or(args, 3, "sort_keys", Value::boolean(false)));
   std::string out = to_json(v, fmt);
   check_value_size(out.size());
   return Value::string(std::move(out));
@@ -79,7 +78,11 @@ Value do_indent(const Value& v, const CallArgs& args) {
   std::string pad;
   if (width.is_string()) pad = width.s;
   else pad.assign(static_cast<std::size_t>(std::clamp<std::int64_t>(width.as_int(), 0, 1024)), ' ');
-  const std::string s = to_str(v) + "\n";
+  require_defined(v);
+  if (!v.is_string()) {
+    throw std::invalid_argument("unsupported operand type(s) for +=: '" + std::string(type_name(v)) + "' and 'str'");
+  }
+  const std::string s = v.s + "\n";
   std::vector<std::string> lines;
   std::size_t pos = 0;
   while (pos < s.size()) {
@@ -237,6 +240,7 @@ Value do_first_last(const Value& v, bool first) {
 }
 
 Value do_int(const Value& v, const CallArgs& args) {
+  require_defined(v);
   const Value def = arg_or(args, 0, "default", Value::integer(0));
   if (v.is_integral()) return Value::integer(v.as_int());
   if (v.kind == Kind::floating) return std::isfinite(v.f) && std::fabs(v.f) < 9.2e18 ? Value::integer(static_cast<std::int64_t>(v.f)) : def;
@@ -255,6 +259,7 @@ Value do_int(const Value& v, const CallArgs& args) {
 }
 
 Value do_float(const Value& v, const CallArgs& args) {
+  require_defined(v);
   const Value def = arg_or(args, 0, "default", Value::floating(0.0));
   if (v.is_number()) return Value::floating(v.as_double());
   if (v.is_string()) {
@@ -273,6 +278,7 @@ Value do_round(const Value& v, const CallArgs& args) {
   const std::int64_t precision = arg_or(args, 0, "precision", Value::integer(0)).as_int();
   const std::string method = to_str(arg_or(args, 1, "method", Value::string("common")));
   if (!v.is_number()) throw std::invalid_argument("round requires a number");
+  if (v.is_integral() && method == "common") return Value::integer(v.as_int());  // Python round(int, n) is an int
   const double scale = std::pow(10.0, static_cast<double>(std::clamp<std::int64_t>(precision, -300, 300)));
   const double x = v.as_double() * scale;
   double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
@@ -286,102 +292,118 @@ Value do_sum(const Value& v, const CallArgs& args) {
   return total;
 }
 
-std::string capitalize(const std::string& s) {
-  std::string out = lower_ascii(s);
-  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
-  return out;
+std::string capitalize(const std::string& s) { return py_capitalize(s); }
+
+std::string title(const std::string& s) { return jinja_title(s); }
+
+}  // namespace
+
+namespace {
+
+Value do_default(const Value& v, const CallArgs& args) {
+  const Value def = arg_or(args, 0, "default_value", Value::string(""));
+  const bool boolean = truthy(arg_or(args, 1, "boolean", Value::boolean(false)));
+  return v.is_undefined() || (boolean && !truthy(v)) ? def : v;
 }
 
-std::string title(const std::string& s) {
-  std::string out = s;
-  bool start = true;
-  for (auto& c : out) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u == ' ' || u == '\t' || u == '\n' || u == '-' || u == '(' || u == '[' || u == '{' || u == '<' || u == '_') {
-      start = true;
-    } else {
-      c = static_cast<char>(start ? std::toupper(u) : std::tolower(u));
-      start = false;
-    }
+Value do_items(const Value& v) {
+  if (v.is_undefined()) return Value::make_generator({});
+  if (!v.is_dict()) throw std::invalid_argument("Can only get item pairs from a mapping.");
+  List out;
+  for (const auto& [k, val] : v.dict->entries) out.push_back(Value::make_tuple({Value::string(k), val}));
+  return Value::make_generator(std::move(out));
+}
+
+Value do_reverse(const Value& v) {
+  if (v.is_string()) {
+    auto chars = utf8_chars(v.s);
+    std::string out;
+    for (auto it = chars.rbegin(); it != chars.rend(); ++it) out += *it;
+    return Value::string(std::move(out));
   }
-  return out;
+  List items = iterate(v);
+  std::reverse(items.begin(), items.end());
+  return Value::make_generator(std::move(items));
+}
+
+Value do_abs(const Value& v) {
+  if (!v.is_number()) throw std::invalid_argument("bad operand type for abs(): '" + std::string(type_name(v)) + "'");
+  if (v.kind == Kind::floating) return Value::floating(std::fabs(v.f));
+  if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
+  return Value::integer(std::llabs(v.as_int()));
+}
+
+Value call_str_method(Interpreter& in, const Value& v, const char* method, CallArgs& args) {
+  return (*bound_method(Value::string(to_str(v)), method).fn)(in, args);
+}
+
+using FilterFn = Value (*)(Interpreter&, const Value&, CallArgs&);
+
+const std::unordered_map<std::string, FilterFn>& filter_table() {
+  static const std::unordered_map<std::string, FilterFn> table = {
+      {"default", [](Interpreter&, const Value& v, CallArgs& a) { return do_default(v, a); }},
+      {"d", [](Interpreter&, const Value& v, CallArgs& a) { return do_default(v, a); }},
+      {"tojson", [](Interpreter&, const Value& v, CallArgs& a) { return do_tojson(v, a); }},
+      {"safe", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(to_str(v), true); }},
+      {"escape", [](Interpreter&, const Value& v, CallArgs&) { return v.markup ? v : Value::string(html_escape(to_str(v)), true); }},
+      {"e", [](Interpreter&, const Value& v, CallArgs&) { return v.markup ? v : Value::string(html_escape(to_str(v)), true); }},
+      {"string", [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() ? v : Value::string(to_str(v)); }},
+      {"length", [](Interpreter&, const Value& v, CallArgs&) { return Value::integer(length_of(v)); }},
+      {"count", [](Interpreter&, const Value& v, CallArgs&) { return Value::integer(length_of(v)); }},
+      {"trim", [](Interpreter&, const Value& v, CallArgs& a) {
+         const Value chars = arg_or(a, 0, "chars", Value::none());
+         return Value::string(py_strip(to_str(v), true, true, chars.is_none() ? "" : to_str(chars), !chars.is_none()));
+       }},
+      {"lower", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(lower_ascii(to_str(v))); }},
+      {"upper", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(upper_ascii(to_str(v))); }},
+      {"capitalize", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(capitalize(to_str(v))); }},
+      {"title", [](Interpreter&, const Value& v, CallArgs&) { return Value::string(title(to_str(v))); }},
+      {"replace", [](Interpreter& in, const Value& v, CallArgs& a) { return call_str_method(in, v, "replace", a); }},
+      {"wordcount", [](Interpreter& in, const Value& v, CallArgs&) {
+         CallArgs none;
+         return Value::integer(static_cast<std::int64_t>(call_str_method(in, v, "split", none).list->size()));
+       }},
+      {"indent", [](Interpreter&, const Value& v, CallArgs& a) { return do_indent(v, a); }},
+      {"join", [](Interpreter&, const Value& v, CallArgs& a) { return do_join(v, a); }},
+      {"items", [](Interpreter&, const Value& v, CallArgs&) { return do_items(v); }},
+      {"list", [](Interpreter&, const Value& v, CallArgs&) { return Value::make_list(iterate(v)); }},
+      {"first", [](Interpreter&, const Value& v, CallArgs&) { return do_first_last(v, true); }},
+      {"last", [](Interpreter&, const Value& v, CallArgs&) { return do_first_last(v, false); }},
+      {"reverse", [](Interpreter&, const Value& v, CallArgs&) { return do_reverse(v); }},
+      {"sort", [](Interpreter&, const Value& v, CallArgs& a) { return do_sort(v, a); }},
+      {"dictsort", [](Interpreter&, const Value& v, CallArgs& a) { return do_dictsort(v, a); }},
+      {"unique", [](Interpreter&, const Value& v, CallArgs& a) { return do_unique(v, a); }},
+      {"min", [](Interpreter&, const Value& v, CallArgs& a) { return do_minmax(v, a, false); }},
+      {"max", [](Interpreter&, const Value& v, CallArgs& a) { return do_minmax(v, a, true); }},
+      {"select", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, false, true); }},
+      {"reject", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, false, false); }},
+      {"selectattr", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, true, true); }},
+      {"rejectattr", [](Interpreter& in, const Value& v, CallArgs& a) { return do_select(in, v, a, true, false); }},
+      {"map", [](Interpreter& in, const Value& v, CallArgs& a) { return do_map(in, v, a); }},
+      {"attr", [](Interpreter&, const Value& v, CallArgs& a) { return get_attr(v, to_str(arg_or(a, 0, "name", Value::string("")))); }},
+      {"int", [](Interpreter&, const Value& v, CallArgs& a) { return do_int(v, a); }},
+      {"float", [](Interpreter&, const Value& v, CallArgs& a) { return do_float(v, a); }},
+      {"round", [](Interpreter&, const Value& v, CallArgs& a) { return do_round(v, a); }},
+      {"sum", [](Interpreter&, const Value& v, CallArgs& a) { return do_sum(v, a); }},
+      {"abs", [](Interpreter&, const Value& v, CallArgs&) { return do_abs(v); }},
+      {"format", [](Interpreter&, const Value& v, CallArgs& a) {
+         // jinja2: soft_str(value) % (kwargs or args)
+         Dict kw;
+         for (const auto& [k, x] : a.named) kw.set(k, x);
+         const Value args = a.named.empty() ? Value::make_tuple(a.positional) : Value::make_dict(std::move(kw));
+         return Value::string(percent_format(to_str(v), args));
+       }},
+  };
+  return table;
 }
 
 }  // namespace
 
 Value apply_filter(Interpreter& in, const std::string& name, const Value& v, CallArgs& args) {
-  if (name == "default" || name == "d") {
-    const Value def = arg_or(args, 0, "default_value", Value::string(""));
-    const bool boolean = truthy(arg_or(args, 1, "boolean", Value::boolean(false)));
-    if (v.is_undefined() || (boolean && !truthy(v))) return def;
-    return v;
-  }
-  if (name == "tojson") return do_tojson(v, args);
-  if (name == "safe") return v.is_string() ? Value::string(v.s, true) : Value::string(to_str(v), true);
-  if (name == "escape" || name == "e") return v.markup ? v : Value::string(html_escape(to_str(v)), true);
-  if (name == "string") return v.is_string() ? v : Value::string(to_str(v));
-  if (name == "length" || name == "count") return Value::integer(length_of(v));
-  if (name == "trim") {
-    const Value chars = arg_or(args, 0, "chars", Value::none());
-    return Value::string(py_strip(to_str(v), true, true, chars.is_none() ? "" : to_str(chars), !chars.is_none()));
-  }
-  if (name == "lower") return Value::string(lower_ascii(to_str(v)));
-  if (name == "upper") return Value::string(upper_ascii(to_str(v)));
-  if (name == "capitalize") return Value::string(capitalize(to_str(v)));
-  if (name == "title") return Value::string(title(to_str(v)));
-  if (name == "replace") {
-    CallArgs a = args;
-    return bound_method(Value::string(to_str(v)), "replace").fn->operator()(in, a);
-  }
-  if (name == "indent") return do_indent(v, args);
-  if (name == "join") return do_join(v, args);
-  if (name == "items") {
-    if (v.is_undefined()) return Value::make_generator({});
-    if (!v.is_dict()) throw std::invalid_argument("Can only get item pairs from a mapping.");
-    List out;
-    for (const auto& [k, val] : v.dict->entries) out.push_back(Value::make_tuple({Value::string(k), val}));
-    return Value::make_generator(std::move(out));
-  }
-  if (name == "list") return Value::make_list(iterate(v));
-  if (name == "first") return do_first_last(v, true);
-  if (name == "last") return do_first_last(v, false);
-  if (name == "reverse") {
-    if (v.is_string()) {
-      auto chars = utf8_chars(v.s);
-      std::string out;
-      for (auto it = chars.rbegin(); it != chars.rend(); ++it) out += *it;
-      return Value::string(std::move(out));
-    }
-    List items = iterate(v);
-    std::reverse(items.begin(), items.end());
-    return Value::make_generator(std::move(items));
-  }
-  if (name == "sort") return do_sort(v, args);
-  if (name == "dictsort") return do_dictsort(v, args);
-  if (name == "unique") return do_unique(v, args);
-  if (name == "min") return do_minmax(v, args, false);
-  if (name == "max") return do_minmax(v, args, true);
-  if (name == "select") return do_select(in, v, args, false, true);
-  if (name == "reject") return do_select(in, v, args, false, false);
-  if (name == "selectattr") return do_select(in, v, args, true, true);
-  if (name == "rejectattr") return do_select(in, v, args, true, false);
-  if (name == "map") return do_map(in, v, args);
-  if (name == "attr") return get_attr(v, to_str(arg_or(args, 0, "name", Value::string(""))));
-  if (name == "int") return do_int(v, args);
-  if (name == "float") return do_float(v, args);
-  if (name == "round") return do_round(v, args);
-  if (name == "sum") return do_sum(v, args);
-  if (name == "abs") {
-    if (!v.is_number()) throw std::invalid_argument("bad operand type for abs(): '" + std::string(type_name(v)) + "'");
-    if (v.kind == Kind::floating) return Value::floating(std::fabs(v.f));
-    if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
-    return Value::integer(std::llabs(v.as_int()));
-  }
-  if (name == "wordcount") {
-    CallArgs none;
-    return Value::integer(static_cast<std::int64_t>(bound_method(Value::string(to_str(v)), "split").fn->operator()(in, none).list->size()));
-  }
-  throw std::invalid_argument("no filter named '" + name + "'");
+  const auto& table = filter_table();
+  const auto it = table.find(name);
+  if (it == table.end()) throw std::invalid_argument("no filter named '" + name + "'");
+  return it->second(in, v, args);
 }
 
 }  // namespace cnai::jinja

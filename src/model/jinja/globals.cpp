@@ -83,8 +83,11 @@ Value strftime_now(Interpreter&, CallArgs& args) {
 
 void add_builtin_globals(Frame& frame) {
   frame.vars["range"] = Value::function(range_fn);
-  frame.vars["namespace"] = Value::function(
-      [](Interpreter&, CallArgs& args) { return Value::make_namespace(dict_from_args(args, "namespace()")); });
+  frame.vars["namespace"] = Value::function([](Interpreter& in, CallArgs& args) {
+    Value ns = Value::make_namespace(dict_from_args(args, "namespace()"));
+    in.track_namespace(ns.dict);
+    return ns;
+  });
   frame.vars["dict"] = Value::function(
       [](Interpreter&, CallArgs& args) { return Value::make_dict(dict_from_args(args, "dict()")); });
   frame.vars["raise_exception"] = Value::function([](Interpreter&, CallArgs& args) -> Value {

@@ -54,6 +54,17 @@ std::string Interpreter::render(const Template& t) {
     explicit SizeScope(std::size_t n) { t_max_value_bytes = n; }
     ~SizeScope() { t_max_value_bytes = saved; }
   } size_scope(limits_.max_output_bytes);
+  steps_ = 0;  // the budget is per render
+  depth_ = 0;
+  struct BreakCycles {
+    std::vector<std::weak_ptr<Dict>>& namespaces;
+    ~BreakCycles() {
+      for (auto& w : namespaces) {
+        if (auto ns = w.lock()) ns->entries.clear();
+      }
+      namespaces.clear();
+    }
+  } break_cycles{namespaces_};
   auto root = std::make_shared<Frame>();
   root->parent = globals_;
   std::string out;
@@ -149,12 +160,19 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
     items = std::move(kept);
   }
   const auto n = static_cast<std::int64_t>(items.size());
+  // One loop.cycle per loop (not per iteration): it reads the current index.
+  auto index = std::make_shared<std::int64_t>(0);
+  const Value cycle = Value::function([index](Interpreter&, CallArgs& args) {
+    if (args.positional.empty()) throw std::invalid_argument("no items for cycling given");
+    return args.positional[static_cast<std::size_t>(*index) % args.positional.size()];
+  });
   for (std::int64_t k = 0; k < n; ++k) {
     if (++steps_ > limits_.max_steps) throw std::invalid_argument("template evaluation too long (over " + std::to_string(limits_.max_steps) + " steps)");
     const auto& item = items[static_cast<std::size_t>(k)];
+    loop_frame->vars.clear();  // jinja2: assignments in the body last for one iteration only
     bind_targets(*loop_frame, s.targets, item);
     Dict loop;
-    loop.entries.reserve(11);
+    loop.entries.reserve(12);
     loop.set("index", Value::integer(k + 1));
     loop.set("index0", Value::integer(k));
     loop.set("revindex", Value::integer(n - k));
@@ -166,6 +184,8 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Fra
     loop.set("depth0", Value::integer(0));
     if (k > 0) loop.set("previtem", items[static_cast<std::size_t>(k - 1)]);
     if (k + 1 < n) loop.set("nextitem", items[static_cast<std::size_t>(k + 1)]);
+    *index = k;
+    loop.set("cycle", cycle);
     loop_frame->vars["loop"] = Value::make_dict(std::move(loop));
     if (exec_body(s.body, loop_frame, out) == Flow::break_) break;
   }
@@ -292,6 +312,31 @@ Value Interpreter::eval_compare(const Expr& e, const std::shared_ptr<Frame>& fra
   return Value::boolean(true);
 }
 
+namespace {
+Value unary(bool negate, const Value& v) {
+  require_defined(v);
+  if (!v.is_number()) {
+    throw std::invalid_argument(std::string("bad operand type for unary ") + (negate ? "-" : "+") + ": '" +
+                                std::string(type_name(v)) + "'");
+  }
+  if (!negate) return v.kind == Kind::boolean ? Value::integer(v.as_int()) : v;
+  if (v.kind == Kind::floating) return Value::floating(-v.f);
+  if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
+  return Value::integer(-v.as_int());
+}
+}  // namespace
+
+Value Interpreter::eval_dict(const Expr& e, const std::shared_ptr<Frame>& frame) {
+  Dict d;
+  for (std::size_t k = 0; k + 1 < e.children.size(); k += 2) {
+    Value key = eval(*e.children[k], frame);
+    // Template dicts hold string keys only (what JSON and chat templates use).
+    if (!key.is_string()) throw std::invalid_argument("dict keys must be strings (got " + std::string(type_name(key)) + ")");
+    d.set(std::move(key.s), eval(*e.children[k + 1], frame));
+  }
+  return Value::make_dict(std::move(d));
+}
+
 Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame) {
   switch (e.kind) {
     case ExprKind::literal: return e.literal;
@@ -303,15 +348,7 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame
       for (const auto& c : e.children) items.push_back(eval(*c, frame));
       return e.kind == ExprKind::list ? Value::make_list(std::move(items)) : Value::make_tuple(std::move(items));
     }
-    case ExprKind::dict: {
-      Dict d;
-      for (std::size_t k = 0; k + 1 < e.children.size(); k += 2) {
-        Value key = eval(*e.children[k], frame);
-        if (!key.is_string()) throw std::invalid_argument("dict keys must be strings (got " + std::string(type_name(key)) + ")");
-        d.set(std::move(key.s), eval(*e.children[k + 1], frame));
-      }
-      return Value::make_dict(std::move(d));
-    }
+    case ExprKind::dict: return eval_dict(e, frame);
     case ExprKind::getattr: return get_attr(eval(*e.children[0], frame), e.name);
     case ExprKind::getitem: return get_item(eval(*e.children[0], frame), eval(*e.children[1], frame));
     case ExprKind::slice: {
@@ -332,15 +369,7 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame
       return Value::boolean(apply_test(*this, e.name, subject, args) != e.negated);
     }
     case ExprKind::neg:
-    case ExprKind::pos: {
-      Value v = eval(*e.children[0], frame);
-      require_defined(v);
-      if (!v.is_number()) throw std::invalid_argument("bad operand type for unary " + std::string(e.kind == ExprKind::neg ? "-" : "+") + ": '" + std::string(type_name(v)) + "'");
-      if (e.kind == ExprKind::pos) return v.kind == Kind::boolean ? Value::integer(v.as_int()) : v;
-      if (v.kind == Kind::floating) return Value::floating(-v.f);
-      if (v.as_int() == INT64_MIN) throw std::invalid_argument("integer overflow");
-      return Value::integer(-v.as_int());
-    }
+    case ExprKind::pos: return unary(e.kind == ExprKind::neg, eval(*e.children[0], frame));
     case ExprKind::not_: return Value::boolean(!truthy(eval(*e.children[0], frame)));
     case ExprKind::binary: return binary_op(e.name, eval(*e.children[0], frame), eval(*e.children[1], frame));
     case ExprKind::compare: return eval_compare(e, frame);

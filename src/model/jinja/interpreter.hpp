@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "model/jinja/ast.hpp"
 
@@ -19,7 +20,7 @@ struct Frame {
 
 struct Limits {
   int max_depth = 200;                         // nested evaluation (macro recursion included)
-  std::uint64_t max_steps = 5'000'000;         // evaluated expressions + loop iterations
+  std::uint64_t max_steps = 20'000'000;        // evaluated expressions + loop iterations
   std::size_t max_output_bytes = 64u << 20;    // the output and any single string/list built
 };
 
@@ -38,6 +39,9 @@ class Interpreter {
   bool call_test(const std::string& name, const Value& subject, CallArgs& args);
   Value call_value(const Value& callee, CallArgs& args);
   Value call_macro(const Stmt& macro, const std::shared_ptr<Frame>& def_frame, CallArgs& args);
+  /// Namespaces are the only mutable values, so the only way to build a reference
+  /// cycle (`ns.self = ns`); render() empties every one it saw when it ends.
+  void track_namespace(const std::shared_ptr<Dict>& ns) { namespaces_.push_back(ns); }
 
  private:
   enum class Flow { normal, break_, continue_ };
@@ -51,6 +55,7 @@ class Interpreter {
   Value eval(const Expr& e, const std::shared_ptr<Frame>& frame);
   Value eval_inner(const Expr& e, const std::shared_ptr<Frame>& frame);
   Value eval_compare(const Expr& e, const std::shared_ptr<Frame>& frame);
+  Value eval_dict(const Expr& e, const std::shared_ptr<Frame>& frame);
   CallArgs eval_args(const Expr& e, const std::shared_ptr<Frame>& frame, std::size_t first);
   Value apply_filter_expr(const Expr& e, const std::shared_ptr<Frame>& frame, Value subject);
   void append(std::string& out, std::string_view text);
@@ -59,6 +64,7 @@ class Interpreter {
   Limits limits_;
   int depth_ = 0;
   std::uint64_t steps_ = 0;
+  std::vector<std::weak_ptr<Dict>> namespaces_;
 };
 
 Value lookup(const Frame& frame, const std::string& name);

@@ -19,13 +19,7 @@ bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
 std::string rstrip_all(std::string_view s) { return py_strip(s, false, true); }
 
 // True when `s` is non-empty and only whitespace (re `\s+` fullmatch).
-bool all_space(std::string_view s) {
-  if (s.empty()) return false;
-  for (auto ch : utf8_chars(s)) {
-    if (!is_py_space(ch)) return false;
-  }
-  return true;
-}
+bool all_space(std::string_view s) { return !s.empty() && py_strip(s, true, false).empty(); }
 
 class Lexer {
  public:
@@ -101,11 +95,8 @@ class Lexer {
   // ends drop one newline (trim_blocks), `+` keeps everything.
   void after_end(char sign, bool trim) {
     if (sign == '-') {
-      while (pos_ < src_.size()) {
-        const auto ch = utf8_chars(std::string_view(src_).substr(pos_, 4)).front();
-        if (!is_py_space(ch)) break;
-        pos_ += ch.size();
-      }
+      const std::string_view rest = std::string_view(src_).substr(pos_);
+      pos_ += rest.size() - py_strip(rest, true, false).size();
     } else if (sign != '+' && trim && pos_ < src_.size() && src_[pos_] == '\n') {
       ++pos_;
     }

@@ -4,19 +4,15 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "model/jinja/formatting.hpp"
 #include "model/jinja/interpreter.hpp"
+#include "model/jinja/unicode_case.hpp"
 
 namespace cnai::jinja {
 namespace {
 
-std::string ascii_lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string ascii_upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string ascii_lower(std::string_view s) { return py_lower(s); }
+std::string ascii_upper(std::string_view s) { return py_upper(s); }
 
 const std::string& str_arg(const CallArgs& args, std::size_t i, std::string_view name, const char* method) {
   const Value* v = find_arg(args, i, name);
@@ -106,21 +102,6 @@ Value replace(const std::string& s, const CallArgs& args) {
   return Value::string(std::move(out));
 }
 
-std::string title_case(const std::string& s) {
-  std::string out = s;
-  bool prev_cased = false;
-  for (auto& c : out) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalpha(u)) {
-      c = static_cast<char>(prev_cased ? std::tolower(u) : std::toupper(u));
-      prev_cased = true;
-    } else {
-      prev_cased = false;
-    }
-  }
-  return out;
-}
-
 Value call_str_method(const Value& self, const std::string& name, const CallArgs& args) {
   const std::string& s = self.s;
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
@@ -137,12 +118,8 @@ Value call_str_method(const Value& self, const std::string& name, const CallArgs
   }
   if (name == "lower") return Value::string(ascii_lower(s));
   if (name == "upper") return Value::string(ascii_upper(s));
-  if (name == "title") return Value::string(title_case(s));
-  if (name == "capitalize") {
-    std::string out = ascii_lower(s);
-    if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
-    return Value::string(std::move(out));
-  }
+  if (name == "title") return Value::string(py_title(s));
+  if (name == "capitalize") return Value::string(py_capitalize(s));
   if (name == "replace") return replace(s, args);
   if (name == "find" || name == "rfind" || name == "count" || name == "index") {
     const std::string& sub = str_arg(args, 0, "sub", name.c_str());
@@ -186,6 +163,7 @@ Value call_str_method(const Value& self, const std::string& name, const CallArgs
     }
     return Value::boolean(true);
   }
+  if (name == "format") return Value::string(brace_format(s, args.positional, args.named));
   if (name == "splitlines") {
     List out;
     std::size_t pos = 0;
@@ -243,7 +221,7 @@ Value call_list_method(const Value& self, const std::string& name, const CallArg
 bool is_method(Kind kind, const std::string& name) {
   static const char* const str_methods[] = {"strip", "lstrip", "rstrip", "split", "startswith", "endswith", "lower",
                                             "upper", "title", "capitalize", "replace", "find", "rfind", "count",
-                                            "index", "join", "isdigit", "isalpha", "isspace", "isalnum", "splitlines"};
+                                            "index", "join", "isdigit", "isalpha", "isspace", "isalnum", "splitlines", "format"};
   static const char* const dict_methods[] = {"items", "keys", "values", "get"};
   static const char* const list_methods[] = {"index", "count"};
   auto in = [&](const auto& names) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "model/jinja/formatting.hpp"
 #include "model/jinja/interpreter.hpp"
 
 namespace cnai::jinja {
@@ -97,9 +98,10 @@ Value slice_value(const Value& obj, const Value& start_v, const Value& stop_v, c
   } else if (obj.is_sequence() && !obj.lazy) {
     len = static_cast<std::int64_t>(obj.list->size());
   } else {
+    // jinja2 compiles slices to plain Python subscripts: no undefined fallback.
     std::string msg = "'";
     msg.append(type_name(obj)).append("' object is not subscriptable");
-    return Value::undefined(std::move(msg));
+    throw std::invalid_argument(msg);
   }
   const std::int64_t lower = step < 0 ? -1 : 0, upper = step < 0 ? len - 1 : len;
   auto clamp = [&](std::optional<std::int64_t> v, std::int64_t fallback) {
@@ -139,7 +141,11 @@ bool contains(const Value& container, const Value& item) {
         if (equals(v, item)) return true;
       }
       return false;
-    case Kind::dict: return item.is_string() && container.dict->find(item.s) != nullptr;
+    case Kind::dict:
+      if (item.kind == Kind::list || item.kind == Kind::dict) {
+        throw std::invalid_argument("unhashable type: '" + std::string(type_name(item)) + "'");
+      }
+      return item.is_string() && container.dict->find(item.s) != nullptr;
     default:
       throw std::invalid_argument("argument of type '" + std::string(type_name(container)) + "' is not iterable");
   }
@@ -243,7 +249,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
     unsupported("*", a, b);
   }
   if (!a.is_number() || !b.is_number()) {
-    if (op == "%" && a.is_string()) throw std::invalid_argument("printf-style string formatting is not supported");
+    if (op == "%" && a.is_string()) return Value::string(percent_format(a.s, b));
     unsupported(op, a, b);
   }
   const bool ints = a.is_integral() && b.is_integral();

@@ -11,7 +11,7 @@
 namespace cnai::jinja {
 namespace {
 
-constexpr int kMaxNesting = 100;
+constexpr int kMaxNesting = 200;  // guarded parser levels (about 3 per parenthesis)
 
 class Parser {
  public:

@@ -191,9 +191,36 @@ std::string repr_string(const std::string& s) {
   return out;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
+// Decodes the UTF-8 character at s[i] (advancing i); stray bytes decode as themselves.
+char32_t decode_utf8(std::string_view s, std::size_t& i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+  if (len == 1 || i + static_cast<std::size_t>(len) > s.size()) {
+    ++i;
+    return c;
+  }
+  char32_t cp = c & (0x7F >> len);
+  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
+  i += static_cast<std::size_t>(len);
+  return cp;
+}
+
+void append_json_string(std::string& out, std::string_view s, bool ensure_ascii) {
   out += '"';
-  for (char ch : s) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (ensure_ascii && static_cast<unsigned char>(s[i]) >= 0x80) {
+      char32_t cp = decode_utf8(s, i);
+      char buf[16];
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+      } else {
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      }
+      out += buf;
+      continue;
+    }
+    const char ch = s[i++];
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
       case '"': out += "\\\""; break;
@@ -232,7 +259,7 @@ void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int de
       else if (std::isinf(v.f)) out += v.f < 0 ? "-Infinity" : "Infinity";
       else out += float_repr(v.f);
       return;
-    case Kind::string: append_json_string(out, v.s); return;
+    case Kind::string: append_json_string(out, v.s, fmt.ensure_ascii); return;
     case Kind::list:
     case Kind::tuple: {
       if (v.lazy) throw std::invalid_argument("Object of type generator is not JSON serializable");
@@ -268,7 +295,7 @@ void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int de
         if (!first) out += fmt.item_sep;
         first = false;
         newline(depth + 1);
-        append_json_string(out, e->first);
+        append_json_string(out, e->first, fmt.ensure_ascii);
         out += fmt.key_sep;
         append_json(out, e->second, fmt, depth + 1);
       }
@@ -402,13 +429,26 @@ List iterate(const Value& v) {
   }
 }
 
+namespace {
+// Byte length of the UTF-8 character starting at s[i] (1 for stray bytes).
+std::size_t char_len(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+  return std::min(len, s.size() - i);
+}
+// Start of the character that ends at byte `end` (exclusive).
+std::size_t prev_start(std::string_view s, std::size_t end) {
+  std::size_t b = end - 1;
+  while (b > 0 && end - b < 4 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
+  return b + char_len(s, b) == end ? b : end - 1;
+}
+}  // namespace
+
 std::vector<std::string_view> utf8_chars(std::string_view s) {
   std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-    len = std::min(len, s.size() - i);
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = char_len(s, i);
     out.push_back(s.substr(i, len));
     i += len;
   }
@@ -433,25 +473,27 @@ bool is_py_space(std::string_view ch) {
 }
 
 std::string py_strip(std::string_view s, bool left, bool right, std::string_view chars, bool has_chars) {
-  const auto cs = utf8_chars(s);
   auto strip_it = [&](std::string_view ch) {
     if (!has_chars) return is_py_space(ch);
-    for (auto c : utf8_chars(chars)) {
-      if (c == ch) return true;
+    for (std::size_t i = 0; i < chars.size();) {
+      const std::size_t len = char_len(chars, i);
+      if (chars.substr(i, len) == ch) return true;
+      i += len;
     }
     return false;
   };
-  std::size_t b = 0, e = cs.size();
-  if (left) {
-    while (b < e && strip_it(cs[b])) ++b;
+  std::size_t b = 0, e = s.size();
+  while (left && b < e) {
+    const std::size_t len = char_len(s, b);
+    if (!strip_it(s.substr(b, len))) break;
+    b += len;
   }
-  if (right) {
-    while (e > b && strip_it(cs[e - 1])) --e;
+  while (right && e > b) {
+    const std::size_t start = std::max(prev_start(s, e), b);
+    if (!strip_it(s.substr(start, e - start))) break;
+    e = start;
   }
-  if (b == e) return {};
-  const auto start = static_cast<std::size_t>(cs[b].data() - s.data());
-  const auto end = static_cast<std::size_t>(cs[e - 1].data() + cs[e - 1].size() - s.data());
-  return std::string(s.substr(start, end - start));
+  return std::string(s.substr(b, e - b));
 }
 
 std::string html_escape(std::string_view s) {

@@ -91,6 +91,7 @@ struct JsonFormat {
   std::string item_sep = ", ";
   std::string key_sep = ": ";
   bool sort_keys = false;
+  bool ensure_ascii = false;  // escape non-ASCII as \uXXXX (surrogate pairs above U+FFFF)
 };
 /// json.dumps(v, ensure_ascii=False, ...); throws std::invalid_argument for values JSON cannot hold.
 std::string to_json(const Value& v, const JsonFormat& format);
