@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "model/jinja/lexer.hpp"
+#include "model/utf8.hpp"
 
 namespace cnai::jinja {
 namespace {
@@ -35,7 +36,7 @@ void encode(std::string& out, char32_t cp) {
   if (cp & 0x80000000u) {
     out += static_cast<char>(cp & 0xFF);
   } else {
-    append_utf8(out, cp);
+    tokenizer_detail::utf8_append(out, cp);
   }
 }
 
