@@ -57,6 +57,17 @@ def test_run_max_tokens_and_stop():
     assert "Paris" not in doc["text"] and doc["finish_reason"] == "stop"
 
 
+def test_logit_bias_bans_a_token():
+    base = json.loads(cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json").stdout)
+    first = base["token_ids"][0]
+    out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json",
+               "--logit-bias", f"{first}=-100")
+    assert out.returncode == 0, out.stderr
+    assert first not in json.loads(out.stdout)["token_ids"]
+    bad = cnai("run", "-p", "hi", "--logit-bias", "abc")
+    assert bad.returncode != 0 and "--logit-bias" in bad.stderr
+
+
 def test_run_errors_are_clear():
     out = cnai("run", "-p", "x" * 20000, "-c", "128", "--temperature", "0")
     assert out.returncode != 0

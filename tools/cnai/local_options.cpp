@@ -21,7 +21,8 @@ const char* const kLocalFlagsUsage =
     "  --temperature T     0 = greedy (default 0.8)\n"
     "  --top-k K  --top-p P  --min-p P   (defaults 40, 0.95, 0.05)\n"
     "  --repeat-penalty R  --frequency-penalty F  --presence-penalty P\n"
-    "  --seed N            reproducible sampling\n";
+    "  --seed N            reproducible sampling\n"
+    "  --logit-bias ID=B   add B to token ID's logit; -100 bans it (repeatable)\n";
 
 const std::vector<std::string> kLocalFlagNames = {"--chatml"};
 
@@ -70,6 +71,19 @@ void apply_request_flags(const Args& args, ChatRequest& r) {
   if (args.has("--seed")) s.seed = static_cast<std::uint64_t>(args.get_int("--seed", 0));
   if (args.has("--max-tokens")) r.max_tokens = static_cast<int>(args.get_int("--max-tokens", 0));
   for (const auto& stop : args.get_all("--stop")) r.stop.push_back(stop);
+  for (const auto& bias : args.get_all("--logit-bias")) {
+    const auto eq = bias.find('=');
+    try {
+      if (eq == std::string::npos) throw std::invalid_argument("no '='");
+      std::size_t end_id = 0, end_value = 0;
+      const int id = std::stoi(bias.substr(0, eq), &end_id);
+      const float value = std::stof(bias.substr(eq + 1), &end_value);
+      if (end_id != eq || end_value != bias.size() - eq - 1) throw std::invalid_argument("trailing text");
+      s.logit_bias[id] = value;
+    } catch (const std::exception&) {
+      throw Error(ErrorCode::invalid_argument, "--logit-bias expects TOKEN_ID=BIAS (e.g. 504=-100), got '" + bias + "'");
+    }
+  }
 }
 
 std::string timing_line(const ChatResponse& r) {
