@@ -26,6 +26,11 @@ struct MatmulTarget {
 /// gate and up): x is quantized once and the threads share all the rows.
 void matmul_many(const Tensor& x, std::span<const MatmulTarget> targets, ThreadPool& pool);
 
+/// w in the layout the kernels in use read fastest (Q4_1/Q8_0 -> 16-row
+/// interleaved Q4_1_R16/Q8_0_R16 with AVX-512), in new memory; or w itself when
+/// no packed kernel exists. For weights that stay on the CPU, once at load.
+Tensor pack_for_matmul(const Tensor& w);
+
 /// True when `matmul` takes weights of type t.
 bool matmul_supports(DType t) noexcept;
 
