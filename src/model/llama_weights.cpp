@@ -89,13 +89,15 @@ void pack(Tensor& t, bool file_mapped) {
   t = std::move(packed);
 }
 
+// The largest matrix (the output) first: peak memory is then the packed
+// total plus one small source matrix, not plus the output's source pages.
 void pack_matrices(ModelWeights& w, bool file_mapped) {
   if (!packing_enabled()) return;
-  for (LayerWeights& l : w.layers)
-    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) pack(*t, file_mapped);
   const bool tied = w.output.data() == w.tok_embd.data();
   pack(w.output, file_mapped);
   if (tied) w.tok_embd = w.output;  // the embedding op reads packed rows too
+  for (LayerWeights& l : w.layers)
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) pack(*t, file_mapped);
 }
 
 }  // namespace
