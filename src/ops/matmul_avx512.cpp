@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ops/matmul_kernels.hpp"
+#include "ops/matmul_pack.hpp"
 #include "ops/quant_blocks.hpp"
 
 namespace cnai::ops {
@@ -323,11 +324,11 @@ template <int MR>
 void q8_0_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
   __m512 acc[MR];
   for (auto& a : acc) a = _mm512_setzero_ps();
-  const std::uint8_t* scales = t.g + t.nb * 512;
   for (std::int64_t b = 0; b < t.nb; ++b) {
     __m512i w[8];
-    for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(t.g + b * 512 + c * 64);
-    const __m512 dw = f16x16(scales + b * 32);
+    const std::uint8_t* q = t.g + q8_0_r16_qs(b);
+    for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(q + c * 64);
+    const __m512 dw = f16x16(t.g + q8_0_r16_d(b));
     for (int i = 0; i < MR; ++i) {
       const std::int64_t row = t.i0 + i;
       const std::int8_t* xq = t.x->qs + row * t.x->k + b * kQK;
@@ -348,16 +349,15 @@ template <int MR>
 void q4_1_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
   __m512 acc[MR];
   for (auto& a : acc) a = _mm512_setzero_ps();
-  const std::uint8_t* scales = t.g + t.nb * 256;
   const __m512i low = _mm512_set1_epi8(0x0F);
   for (std::int64_t b = 0; b < t.nb; ++b) {
     __m512i lo[4], hi[4];
     for (int c = 0; c < 4; ++c) {
-      const __m512i v = _mm512_loadu_si512(t.g + b * 256 + c * 64);
+      const __m512i v = _mm512_loadu_si512(t.g + q4_1_r16_qs(b) + c * 64);
       lo[c] = _mm512_and_si512(v, low);
       hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
     }
-    const __m512 dw = f16x16(scales + b * 64), mw = f16x16(scales + b * 64 + 32);
+    const __m512 dw = f16x16(t.g + q4_1_r16_d(b)), mw = f16x16(t.g + q4_1_r16_d(b) + 32);
     for (int i = 0; i < MR; ++i) {
       const std::int64_t row = t.i0 + i;
       const std::int8_t* xq = t.x->qs + row * t.x->k + b * kQK;

@@ -15,35 +15,31 @@ namespace {
 
 constexpr std::size_t kQ8Chunks = 8, kQ4Chunks = 4;  // 4-byte chunks per block row
 
-std::size_t round64(std::size_t n) { return (n + 63) / 64 * 64; }
-
-// Byte offsets inside a group of the chunk bytes and scales of (block b, row r).
-std::size_t quant_offset(std::size_t chunks, std::int64_t b, std::size_t c, std::int64_t r) {
-  return static_cast<std::size_t>(b) * chunks * 64 + c * 64 + static_cast<std::size_t>(r) * 4;
+// Offset inside a group of chunk c of row r in block b.
+std::size_t chunk_offset(bool q8, std::int64_t b, std::size_t c, std::int64_t r) {
+  return (q8 ? q8_0_r16_qs(b) : q4_1_r16_qs(b)) + c * 64 + static_cast<std::size_t>(r) * 4;
 }
 
 void pack_group(DType packed, const std::uint8_t* rows, std::size_t row_bytes, std::int64_t n_rows, std::int64_t k,
                 std::uint8_t* g) {
   const std::int64_t nb = k / kQK;
   const bool q8 = packed == DType::Q8_0_R16;
-  const std::size_t chunks = q8 ? kQ8Chunks : kQ4Chunks;
-  std::uint8_t* scales = g + static_cast<std::size_t>(nb) * chunks * 64;
-  for (std::int64_t r = 0; r < n_rows; ++r) {
-    const std::uint8_t* row = rows + static_cast<std::size_t>(r) * row_bytes;
+  for (std::int64_t r = 0; r < kPackRows; ++r) {
+    const std::uint8_t* src = r < n_rows ? rows + static_cast<std::size_t>(r) * row_bytes : nullptr;
     for (std::int64_t b = 0; b < nb; ++b) {
       if (q8) {
-        BlockQ8_0 blk;
-        std::memcpy(&blk, row + static_cast<std::size_t>(b) * sizeof blk, sizeof blk);
-        for (std::size_t c = 0; c < chunks; ++c)
+        BlockQ8_0 blk{};  // rows past N: zero quants and scale
+        if (src) std::memcpy(&blk, src + static_cast<std::size_t>(b) * sizeof blk, sizeof blk);
+        for (std::size_t c = 0; c < kQ8Chunks; ++c)
           for (std::size_t j = 0; j < 4; ++j)
-            g[quant_offset(chunks, b, c, r) + j] = static_cast<std::uint8_t>(blk.qs[4 * c + j]) ^ 0x80u;
-        std::memcpy(scales + b * 32 + r * 2, &blk.d, 2);
+            g[chunk_offset(true, b, c, r) + j] = static_cast<std::uint8_t>(blk.qs[4 * c + j]) ^ 0x80u;
+        std::memcpy(g + q8_0_r16_d(b) + r * 2, &blk.d, 2);
       } else {
-        BlockQ4_1 blk;
-        std::memcpy(&blk, row + static_cast<std::size_t>(b) * sizeof blk, sizeof blk);
-        for (std::size_t c = 0; c < chunks; ++c) std::memcpy(g + quant_offset(chunks, b, c, r), blk.qs + 4 * c, 4);
-        std::memcpy(scales + b * 64 + r * 2, &blk.d, 2);
-        std::memcpy(scales + b * 64 + 32 + r * 2, &blk.m, 2);
+        BlockQ4_1 blk{};
+        if (src) std::memcpy(&blk, src + static_cast<std::size_t>(b) * sizeof blk, sizeof blk);
+        for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(g + chunk_offset(false, b, c, r), blk.qs + 4 * c, 4);
+        std::memcpy(g + q4_1_r16_d(b) + r * 2, &blk.d, 2);
+        std::memcpy(g + q4_1_r16_d(b) + 32 + r * 2, &blk.m, 2);
       }
     }
   }
@@ -54,9 +50,8 @@ void pack_group(DType packed, const std::uint8_t* rows, std::size_t row_bytes, s
 DType packed_base(DType t) noexcept { return t == DType::Q4_1_R16 ? DType::Q4_1 : DType::Q8_0; }
 
 std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
-  const auto nb = static_cast<std::size_t>(k / kQK);
-  return t == DType::Q4_1_R16 ? round64(nb * kPackRows * sizeof(BlockQ4_1))
-                              : round64(nb * kPackRows * sizeof(BlockQ8_0));
+  const std::int64_t nb = k / kQK;
+  return t == DType::Q4_1_R16 ? q4_1_r16_qs(nb) : q8_0_r16_qs((nb + 1) & ~std::int64_t{1});
 }
 
 void unpack_row(DType t, const std::uint8_t* packed, std::int64_t k, std::int64_t r, std::uint8_t* dst) noexcept {
@@ -64,21 +59,19 @@ void unpack_row(DType t, const std::uint8_t* packed, std::int64_t k, std::int64_
   const std::uint8_t* g = packed + static_cast<std::size_t>(r / kPackRows) * packed_group_bytes(t, k);
   const std::int64_t lane = r % kPackRows;
   const bool q8 = t == DType::Q8_0_R16;
-  const std::size_t chunks = q8 ? kQ8Chunks : kQ4Chunks;
-  const std::uint8_t* scales = g + static_cast<std::size_t>(nb) * chunks * 64;
   for (std::int64_t b = 0; b < nb; ++b) {
     if (q8) {
       BlockQ8_0 blk;
-      for (std::size_t c = 0; c < chunks; ++c)
+      for (std::size_t c = 0; c < kQ8Chunks; ++c)
         for (std::size_t j = 0; j < 4; ++j)
-          blk.qs[4 * c + j] = static_cast<std::int8_t>(g[quant_offset(chunks, b, c, lane) + j] ^ 0x80u);
-      std::memcpy(&blk.d, scales + b * 32 + lane * 2, 2);
+          blk.qs[4 * c + j] = static_cast<std::int8_t>(g[chunk_offset(true, b, c, lane) + j] ^ 0x80u);
+      std::memcpy(&blk.d, g + q8_0_r16_d(b) + lane * 2, 2);
       std::memcpy(dst + static_cast<std::size_t>(b) * sizeof blk, &blk, sizeof blk);
     } else {
       BlockQ4_1 blk;
-      for (std::size_t c = 0; c < chunks; ++c) std::memcpy(blk.qs + 4 * c, g + quant_offset(chunks, b, c, lane), 4);
-      std::memcpy(&blk.d, scales + b * 64 + lane * 2, 2);
-      std::memcpy(&blk.m, scales + b * 64 + 32 + lane * 2, 2);
+      for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(blk.qs + 4 * c, g + chunk_offset(false, b, c, lane), 4);
+      std::memcpy(&blk.d, g + q4_1_r16_d(b) + lane * 2, 2);
+      std::memcpy(&blk.m, g + q4_1_r16_d(b) + 32 + lane * 2, 2);
       std::memcpy(dst + static_cast<std::size_t>(b) * sizeof blk, &blk, sizeof blk);
     }
   }
@@ -100,15 +93,9 @@ Tensor pack_for_matmul(const Tensor& w) {
   auto owner = std::make_shared<Tensor>(Tensor::zeros(DType::I8, Shape{groups * static_cast<std::int64_t>(gb)}));
   auto* out = owner->data_as<std::uint8_t>();
   for (std::int64_t g = 0; g < groups; ++g) {
-    const std::int64_t n0 = g * kPackRows, cnt = std::min(kPackRows, N - n0);
-    pack_group(packed, w.row_ptr(n0), w.row_bytes(), cnt, K, out + static_cast<std::size_t>(g) * gb);
-    if (packed == DType::Q8_0_R16 && cnt < kPackRows) {
-      // Missing rows: quants of zero (0x80 once offset); their scales stay 0.
-      for (std::int64_t b = 0; b < K / kQK; ++b)
-        for (std::size_t c = 0; c < kQ8Chunks; ++c)
-          std::memset(out + static_cast<std::size_t>(g) * gb + quant_offset(kQ8Chunks, b, c, cnt), 0x80,
-                      static_cast<std::size_t>(kPackRows - cnt) * 4);
-    }
+    const std::int64_t n0 = g * kPackRows;
+    pack_group(packed, w.row_ptr(n0), w.row_bytes(), std::min(kPackRows, N - n0), K,
+               out + static_cast<std::size_t>(g) * gb);
   }
   return Tensor::borrow(packed, w.shape(), out, std::shared_ptr<const void>(owner, out));
 }
