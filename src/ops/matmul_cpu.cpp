@@ -184,14 +184,29 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
       base += n;
     }
   };
-  // Threads take chunks of all targets' tiles from a shared counter, so a
-  // worker that starts late (busy machine) just takes fewer chunks.
+  // Each share owns a contiguous range of tiles, so every thread streams its
+  // weights in order (prefetchers follow one run far better than chunks dealt
+  // round-robin); a share done with its range takes chunks from the others',
+  // so a worker that starts late (busy machine) just does less.
   const std::int64_t chunk = std::clamp<std::int64_t>(total / (8 * pool.size()), 1, 16);
   if (pool.size() == 1 || total <= chunk) return process(0, total);
-  std::atomic<std::int64_t> next{0};
-  pool.run([&](int, int) {
-    for (std::int64_t b; (b = next.fetch_add(chunk, std::memory_order_relaxed)) < total;)
-      process(b, std::min(b + chunk, total));
+  struct alignas(64) Range {
+    std::atomic<std::int64_t> next;
+    std::int64_t end;
+  };
+  constexpr int kMaxRanges = 16;
+  const int n_ranges = std::min(pool.size(), kMaxRanges);
+  Range ranges[kMaxRanges];
+  for (int r = 0; r < n_ranges; ++r) {
+    ranges[r].next.store(total * r / n_ranges, std::memory_order_relaxed);
+    ranges[r].end = total * (r + 1) / n_ranges;
+  }
+  pool.run([&](int share, int) {
+    for (int i = 0; i < n_ranges; ++i) {
+      Range& r = ranges[(share + i) % n_ranges];
+      for (std::int64_t b; (b = r.next.fetch_add(chunk, std::memory_order_relaxed)) < r.end;)
+        process(b, std::min(b + chunk, r.end));
+    }
   });
 }
 
