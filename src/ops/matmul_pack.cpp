@@ -2,9 +2,13 @@
 // load, and reading single rows back (embedding lookups of a tied matrix).
 #include "ops/matmul_pack.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include "cnai/ops/matmul.hpp"
 #include "ops/matmul_kernels.hpp"
@@ -43,6 +47,19 @@ void pack_group(DType packed, const std::uint8_t* rows, std::size_t row_bytes, s
       }
     }
   }
+}
+
+// Zeroed storage for a packed matrix. Large ones are 2 MiB aligned and ask
+// for transparent huge pages: decode walks the whole matrix every token.
+std::shared_ptr<std::uint8_t> packed_storage(std::size_t bytes) {
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  const std::size_t align = bytes >= kHuge ? kHuge : 64;
+  const std::size_t size = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, size);
+  if (!p) throw std::bad_alloc();
+  if (align == kHuge) ::madvise(p, size, MADV_HUGEPAGE);
+  std::memset(p, 0, size);
+  return std::shared_ptr<std::uint8_t>(static_cast<std::uint8_t*>(p), [](std::uint8_t* q) { std::free(q); });
 }
 
 }  // namespace
@@ -90,8 +107,8 @@ Tensor pack_for_matmul(const Tensor& w) {
   }
   const std::int64_t N = w.dim(0), K = w.dim(1), groups = (N + kPackRows - 1) / kPackRows;
   const std::size_t gb = packed_group_bytes(packed, K);
-  auto owner = std::make_shared<Tensor>(Tensor::zeros(DType::I8, Shape{groups * static_cast<std::int64_t>(gb)}));
-  auto* out = owner->data_as<std::uint8_t>();
+  const std::shared_ptr<std::uint8_t> owner = packed_storage(static_cast<std::size_t>(groups) * gb);
+  std::uint8_t* out = owner.get();
   for (std::int64_t g = 0; g < groups; ++g) {
     const std::int64_t n0 = g * kPackRows;
     pack_group(packed, w.row_ptr(n0), w.row_bytes(), std::min(kPackRows, N - n0), K,
