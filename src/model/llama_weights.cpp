@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "cnai/core/error.hpp"
 #include "cnai/ops/matmul.hpp"
@@ -82,22 +83,21 @@ bool packing_enabled() {
   return !(env && std::strcmp(env, "0") == 0);
 }
 
-void pack(Tensor& t, bool file_mapped) {
-  Tensor packed = ops::pack_for_matmul(t);
-  if (packed.data() == t.data()) return;
-  if (file_mapped) release_pages(t);
-  t = std::move(packed);
-}
-
-// The largest matrix (the output) first: peak memory is then the packed
-// total plus one small source matrix, not plus the output's source pages.
+// All matrices in one allocation (huge pages); each source's pages are
+// released as soon as it is packed, the largest (the output) first, so memory
+// peaks at the packed total plus one small source matrix.
 void pack_matrices(ModelWeights& w, bool file_mapped) {
   if (!packing_enabled()) return;
   const bool tied = w.output.data() == w.tok_embd.data();
-  pack(w.output, file_mapped);
-  if (tied) w.tok_embd = w.output;  // the embedding op reads packed rows too
+  std::vector<Tensor*> ts{&w.output};
   for (LayerWeights& l : w.layers)
-    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) pack(*t, file_mapped);
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) ts.push_back(t);
+  const std::vector<const Tensor*> sources(ts.begin(), ts.end());
+  std::vector<Tensor> packed = ops::pack_for_matmul(sources, [&](const Tensor& src) {
+    if (file_mapped) release_pages(src);
+  });
+  for (std::size_t i = 0; i < ts.size(); ++i) *ts[i] = std::move(packed[i]);
+  if (tied) w.tok_embd = w.output;  // the embedding op reads packed rows too
 }
 
 }  // namespace

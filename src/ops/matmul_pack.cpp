@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "cnai/ops/matmul.hpp"
 #include "ops/matmul_kernels.hpp"
@@ -49,7 +50,7 @@ void pack_group(DType packed, const std::uint8_t* rows, std::size_t row_bytes, s
   }
 }
 
-// Zeroed storage for a packed matrix. Large ones are 2 MiB aligned and ask
+// Storage for packed matrices (not zeroed). Large ones are 2 MiB aligned and ask
 // for transparent huge pages: decode walks the whole matrix every token.
 std::shared_ptr<std::uint8_t> packed_storage(std::size_t bytes) {
   constexpr std::size_t kHuge = std::size_t{2} << 20;
@@ -58,7 +59,8 @@ std::shared_ptr<std::uint8_t> packed_storage(std::size_t bytes) {
   void* p = std::aligned_alloc(align, size);
   if (!p) throw std::bad_alloc();
   if (align == kHuge) ::madvise(p, size, MADV_HUGEPAGE);
-  std::memset(p, 0, size);
+  // Left untouched: pack_into zeroes each matrix's part as it goes, so pages
+  // become resident only while their sources are released.
   return std::shared_ptr<std::uint8_t>(static_cast<std::uint8_t*>(p), [](std::uint8_t* q) { std::free(q); });
 }
 
@@ -94,27 +96,63 @@ void unpack_row(DType t, const std::uint8_t* packed, std::int64_t k, std::int64_
   }
 }
 
-Tensor pack_for_matmul(const Tensor& w) {
-  if (w.device() != Device::cpu || w.rank() != 2 || !w.data()) return w;
+namespace {
+
+// The packed type w would get, or w's own type when it stays as it is.
+DType packed_type(const Tensor& w) {
+  if (w.device() != Device::cpu || w.rank() != 2 || !w.data()) return w.dtype();
   const MatmulKernels& k = matmul_kernels();
-  DType packed;
-  if (w.dtype() == DType::Q4_1 && k.q4_1_r16) {
-    packed = DType::Q4_1_R16;
-  } else if (w.dtype() == DType::Q8_0 && k.q8_0_r16) {
-    packed = DType::Q8_0_R16;
-  } else {
-    return w;
-  }
+  if (w.dtype() == DType::Q4_1 && k.q4_1_r16) return DType::Q4_1_R16;
+  if (w.dtype() == DType::Q8_0 && k.q8_0_r16) return DType::Q8_0_R16;
+  return w.dtype();
+}
+
+std::size_t packed_size(const Tensor& w, DType packed) {
+  return static_cast<std::size_t>((w.dim(0) + kPackRows - 1) / kPackRows) * packed_group_bytes(packed, w.dim(1));
+}
+
+void pack_into(const Tensor& w, DType packed, std::uint8_t* out) {
   const std::int64_t N = w.dim(0), K = w.dim(1), groups = (N + kPackRows - 1) / kPackRows;
   const std::size_t gb = packed_group_bytes(packed, K);
-  const std::shared_ptr<std::uint8_t> owner = packed_storage(static_cast<std::size_t>(groups) * gb);
-  std::uint8_t* out = owner.get();
+  std::memset(out, 0, static_cast<std::size_t>(groups) * gb);  // padding blocks and rows
   for (std::int64_t g = 0; g < groups; ++g) {
     const std::int64_t n0 = g * kPackRows;
     pack_group(packed, w.row_ptr(n0), w.row_bytes(), std::min(kPackRows, N - n0), K,
                out + static_cast<std::size_t>(g) * gb);
   }
-  return Tensor::borrow(packed, w.shape(), out, std::shared_ptr<const void>(owner, out));
+}
+
+}  // namespace
+
+Tensor pack_for_matmul(const Tensor& w) {
+  const Tensor* one = &w;
+  return pack_for_matmul(std::span<const Tensor* const>(&one, 1), {}).front();
+}
+
+std::vector<Tensor> pack_for_matmul(std::span<const Tensor* const> ws,
+                                    const std::function<void(const Tensor&)>& on_packed) {
+  std::vector<Tensor> out;
+  out.reserve(ws.size());
+  std::size_t total = 0;
+  for (const Tensor* w : ws) {
+    const DType t = packed_type(*w);
+    if (t != w->dtype()) total += packed_size(*w, t);  // group sizes are multiples of 64
+  }
+  const std::shared_ptr<std::uint8_t> owner = total ? packed_storage(total) : nullptr;
+  std::size_t offset = 0;
+  for (const Tensor* w : ws) {
+    const DType t = packed_type(*w);
+    if (t == w->dtype()) {
+      out.push_back(*w);
+      continue;
+    }
+    std::uint8_t* dst = owner.get() + offset;
+    pack_into(*w, t, dst);
+    offset += packed_size(*w, t);
+    out.push_back(Tensor::borrow(t, w->shape(), dst, std::shared_ptr<const void>(owner, dst)));
+    if (on_packed) on_packed(*w);
+  }
+  return out;
 }
 
 }  // namespace cnai::ops

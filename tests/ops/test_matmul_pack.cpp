@@ -179,3 +179,25 @@ TEST_CASE("pack_for_matmul leaves types without a packed layout alone") {
   const Tensor f = random_f32(16, 64, 4);
   CHECK(ops::pack_for_matmul(f).data() == f.data());
 }
+
+TEST_CASE("several matrices packed into one allocation equal each packed alone") {
+  const Tensor a = random_weight(DType::Q8_0, 33, 96, 1), b = random_weight(DType::F16, 8, 64, 2),
+               c = random_weight(DType::Q4_1, 17, 64, 3);
+  Tensor pa;
+  if (!pack_or_skip(a, pa)) return;
+  const Tensor* ws[] = {&a, &b, &c};
+  std::vector<const Tensor*> seen;
+  const std::vector<Tensor> out = ops::pack_for_matmul(ws, [&](const Tensor& src) { seen.push_back(&src); });
+  REQUIRE(out.size() == 3);
+  CHECK(seen == std::vector<const Tensor*>{&a, &c});
+  CHECK(out[1].data() == b.data());
+  const Tensor pc = ops::pack_for_matmul(c);
+  for (std::size_t i : {std::size_t{0}, std::size_t{2}}) {
+    const Tensor& alone = i == 0 ? pa : pc;
+    CHECK(out[i].dtype() == alone.dtype());
+    CHECK(reinterpret_cast<std::uintptr_t>(out[i].data()) % 64 == 0);
+    const std::size_t bytes = static_cast<std::size_t>((alone.dim(0) + 15) / 16) *
+                              ops::packed_group_bytes(alone.dtype(), alone.dim(1));
+    CHECK(std::memcmp(out[i].data(), alone.data(), bytes) == 0);
+  }
+}
