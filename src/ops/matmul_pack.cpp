@@ -107,11 +107,23 @@ DType packed_type(const Tensor& w) {
   return w.dtype();
 }
 
+// Float matrices keep their layout but are copied too: into huge pages,
+// which decode's full sweep over every matrix each token reads faster.
+bool is_copied(const Tensor& w) {
+  return w.device() == Device::cpu && w.rank() == 2 && w.data() &&
+         (w.dtype() == DType::F16 || w.dtype() == DType::BF16 || w.dtype() == DType::F32);
+}
+
 std::size_t packed_size(const Tensor& w, DType packed) {
+  if (!is_packed(packed)) return (w.nbytes() + 63) / 64 * 64;
   return static_cast<std::size_t>((w.dim(0) + kPackRows - 1) / kPackRows) * packed_group_bytes(packed, w.dim(1));
 }
 
 void pack_into(const Tensor& w, DType packed, std::uint8_t* out) {
+  if (!is_packed(packed)) {
+    std::memcpy(out, w.data(), w.nbytes());
+    return;
+  }
   const std::int64_t N = w.dim(0), K = w.dim(1), groups = (N + kPackRows - 1) / kPackRows;
   const std::size_t gb = packed_group_bytes(packed, K);
   std::memset(out, 0, static_cast<std::size_t>(groups) * gb);  // padding blocks and rows
@@ -134,15 +146,14 @@ std::vector<Tensor> pack_for_matmul(std::span<const Tensor* const> ws,
   std::vector<Tensor> out;
   out.reserve(ws.size());
   std::size_t total = 0;
-  for (const Tensor* w : ws) {
-    const DType t = packed_type(*w);
-    if (t != w->dtype()) total += packed_size(*w, t);  // group sizes are multiples of 64
-  }
+  auto moves = [](const Tensor& w) { return packed_type(w) != w.dtype() || is_copied(w); };
+  for (const Tensor* w : ws)
+    if (moves(*w)) total += packed_size(*w, packed_type(*w));  // multiples of 64
   const std::shared_ptr<std::uint8_t> owner = total ? packed_storage(total) : nullptr;
   std::size_t offset = 0;
   for (const Tensor* w : ws) {
     const DType t = packed_type(*w);
-    if (t == w->dtype()) {
+    if (!moves(*w)) {
       out.push_back(*w);
       continue;
     }

@@ -173,11 +173,15 @@ TEST_CASE("packed layouts are not file types") {
   CHECK(ops::matmul_supports(DType::Q4_1_R16));
 }
 
-TEST_CASE("pack_for_matmul leaves types without a packed layout alone") {
+TEST_CASE("pack_for_matmul leaves Q4_0 alone and copies float matrices unchanged") {
   const Tensor w = random_weight(DType::Q4_0, 16, 64, 3);
   CHECK(ops::pack_for_matmul(w).data() == w.data());
-  const Tensor f = random_f32(16, 64, 4);
-  CHECK(ops::pack_for_matmul(f).data() == f.data());
+  const Tensor f = random_f32(17, 63, 4);
+  const Tensor c = ops::pack_for_matmul(f);
+  CHECK(c.dtype() == DType::F32);
+  CHECK(c.shape() == f.shape());
+  CHECK(c.data() != f.data());
+  CHECK(std::memcmp(c.data(), f.data(), f.nbytes()) == 0);
 }
 
 TEST_CASE("several matrices packed into one allocation equal each packed alone") {
@@ -189,8 +193,9 @@ TEST_CASE("several matrices packed into one allocation equal each packed alone")
   std::vector<const Tensor*> seen;
   const std::vector<Tensor> out = ops::pack_for_matmul(ws, [&](const Tensor& src) { seen.push_back(&src); });
   REQUIRE(out.size() == 3);
-  CHECK(seen == std::vector<const Tensor*>{&a, &c});
-  CHECK(out[1].data() == b.data());
+  CHECK(seen == std::vector<const Tensor*>{&a, &b, &c});
+  CHECK(out[1].dtype() == DType::F16);
+  CHECK(std::memcmp(out[1].data(), b.data(), b.nbytes()) == 0);
   const Tensor pc = ops::pack_for_matmul(c);
   for (std::size_t i : {std::size_t{0}, std::size_t{2}}) {
     const Tensor& alone = i == 0 ? pa : pc;

@@ -34,8 +34,9 @@ void matmul_many(const Tensor& x, std::span<const MatmulTarget> targets, ThreadP
 Tensor pack_for_matmul(const Tensor& w);
 
 /// Packs several matrices into one allocation (huge pages when large): the
-/// result i is ws[i] packed, or *ws[i] itself. on_packed(source) runs after
-/// each matrix is packed (e.g. to release its pages).
+/// result i is ws[i] packed, a copy for float matrices (F32/F16/BF16: same
+/// layout, in huge pages), or *ws[i] itself. on_packed(source) runs after
+/// each matrix is packed or copied (e.g. to release its pages).
 std::vector<Tensor> pack_for_matmul(std::span<const Tensor* const> ws,
                                     const std::function<void(const Tensor&)>& on_packed);
 
