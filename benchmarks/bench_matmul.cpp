@@ -3,8 +3,10 @@
 // Set CNAI_ISA=scalar|avx2|avx512 to force a kernel family.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cnai/ops/matmul.hpp"
@@ -27,12 +29,17 @@ Tensor random_weight(DType t, std::int64_t n, std::int64_t k) {
   return w;
 }
 
-void BM_matmul(benchmark::State& state, DType t) {
+bool pack_enabled() {
+  const char* env = std::getenv("CNAI_PACK");
+  return !(env && std::string(env) == "0");
+}
+
+void BM_matmul(benchmark::State& state, DType t, bool pack) {
   const std::int64_t n = state.range(0), k = state.range(1), m = state.range(2);
   const int threads = static_cast<int>(state.range(3));
   static std::unique_ptr<cnai::ThreadPool> pools[3];
   if (!pools[threads]) pools[threads] = std::make_unique<cnai::ThreadPool>(threads);
-  const Tensor w = random_weight(t, n, k);
+  const Tensor w = pack ? cnai::ops::pack_for_matmul(random_weight(t, n, k)) : random_weight(t, n, k);
   Tensor x = Tensor::empty(DType::F32, {m, k});
   std::mt19937 rng(1);
   std::normal_distribution<float> dist;
@@ -56,13 +63,16 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"N", "K", "M", "threads"})->UseRealTime()->MinTime(0.05);
 }
 
-BENCHMARK_CAPTURE(BM_matmul, q4_1, DType::Q4_1)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_matmul, q8_0, DType::Q8_0)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_matmul, f16, DType::F16)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q4_1, DType::Q4_1, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q4_1_packed, DType::Q4_1, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q8_0, DType::Q8_0, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q8_0_packed, DType::Q8_0, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, f16, DType::F16, false)->Apply(shapes);
 
 // Every matmul of one forward step of the default model (30 layers: Q/K/V and
 // gate/up as matmul_many, O, down; then the Q8_0 output matrix), with distinct
-// weights per layer so they stream from memory as in real decode.
+// weights per layer so they stream from memory as in real decode; packed as
+// the model loader packs them unless CNAI_PACK=0.
 struct ModelWeights {
   struct Layer {
     Tensor q, k, v, o, gate, up, down;
@@ -70,12 +80,15 @@ struct ModelWeights {
   std::vector<Layer> layers;
   Tensor output;
   ModelWeights() {
+    auto make = [](DType t, std::int64_t n, std::int64_t k) {
+      Tensor w = random_weight(t, n, k);
+      return pack_enabled() ? cnai::ops::pack_for_matmul(w) : w;
+    };
     for (int l = 0; l < 30; ++l)
-      layers.push_back(Layer{random_weight(DType::Q4_1, 576, 576), random_weight(DType::Q4_1, 192, 576),
-                             random_weight(DType::Q4_1, 192, 576), random_weight(DType::Q4_1, 576, 576),
-                             random_weight(DType::Q4_1, 1536, 576), random_weight(DType::Q4_1, 1536, 576),
-                             random_weight(DType::Q4_1, 576, 1536)});
-    output = random_weight(DType::Q8_0, 49152, 576);
+      layers.push_back(Layer{make(DType::Q4_1, 576, 576), make(DType::Q4_1, 192, 576), make(DType::Q4_1, 192, 576),
+                             make(DType::Q4_1, 576, 576), make(DType::Q4_1, 1536, 576),
+                             make(DType::Q4_1, 1536, 576), make(DType::Q4_1, 576, 1536)});
+    output = make(DType::Q8_0, 49152, 576);
   }
 };
 

@@ -104,11 +104,19 @@ void ThreadPool::worker_loop(int index) {
   for (;;) {
     // Spin first: per-token decode issues hundreds of jobs a few microseconds
     // apart, and a futex wake-up would cost more than the job.
+    // Every kYieldEvery spins (tens of µs) offer the core to another thread:
+    // on an oversubscribed machine the caller this worker waits for may be
+    // the one waiting for a core; on an idle one the yield returns at once.
+    constexpr int kYieldEvery = 1024;
     std::uint32_t g = seen;
-    for (int spin = 0; spin < (1 << 16); ++spin) {
+    for (int spin = 1; spin <= (1 << 16); ++spin) {
       g = generation_.load(std::memory_order_acquire);
       if (g != seen) break;
-      CNAI_CPU_RELAX();
+      if (spin % kYieldEvery == 0) {
+        std::this_thread::yield();
+      } else {
+        CNAI_CPU_RELAX();
+      }
     }
     if (g == seen) {
       generation_.wait(seen, std::memory_order_acquire);

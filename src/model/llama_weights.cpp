@@ -1,6 +1,11 @@
 #include "model/llama_weights.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "cnai/core/error.hpp"
 #include "cnai/ops/matmul.hpp"
@@ -62,9 +67,42 @@ LayerWeights load_layer(const GgufReader& g, const ModelConfig& c, int i) {
   return l;
 }
 
+// Drops this process's mapping of the whole pages inside a matrix that was
+// repacked (the file stays in the page cache), so packing does not double the
+// resident weights. Only for file mappings: there the pages re-read the file.
+void release_pages(const Tensor& t) {
+  const auto page = static_cast<std::uintptr_t>(4096);
+  const auto begin = (reinterpret_cast<std::uintptr_t>(t.data()) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(t.data()) + t.nbytes()) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+// Env CNAI_PACK=0 keeps the file's layout (A/B measurements).
+bool packing_enabled() {
+  const char* env = std::getenv("CNAI_PACK");
+  return !(env && std::strcmp(env, "0") == 0);
+}
+
+// All matrices in one allocation (huge pages); each source's pages are
+// released as soon as it is packed, the largest (the output) first, so memory
+// peaks at the packed total plus one small source matrix.
+void pack_matrices(ModelWeights& w, bool file_mapped) {
+  if (!packing_enabled()) return;
+  const bool tied = w.output.data() == w.tok_embd.data();
+  std::vector<Tensor*> ts{&w.output};
+  for (LayerWeights& l : w.layers)
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) ts.push_back(t);
+  const std::vector<const Tensor*> sources(ts.begin(), ts.end());
+  std::vector<Tensor> packed = ops::pack_for_matmul(sources, [&](const Tensor& src) {
+    if (file_mapped) release_pages(src);
+  });
+  for (std::size_t i = 0; i < ts.size(); ++i) *ts[i] = std::move(packed[i]);
+  if (tied) w.tok_embd = w.output;  // the embedding op reads packed rows too
+}
+
 }  // namespace
 
-std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfig& c) {
+std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfig& c, bool file_mapped) {
   auto w = std::make_unique<ModelWeights>();
   w->config = c;
   w->tok_embd = matrix(g, "token_embd.weight", c.n_vocab, c.n_embd);
@@ -73,6 +111,7 @@ std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfi
   if (c.has_rope_freqs) w->rope_freqs = vector_f32(g, "rope_freqs.weight", c.n_rot / 2);
   w->layers.reserve(static_cast<std::size_t>(c.n_layer));
   for (int i = 0; i < c.n_layer; ++i) w->layers.push_back(load_layer(g, c, i));
+  pack_matrices(*w, file_mapped);
   return w;
 }
 

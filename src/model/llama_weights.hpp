@@ -33,7 +33,9 @@ struct ModelWeights {
 };
 
 /// Error(model_format) naming a missing tensor or a wrong shape;
-/// Error(unsupported) for a matrix type with no matmul kernel.
-std::unique_ptr<ModelWeights> load_weights(const GgufReader& gguf, const ModelConfig& config);
+/// Error(unsupported) for a matrix type with no matmul kernel. Matrices are
+/// repacked for the CPU kernels where that pays (ops::pack_for_matmul); with
+/// file_mapped (gguf maps a file) the original pages are then released.
+std::unique_ptr<ModelWeights> load_weights(const GgufReader& gguf, const ModelConfig& config, bool file_mapped);
 
 }  // namespace cnai::model_detail

@@ -2,9 +2,11 @@
 #include "cnai/ops/embedding.hpp"
 
 #include <string>
+#include <vector>
 
 #include "cnai/core/error.hpp"
 #include "cnai/ops/quantize.hpp"
+#include "ops/matmul_pack.hpp"
 
 namespace cnai::ops {
 
@@ -23,7 +25,16 @@ void embedding(const Tensor& table, std::span<const std::int32_t> ids, Tensor& o
     if (id < 0 || id >= V)
       throw Error(ErrorCode::invalid_argument, "embedding: token id " + std::to_string(id) + " at position " +
                                                    std::to_string(i) + " is outside [0, " + std::to_string(V) + ")");
-    dequantize_row(table.dtype(), table.row_ptr(id), out.data_as<float>() + i * D, D);
+    float* dst = out.data_as<float>() + i * D;
+    if (is_packed(table.dtype())) {
+      // A tied output matrix packed for matmul: rebuild the row's blocks first.
+      thread_local std::vector<std::uint8_t> row;
+      row.resize(row_bytes(packed_base(table.dtype()), D));
+      unpack_row(table.dtype(), table.data_as<std::uint8_t>(), D, id, row.data());
+      dequantize_row(packed_base(table.dtype()), row.data(), dst, D);
+    } else {
+      dequantize_row(table.dtype(), table.row_ptr(id), dst, D);
+    }
   }
 }
 

@@ -11,7 +11,7 @@ namespace cnai::ops {
 bool matmul_supports(DType t) noexcept {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q4_1:
-    case DType::Q8_0: case DType::Q4_K: case DType::Q6_K:
+    case DType::Q8_0: case DType::Q4_K: case DType::Q6_K: case DType::Q4_1_R16: case DType::Q8_0_R16:
       return true;
     default:
       return false;

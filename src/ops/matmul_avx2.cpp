@@ -213,7 +213,9 @@ const MatmulKernels* matmul_kernels_avx2() {
                                quant_tile<Q8_0Format>,
                                float_tile<F32Elem>,
                                float_tile<F16Elem>,
-                               float_tile<BF16Elem>};
+                               float_tile<BF16Elem>,
+                               nullptr,
+                               nullptr};
   return &k;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ops/matmul_kernels.hpp"
+#include "ops/matmul_pack.hpp"
 #include "ops/quant_blocks.hpp"
 
 namespace cnai::ops {
@@ -253,9 +254,33 @@ void float_micro_nr(int nr, const float* x, std::int64_t ldx, std::int64_t k, co
   }
 }
 
+// One activation row (decode): rows one after another, so the weights stream
+// linearly (several interleaved row streams read markedly slower from DRAM),
+// with 4 accumulators to hide the FMA latency.
+template <class E>
+void float_gemv(const float* x, std::int64_t k, const WeightRows& w, float* y) {
+  for (std::int64_t n = w.n0; n < w.n1; ++n) {
+    const auto* wr = reinterpret_cast<const typename E::T*>(w.w + static_cast<std::size_t>(n) * w.w_stride);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    std::int64_t j = 0;
+    for (; j + 64 <= k; j += 64)
+      for (int u = 0; u < 4; ++u)
+        acc[u] = _mm512_fmadd_ps(_mm512_loadu_ps(x + j + 16 * u), E::template load<false>(wr + j + 16 * u, 0xFFFF),
+                                 acc[u]);
+    for (; j + 16 <= k; j += 16)
+      acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + j), E::template load<false>(wr + j, 0xFFFF), acc[0]);
+    if (j < k) {
+      const auto mask = static_cast<__mmask16>((1u << (k - j)) - 1);
+      acc[1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + j), E::template load<true>(wr + j, mask), acc[1]);
+    }
+    y[n] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+  }
+}
+
 template <class E>
 void float_tile(const float* x, std::int64_t ldx, std::int64_t m, std::int64_t k, const WeightRows& w, float* y,
                 std::int64_t ldy) {
+  if (m == 1) return float_gemv<E>(x, k, w, y);
   const typename E::T* rows[kNR] = {};
   for (std::int64_t n = w.n0; n < w.n1; n += kNR) {
     const int nr = static_cast<int>(std::min<std::int64_t>(kNR, w.n1 - n));
@@ -274,6 +299,110 @@ void float_tile(const float* x, std::int64_t ldx, std::int64_t m, std::int64_t k
   }
 }
 
+// ---- packed weights (matmul_pack.hpp) -------------------------------------------------
+// Lane r of every vector is weight row r of the group: a dpbusd against 4
+// activation bytes broadcast to all lanes advances 16 dot products, so no
+// horizontal sums and one linear weight stream.
+inline __m512i bcast4(const std::int8_t* p) {
+  std::int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+inline __m512 f16x16(const std::uint8_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+struct PackedTile {
+  const ActQ8* x;
+  std::int64_t i0, nb;
+  const std::uint8_t* g;  // the group
+  __mmask16 mask;         // rows of the group that exist
+};
+
+template <int MR>
+void q8_0_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
+  __m512 acc[MR];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (std::int64_t b = 0; b < t.nb; ++b) {
+    __m512i w[8];
+    const std::uint8_t* q = t.g + q8_0_r16_qs(b);
+    for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(q + c * 64);
+    const __m512 dw = f16x16(t.g + q8_0_r16_d(b));
+    for (int i = 0; i < MR; ++i) {
+      const std::int64_t row = t.i0 + i;
+      const std::int8_t* xq = t.x->qs + row * t.x->k + b * kQK;
+      // Weights carry +128: start from -128·Σx so the sum is Σ w·x.
+      __m512i s0 = _mm512_set1_epi32(-128 * t.x->qsum[row * t.nb + b]), s1 = _mm512_setzero_si512();
+      for (int c = 0; c < 8; c += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, w[c], bcast4(xq + 4 * c));
+        s1 = _mm512_dpbusd_epi32(s1, w[c + 1], bcast4(xq + 4 * c + 4));
+      }
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+      acc[i] = _mm512_fmadd_ps(dot, _mm512_mul_ps(dw, _mm512_set1_ps(t.x->d[row * t.nb + b])), acc[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
+}
+
+template <int MR>
+void q4_1_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
+  __m512 acc[MR];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  for (std::int64_t b = 0; b < t.nb; ++b) {
+    __m512i lo[4], hi[4];
+    for (int c = 0; c < 4; ++c) {
+      const __m512i v = _mm512_loadu_si512(t.g + q4_1_r16_qs(b) + c * 64);
+      lo[c] = _mm512_and_si512(v, low);
+      hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+    }
+    const __m512 dw = f16x16(t.g + q4_1_r16_d(b)), mw = f16x16(t.g + q4_1_r16_d(b) + 32);
+    for (int i = 0; i < MR; ++i) {
+      const std::int64_t row = t.i0 + i;
+      const std::int8_t* xq = t.x->qs + row * t.x->k + b * kQK;
+      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], bcast4(xq));
+      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], bcast4(xq + 16));
+      for (int c = 1; c < 4; ++c) {
+        s0 = _mm512_dpbusd_epi32(s0, lo[c], bcast4(xq + 4 * c));
+        s1 = _mm512_dpbusd_epi32(s1, hi[c], bcast4(xq + 16 + 4 * c));
+      }
+      const float dx = t.x->d[row * t.nb + b];
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+      acc[i] = _mm512_fmadd_ps(dot, _mm512_mul_ps(dw, _mm512_set1_ps(dx)), acc[i]);
+      // m·d·Σq with GGML's f16-rounded d·Σq, as the reference computes it.
+      acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(t.x->s[row * t.nb + b]), acc[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
+}
+
+template <template <int> class Micro>
+void packed_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
+  PackedTile t{&x, 0, x.k / kQK, nullptr, 0};
+  for (std::int64_t n = w.n0; n < w.n1; n += 16) {
+    t.g = w.w + static_cast<std::size_t>(n / 16) * w.w_stride;
+    const std::int64_t cnt = std::min<std::int64_t>(16, w.n1 - n);
+    t.mask = static_cast<__mmask16>((1u << cnt) - 1);
+    for (t.i0 = 0; t.i0 < m; t.i0 += kMR) {
+      switch (std::min<std::int64_t>(kMR, m - t.i0)) {
+        case 1: Micro<1>::run(t, y + n, ldy); break;
+        case 2: Micro<2>::run(t, y + n, ldy); break;
+        case 3: Micro<3>::run(t, y + n, ldy); break;
+        default: Micro<4>::run(t, y + n, ldy); break;
+      }
+    }
+  }
+}
+template <int MR>
+struct Q8_0R16 {
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q8_0_r16_micro<MR>(t, y, ldy); }
+};
+template <int MR>
+struct Q4_1R16 {
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q4_1_r16_micro<MR>(t, y, ldy); }
+};
+
 }  // namespace
 
 const MatmulKernels* matmul_kernels_avx512() {
@@ -284,7 +413,9 @@ const MatmulKernels* matmul_kernels_avx512() {
                                quant_tile<Q8_0Format>,
                                float_tile<F32Elem>,
                                float_tile<F16Elem>,
-                               float_tile<BF16Elem>};
+                               float_tile<BF16Elem>,
+                               packed_tile<Q4_1R16>,
+                               packed_tile<Q8_0R16>};
   return &k;
 }
 

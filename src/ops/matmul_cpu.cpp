@@ -11,6 +11,7 @@
 #include "cnai/core/error.hpp"
 #include "cnai/ops/quantize.hpp"
 #include "ops/matmul_kernels.hpp"
+#include "ops/matmul_pack.hpp"
 #include "ops/quant_blocks.hpp"
 
 namespace cnai::ops {
@@ -45,21 +46,52 @@ std::atomic<const MatmulKernels*> g_forced{nullptr};
 struct ActScratch {
   std::vector<std::int8_t> qs;
   std::vector<float> d, s;
+  std::vector<std::int32_t> qsum;
   ActQ8 view(std::int64_t m, std::int64_t k) {
     const auto nq = static_cast<std::size_t>(m * k), nb = static_cast<std::size_t>(m * (k / kQK));
     if (qs.size() < nq) qs.resize(nq);
-    if (d.size() < nb) { d.resize(nb); s.resize(nb); }
-    return ActQ8{qs.data(), d.data(), s.data(), k};
+    if (d.size() < nb) { d.resize(nb); s.resize(nb); qsum.resize(nb); }
+    return ActQ8{qs.data(), d.data(), s.data(), k, qsum.data()};
   }
 };
 
-bool is_q8_weight(DType t) { return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0; }
+bool is_q8_weight(DType t) {
+  return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0 || is_packed(t);
+}
+
+void fill_qsum(const ActQ8& xq, std::int64_t m) {
+  const std::int64_t nb = m * (xq.k / kQK);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    std::int32_t sum = 0;
+    for (int j = 0; j < kQK; ++j) sum += xq.qs[b * kQK + j];
+    xq.qsum[b] = sum;
+  }
+}
 
 QuantTileFn quant_tile_for(const MatmulKernels& k, DType t) {
   switch (t) {
     case DType::Q4_0: return k.q4_0;
     case DType::Q4_1: return k.q4_1;
+    case DType::Q4_1_R16: return k.q4_1_r16;
+    case DType::Q8_0_R16: return k.q8_0_r16;
     default: return k.q8_0;
+  }
+}
+
+// A packed matrix with a family that has no packed kernel (a forced ISA):
+// unpack a group at a time into per-thread scratch and use the plain kernel.
+void unpacked_rows(const MatmulKernels& k, const ActQ8& xq, std::int64_t m, const Tensor& w, std::int64_t n0,
+                   std::int64_t n1, float* y, std::int64_t ldy) {
+  const DType base = packed_base(w.dtype());
+  const std::int64_t K = w.dim(-1);
+  const std::size_t rb = row_bytes(base, K);
+  thread_local std::vector<std::uint8_t> buf;
+  if (buf.size() < kPackRows * rb) buf.resize(kPackRows * rb);
+  for (std::int64_t n = n0; n < n1; n += kPackRows) {
+    const std::int64_t cnt = std::min(kPackRows, n1 - n);
+    for (std::int64_t r = 0; r < cnt; ++r)
+      unpack_row(w.dtype(), w.data_as<std::uint8_t>(), K, n + r, buf.data() + static_cast<std::size_t>(r) * rb);
+    quant_tile_for(k, base)(xq, m, WeightRows{buf.data(), rb, 0, cnt}, y + n, ldy);
   }
 }
 
@@ -86,7 +118,13 @@ void run_rows(const MatmulKernels& k, const Tensor& x, const ActQ8& xq, const Ma
   float* y = t.y->data_as<float>();
   const WeightRows rows{w.row_ptr(0), w.row_bytes(), n0, n1};
   const float* xf = x.data_as<float>();
-  switch (w.dtype()) {
+  if (is_packed(w.dtype())) {
+    if (QuantTileFn f = quant_tile_for(k, w.dtype())) {
+      f(xq, M, WeightRows{w.data_as<std::uint8_t>(), packed_group_bytes(w.dtype(), K), n0, n1}, y, N);
+    } else {
+      unpacked_rows(k, xq, M, w, n0, n1, y, N);
+    }
+  } else switch (w.dtype()) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q8_0: quant_tile_for(k, w.dtype())(xq, M, rows, y, N); break;
     case DType::F32: k.f32(xf, K, M, K, rows, y, N); break;
     case DType::F16: k.f16(xf, K, M, K, rows, y, N); break;
@@ -130,26 +168,45 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
     // On the caller alone: a few µs even for prefill-sized x, and a second
     // pool dispatch costs more than that whenever the machine is busy.
     k.quantize_act(x.data_as<float>(), M, K, xq);
+    if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_packed(t.w->dtype()); }))
+      fill_qsum(xq, M);
   }
+  // Work is split in tiles of 16 rows of one target (a packed group).
+  auto tiles = [](const MatmulTarget& t) { return (t.w->dim(0) + kPackRows - 1) / kPackRows; };
   std::int64_t total = 0;
-  for (const auto& t : targets) total += t.w->dim(0);
+  for (const auto& t : targets) total += tiles(t);
   auto process = [&](std::int64_t b, std::int64_t e) {
     std::int64_t base = 0;
     for (const auto& t : targets) {
-      const std::int64_t N = t.w->dim(0);
-      const std::int64_t n0 = std::max<std::int64_t>(b - base, 0), n1 = std::min<std::int64_t>(e - base, N);
-      if (n0 < n1) run_rows(k, x, xq, t, n0, n1);
-      base += N;
+      const std::int64_t n = tiles(t), N = t.w->dim(0);
+      const std::int64_t t0 = std::max<std::int64_t>(b - base, 0), t1 = std::min<std::int64_t>(e - base, n);
+      if (t0 < t1) run_rows(k, x, xq, t, t0 * kPackRows, std::min(t1 * kPackRows, N));
+      base += n;
     }
   };
-  // Threads take chunks of all targets' rows from a shared counter, so a
-  // worker that starts late (busy machine) just takes fewer chunks.
-  const std::int64_t chunk = std::clamp<std::int64_t>((total / (8 * pool.size()) + 3) / 4 * 4, 4, 256);
+  // Each share owns a contiguous range of tiles, so every thread streams its
+  // weights in order (prefetchers follow one run far better than chunks dealt
+  // round-robin); a share done with its range takes chunks from the others',
+  // so a worker that starts late (busy machine) just does less.
+  const std::int64_t chunk = std::clamp<std::int64_t>(total / (8 * pool.size()), 1, 16);
   if (pool.size() == 1 || total <= chunk) return process(0, total);
-  std::atomic<std::int64_t> next{0};
-  pool.run([&](int, int) {
-    for (std::int64_t b; (b = next.fetch_add(chunk, std::memory_order_relaxed)) < total;)
-      process(b, std::min(b + chunk, total));
+  struct alignas(64) Range {
+    std::atomic<std::int64_t> next;
+    std::int64_t end;
+  };
+  constexpr int kMaxRanges = 16;
+  const int n_ranges = std::min(pool.size(), kMaxRanges);
+  Range ranges[kMaxRanges];
+  for (int r = 0; r < n_ranges; ++r) {
+    ranges[r].next.store(total * r / n_ranges, std::memory_order_relaxed);
+    ranges[r].end = total * (r + 1) / n_ranges;
+  }
+  pool.run([&](int share, int) {
+    for (int i = 0; i < n_ranges; ++i) {
+      Range& r = ranges[(share + i) % n_ranges];
+      for (std::int64_t b; (b = r.next.fetch_add(chunk, std::memory_order_relaxed)) < r.end;)
+        process(b, std::min(b + chunk, r.end));
+    }
   });
 }
 

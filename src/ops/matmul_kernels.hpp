@@ -11,17 +11,21 @@ namespace cnai::ops {
 /// Activations quantized to Q8 (the Q8_1 scheme: scale d and d*sum(q) per 32
 /// elements, d and s rounded to f16 like GGML) in a struct-of-arrays layout:
 /// row m has qs + m*k, d + m*nb and s + m*nb, nb = k / 32. Each family fills
-/// it with its own quantize_act. (The AVX kernels take Σq for Q4_1's m·Σx term
+/// it with its own quantize_act; qsum[m * nb + b] = Σq of each block (filled
+/// by the dispatcher, only when a packed weight needs it). (The AVX kernels take Σq for Q4_1's m·Σx term
 /// from the integer quants themselves, a little more exact than f16 s.)
 struct ActQ8 {
   std::int8_t* qs;
   float* d;
   float* s;
   std::int64_t k;
+  std::int32_t* qsum = nullptr;
 };
 
 /// Weight rows [n0, n1) of w (row stride w_stride bytes) against activation
-/// rows [0, m); writes y[i * ldy + n] for every such pair.
+/// rows [0, m); writes y[i * ldy + n] for every such pair. Packed weights
+/// (matmul_pack.hpp): w is the matrix start, w_stride the bytes per 16-row
+/// group, n0 a multiple of 16.
 struct WeightRows {
   const std::uint8_t* w;
   std::size_t w_stride;
@@ -38,6 +42,7 @@ struct MatmulKernels {
   QuantizeActFn quantize_act;
   QuantTileFn q4_0, q4_1, q8_0;
   FloatTileFn f32, f16, bf16;
+  QuantTileFn q4_1_r16, q8_0_r16;  // packed layouts; nullptr: the family has none
 };
 
 const MatmulKernels& matmul_kernels_scalar();

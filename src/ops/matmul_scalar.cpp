@@ -101,7 +101,9 @@ const MatmulKernels& matmul_kernels_scalar() {
                                q8_0_tile,
                                float_tile<float, f32_id>,
                                float_tile<std::uint16_t, f16_conv>,
-                               float_tile<std::uint16_t, bf16_conv>};
+                               float_tile<std::uint16_t, bf16_conv>,
+                               nullptr,
+                               nullptr};
   return k;
 }
 

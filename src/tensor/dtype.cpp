@@ -1,6 +1,7 @@
 #include "cnai/tensor/dtype.hpp"
 
 #include <string>
+#include <utility>
 
 #include "cnai/core/error.hpp"
 
@@ -28,6 +29,7 @@ std::optional<DTypeTraits> dtype_traits(std::uint32_t raw) noexcept {
     case DType::Q5_K: return DTypeTraits{"Q5_K", 256, 2 + 2 + 12 + 32 + 128, true};
     case DType::Q6_K: return DTypeTraits{"Q6_K", 256, 128 + 64 + 16 + 2, true};
     case DType::Q8_K: return DTypeTraits{"Q8_K", 256, 4 + 256 + 32, true};
+    case DType::Q4_1_R16: case DType::Q8_0_R16: return std::nullopt;
   }
   return std::nullopt;
 }
@@ -43,6 +45,12 @@ const DTypeTraits& traits(DType t) {
         tb.v[i] = *tr;
         tb.known[i] = true;
       }
+    }
+    // Packed layouts: per row, the same bytes per block as their base type.
+    for (auto [packed, tr] : {std::pair{DType::Q4_1_R16, DTypeTraits{"Q4_1_R16", 32, 2 + 2 + 16, true}},
+                         std::pair{DType::Q8_0_R16, DTypeTraits{"Q8_0_R16", 32, 2 + 32, true}}}) {
+      tb.v[static_cast<std::uint32_t>(packed)] = tr;
+      tb.known[static_cast<std::uint32_t>(packed)] = true;
     }
     return tb;
   }();

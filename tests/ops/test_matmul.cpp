@@ -143,6 +143,26 @@ TEST_CASE("matmul matches the double reference for every weight type, shape and 
   }
 }
 
+TEST_CASE("float weights at M=1 (the row-streaming GEMV) with K off the 16 and 64 multiples") {
+  IsaGuard guard;
+  cnai::ThreadPool pool(2);
+  for (const char* isa : available_families()) {
+    REQUIRE(ops::force_matmul_isa(isa));
+    unsigned seed = 40;
+    for (DType t : {DType::F32, DType::F16, DType::BF16})
+      for (std::int64_t k : {1, 15, 17, 63, 65, 100, 143})
+        for (std::int64_t n : {1, 7, 37}) {
+          const Tensor x = random_f32(1, k, ++seed);
+          const Tensor w = random_weight(t, n, k, ++seed);
+          Tensor y = Tensor::empty(DType::F32, {1, n});
+          ops::matmul(x, w, y, pool);
+          check_against_reference(x, w, y, nullptr,
+                                  std::string(isa) + " " + std::string(cnai::to_string(t)) + " M=1 N=" +
+                                      std::to_string(n) + " K=" + std::to_string(k));
+        }
+  }
+}
+
 TEST_CASE("matmul with bias, and matmul_many equals separate matmuls") {
   IsaGuard guard;
   cnai::ThreadPool pool(2);

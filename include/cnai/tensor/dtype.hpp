@@ -31,6 +31,10 @@ enum class DType : std::uint32_t {
   I64 = 27,
   F64 = 28,
   BF16 = 30,
+  // cnai's own CPU layouts, made at load by ops::pack_for_matmul and never read
+  // from a file: the same blocks with 16 rows interleaved (see src/ops/matmul_pack.hpp).
+  Q4_1_R16 = 60,
+  Q8_0_R16 = 61,
 };
 
 struct DTypeTraits {
@@ -40,7 +44,8 @@ struct DTypeTraits {
   bool quantized;
 };
 
-/// Traits of a known type; std::nullopt for an id cnai does not know.
+/// Traits of a known file type; std::nullopt for an id cnai does not know (and
+/// for the in-memory packed layouts, which no file may claim).
 std::optional<DTypeTraits> dtype_traits(std::uint32_t raw_type) noexcept;
 
 /// Traits of `t` (t must be a known enumerator).

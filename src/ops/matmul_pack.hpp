@@ -1,0 +1,43 @@
+// Packed weight layouts (private to src/ops): Q4_1_R16 and Q8_0_R16 hold the
+// blocks of Q4_1/Q8_0 with 16 rows interleaved, so a single-row GEMV streams
+// one linear, 64-byte-aligned run and each vpdpbusd serves 16 rows at once.
+//
+// Group g (rows 16g..16g+15, rows past N zero), nb = K / 32 blocks; block b's
+// bytes, in the order the kernels read them, so a group is one linear run:
+//   Q8_0_R16: blocks in pairs {qs[b], qs[b+1], d[b], d[b+1]} (1088 bytes, 17 lines)
+//             qs[8][16][4]  byte = w.qs[4c + j] ^ 0x80 (unsigned w + 128)
+//             d[16]         f16 scales (odd nb: the last pair's second block is zero)
+//   Q4_1_R16: per block {qs[4][16][4], d[16], m[16]} (320 bytes, 5 lines)
+//             qs byte = w.qs[4c + j] (low nibble: element 4c+j, high: 16+4c+j)
+// [c][r][j]: chunk c of row r, so a 64-byte line holds 4 bytes of each row.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cnai/tensor/dtype.hpp"
+
+namespace cnai::ops {
+
+inline constexpr std::int64_t kPackRows = 16;
+
+inline bool is_packed(DType t) noexcept { return t == DType::Q4_1_R16 || t == DType::Q8_0_R16; }
+
+/// Byte offsets of block b's quants and scales inside a group.
+inline std::size_t q8_0_r16_qs(std::int64_t b) noexcept {
+  return static_cast<std::size_t>(b >> 1) * 1088 + static_cast<std::size_t>(b & 1) * 512;
+}
+inline std::size_t q8_0_r16_d(std::int64_t b) noexcept { return q8_0_r16_qs(b & ~std::int64_t{1}) + 1024 + static_cast<std::size_t>(b & 1) * 32; }
+inline std::size_t q4_1_r16_qs(std::int64_t b) noexcept { return static_cast<std::size_t>(b) * 320; }
+inline std::size_t q4_1_r16_d(std::int64_t b) noexcept { return q4_1_r16_qs(b) + 256; }  // m follows at +32
+
+/// Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0.
+DType packed_base(DType t) noexcept;
+
+/// Bytes of one 16-row group of a packed matrix with k columns.
+std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept;
+
+/// Row r of a packed matrix (k columns) back in its base type's block layout.
+void unpack_row(DType t, const std::uint8_t* packed, std::int64_t k, std::int64_t r, std::uint8_t* dst) noexcept;
+
+}  // namespace cnai::ops

@@ -1,0 +1,208 @@
+// Packed weight layouts (Q4_1_R16, Q8_0_R16): packing round-trips every row,
+// and matmul/embedding on a packed matrix equal the same ops on the original
+// at awkward shapes (1 row, N not a multiple of 16, odd block counts), in
+// every kernel family (families without a packed kernel unpack on the fly).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cnai/ops/embedding.hpp"
+#include "cnai/ops/matmul.hpp"
+#include "cnai/ops/quantize.hpp"
+#include "ops/matmul_kernels.hpp"
+#include "ops/matmul_pack.hpp"
+
+using cnai::DType;
+using cnai::Tensor;
+namespace ops = cnai::ops;
+
+namespace {
+
+Tensor random_f32(std::int64_t rows, std::int64_t cols, unsigned seed) {
+  Tensor t = Tensor::empty(DType::F32, {rows, cols});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(rng);
+  return t;
+}
+
+Tensor random_weight(DType t, std::int64_t n, std::int64_t k, unsigned seed) {
+  Tensor w = Tensor::empty(t, {n, k});
+  const Tensor f = random_f32(n, k, seed);
+  for (std::int64_t r = 0; r < n; ++r) ops::quantize_row(t, f.data_as<float>() + r * k, w.row_ptr(r), k);
+  return w;
+}
+
+// y against Σ x·w in double over the original (unpacked) weights, with x as
+// the kernels see it (Q8 round trip); tolerance relative to Σ |x·w|.
+void check_reference(const Tensor& x, const Tensor& w, const float* y, std::int64_t ldy, const std::string& what) {
+  const std::int64_t m = x.rows(), k = x.dim(1), n = w.dim(0);
+  const DType act = w.dtype() == DType::Q4_1 ? DType::Q8_1 : DType::Q8_0;
+  std::vector<std::uint8_t> buf(cnai::row_bytes(DType::Q8_1, k));
+  std::vector<float> xr(static_cast<std::size_t>(m * k)), wr(static_cast<std::size_t>(k));
+  for (std::int64_t i = 0; i < m; ++i) {
+    ops::quantize_row(act, x.data_as<float>() + i * k, buf.data(), k);
+    ops::dequantize_row(act, buf.data(), xr.data() + i * k, k);
+  }
+  for (std::int64_t c = 0; c < n; ++c) {
+    ops::dequantize_row(w.dtype(), w.row_ptr(c), wr.data(), k);
+    for (std::int64_t i = 0; i < m; ++i) {
+      double ref = 0.0, mag = 0.0;
+      for (std::int64_t j = 0; j < k; ++j) {
+        const double p = static_cast<double>(xr[static_cast<std::size_t>(i * k + j)]) * wr[static_cast<std::size_t>(j)];
+        ref += p;
+        mag += std::fabs(p);
+      }
+      const double got = y[i * ldy + c];
+      INFO(what, " at y[", i, ", ", c, "] ref=", ref, " got=", got);
+      REQUIRE(std::fabs(got - ref) <= 2e-3 * mag + 1e-5);
+    }
+  }
+}
+
+struct IsaGuard {
+  ~IsaGuard() { ops::force_matmul_isa(nullptr); }
+};
+
+std::vector<const char*> families() {
+  std::vector<const char*> out;
+  for (const char* name : {"scalar", "avx2", "avx512"})
+    if (ops::force_matmul_isa(name)) out.push_back(name);
+  ops::force_matmul_isa(nullptr);
+  return out;
+}
+
+// Packs w with the default family; false (with a message) when it has no
+// packed kernel on this CPU.
+bool pack_or_skip(const Tensor& w, Tensor& packed) {
+  packed = ops::pack_for_matmul(w);
+  if (packed.data() == w.data()) {
+    MESSAGE("no packed kernel for ", cnai::to_string(w.dtype()), " with ", ops::matmul_isa(), ": skipped");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("packing round-trips every row of Q4_1 and Q8_0 matrices") {
+  for (DType t : {DType::Q4_1, DType::Q8_0})
+    for (std::int64_t k : {32, 96, 576})
+      for (std::int64_t n : {1, 15, 16, 17, 50}) {
+        const Tensor w = random_weight(t, n, k, static_cast<unsigned>(n * 1000 + k));
+        Tensor p;
+        if (!pack_or_skip(w, p)) return;
+        CHECK(ops::is_packed(p.dtype()));
+        CHECK(ops::packed_base(p.dtype()) == t);
+        CHECK(p.shape() == w.shape());
+        CHECK(reinterpret_cast<std::uintptr_t>(p.data()) % 64 == 0);
+        CHECK(ops::packed_group_bytes(p.dtype(), k) % 64 == 0);
+        std::vector<std::uint8_t> row(w.row_bytes());
+        for (std::int64_t r = 0; r < n; ++r) {
+          ops::unpack_row(p.dtype(), p.data_as<std::uint8_t>(), k, r, row.data());
+          INFO(cnai::to_string(t), " N=", n, " K=", k, " row ", r);
+          REQUIRE(std::memcmp(row.data(), w.row_ptr(r), row.size()) == 0);
+        }
+      }
+}
+
+TEST_CASE("matmul on packed weights matches the reference at awkward shapes in every family") {
+  IsaGuard guard;
+  cnai::ThreadPool pool1(1), pool2(2), pool3(3);
+  for (DType t : {DType::Q4_1, DType::Q8_0}) {
+    unsigned seed = 100;
+    for (std::int64_t k : {32, 96, 544})
+      for (std::int64_t n : {1, 15, 17, 50}) {
+        const Tensor w = random_weight(t, n, k, ++seed);
+        Tensor p;
+        if (!pack_or_skip(w, p)) return;
+        for (const char* isa : families()) {
+          REQUIRE(ops::force_matmul_isa(isa));
+          for (std::int64_t m : {1, 2, 5, 9}) {
+            const Tensor x = random_f32(m, k, ++seed);
+            Tensor y = Tensor::empty(DType::F32, {m, n});
+            ops::matmul(x, p, y, n == 50 ? (m % 2 ? pool2 : pool3) : pool1);
+            check_reference(x, w, y.data_as<float>(), n,
+                            std::string(isa) + " " + std::string(cnai::to_string(p.dtype())) + " M=" +
+                                std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k));
+          }
+        }
+        ops::force_matmul_isa(nullptr);
+      }
+  }
+}
+
+TEST_CASE("matmul_many mixes packed and plain targets whose row counts are not multiples of 16") {
+  const std::int64_t m = 3, k = 96;
+  const Tensor x = random_f32(m, k, 1);
+  const Tensor wa = random_weight(DType::Q4_1, 21, k, 2), wb = random_weight(DType::Q8_0, 7, k, 3),
+               wc = random_weight(DType::Q8_0, 40, k, 4);
+  Tensor pa, pc;
+  if (!pack_or_skip(wa, pa) || !pack_or_skip(wc, pc)) return;
+  cnai::ThreadPool pool(2);
+  Tensor ya = Tensor::empty(DType::F32, {m, 21}), yb = Tensor::empty(DType::F32, {m, 7}),
+         yc = Tensor::empty(DType::F32, {m, 40});
+  const ops::MatmulTarget targets[] = {{&pa, &ya}, {&wb, &yb}, {&pc, &yc}};
+  ops::matmul_many(x, targets, pool);
+  check_reference(x, wa, ya.data_as<float>(), 21, "many/packed q4_1");
+  check_reference(x, wb, yb.data_as<float>(), 7, "many/plain q8_0");
+  check_reference(x, wc, yc.data_as<float>(), 40, "many/packed q8_0");
+}
+
+TEST_CASE("embedding reads rows of a packed (tied) matrix exactly as of the original") {
+  for (DType t : {DType::Q4_1, DType::Q8_0}) {
+    const Tensor w = random_weight(t, 37, 64, 9);
+    Tensor p;
+    if (!pack_or_skip(w, p)) return;
+    const std::vector<std::int32_t> ids{0, 36, 15, 16, 17, 5};
+    Tensor a = Tensor::empty(DType::F32, {6, 64}), b = Tensor::empty(DType::F32, {6, 64});
+    ops::embedding(w, ids, a);
+    ops::embedding(p, ids, b);
+    CHECK(std::memcmp(a.data(), b.data(), a.nbytes()) == 0);
+  }
+}
+
+TEST_CASE("packed layouts are not file types") {
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q4_1_R16)).has_value());
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q8_0_R16)).has_value());
+  CHECK(cnai::traits(DType::Q8_0_R16).block_size == 32);
+  CHECK(ops::matmul_supports(DType::Q4_1_R16));
+}
+
+TEST_CASE("pack_for_matmul leaves Q4_0 alone and copies float matrices unchanged") {
+  const Tensor w = random_weight(DType::Q4_0, 16, 64, 3);
+  CHECK(ops::pack_for_matmul(w).data() == w.data());
+  const Tensor f = random_f32(17, 63, 4);
+  const Tensor c = ops::pack_for_matmul(f);
+  CHECK(c.dtype() == DType::F32);
+  CHECK(c.shape() == f.shape());
+  CHECK(c.data() != f.data());
+  CHECK(std::memcmp(c.data(), f.data(), f.nbytes()) == 0);
+}
+
+TEST_CASE("several matrices packed into one allocation equal each packed alone") {
+  const Tensor a = random_weight(DType::Q8_0, 33, 96, 1), b = random_weight(DType::F16, 8, 64, 2),
+               c = random_weight(DType::Q4_1, 17, 64, 3);
+  Tensor pa;
+  if (!pack_or_skip(a, pa)) return;
+  const Tensor* ws[] = {&a, &b, &c};
+  std::vector<const Tensor*> seen;
+  const std::vector<Tensor> out = ops::pack_for_matmul(ws, [&](const Tensor& src) { seen.push_back(&src); });
+  REQUIRE(out.size() == 3);
+  CHECK(seen == std::vector<const Tensor*>{&a, &b, &c});
+  CHECK(out[1].dtype() == DType::F16);
+  CHECK(std::memcmp(out[1].data(), b.data(), b.nbytes()) == 0);
+  const Tensor pc = ops::pack_for_matmul(c);
+  for (std::size_t i : {std::size_t{0}, std::size_t{2}}) {
+    const Tensor& alone = i == 0 ? pa : pc;
+    CHECK(out[i].dtype() == alone.dtype());
+    CHECK(reinterpret_cast<std::uintptr_t>(out[i].data()) % 64 == 0);
+    const std::size_t bytes = static_cast<std::size_t>((alone.dim(0) + 15) / 16) *
+                              ops::packed_group_bytes(alone.dtype(), alone.dim(1));
+    CHECK(std::memcmp(out[i].data(), alone.data(), bytes) == 0);
+  }
+}
