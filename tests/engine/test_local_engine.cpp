@@ -98,20 +98,20 @@ TEST_CASE("the prompt is the model's ChatML template with the generation prompt"
 TEST_CASE("a three-turn conversation uses the earlier turns") {
   auto engine = load_engine();
   if (!engine) return;
-  ChatRequest r = ask("I have a dog called Max.");
+  ChatRequest r = ask("I have a dog called Pepper.");
   r.messages.push_back(msg(Role::assistant, text_of(engine->chat(r))));
   r.messages.push_back(msg(Role::user, "What color is the sky?"));
   r.messages.push_back(msg(Role::assistant, text_of(engine->chat(r))));
   r.messages.push_back(msg(Role::user, "What is the name of my dog?"));
   const ChatResponse third = engine->chat(r);
   INFO("third answer: " << text_of(third));
-  CHECK(text_of(third).find("Max") != std::string::npos);
+  CHECK(text_of(third).find("Pepper") != std::string::npos);
   // The history was served from the cache, not evaluated again.
   CHECK(third.usage.cached_prompt_tokens > 20);
   // Without the history the model cannot know the name.
   const ChatResponse alone = engine->chat(ask("What is the name of my dog?"));
   INFO("without history: " << text_of(alone));
-  CHECK(text_of(alone).find("Max") == std::string::npos);
+  CHECK(text_of(alone).find("Pepper") == std::string::npos);
 }
 
 TEST_CASE("streamed text equals the non-streamed text for the same seed") {

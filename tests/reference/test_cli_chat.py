@@ -61,7 +61,7 @@ def test_logit_bias_bans_a_token():
     base = json.loads(cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json").stdout)
     first = base["token_ids"][0]
     out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json",
-               "--logit-bias", f"{first}=-100")
+               "--logit-bias", f"{first}=-100", "--max-tokens", "24")
     assert out.returncode == 0, out.stderr
     assert first not in json.loads(out.stdout)["token_ids"]
     bad = cnai("run", "-p", "hi", "--logit-bias", "abc")
@@ -79,13 +79,13 @@ def test_run_errors_are_clear():
 
 
 def test_chat_keeps_history_across_turns():
-    turns = "I have a dog called Max.\nWhat color is the sky?\nWhat is the name of my dog?\n/exit\n"
+    turns = "I have a dog called Pepper.\nWhat color is the sky?\nWhat is the name of my dog?\n/exit\n"
     out = cnai("chat", "--temperature", "0", "--max-tokens", "48", stdin=turns)
     assert out.returncode == 0, out.stderr
     answers = [a for a in out.stdout.split("\n") if a.strip()]
     assert len(answers) >= 3
-    assert "Max" in answers[-1]
+    assert "Pepper" in answers[-1]
     # /reset forgets: the same last question alone does not know the name.
     out = cnai("chat", "--temperature", "0", "--max-tokens", "48",
-               stdin="I have a dog called Max.\n/reset\nWhat is the name of my dog?\n")
-    assert "Max" not in out.stdout.strip().split("\n")[-1]
+               stdin="I have a dog called Pepper.\n/reset\nWhat is the name of my dog?\n")
+    assert "Pepper" not in out.stdout.strip().split("\n")[-1]
