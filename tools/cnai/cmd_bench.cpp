@@ -3,6 +3,7 @@
 // single-token evals after it. Best of r repeats after a warm-up run.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -42,6 +43,20 @@ std::vector<std::int32_t> random_ids(std::mt19937& rng, int n, int n_vocab) {
   return ids;
 }
 
+// Running mean, standard deviation and best of per-repetition rates.
+struct Rate {
+  double sum = 0, sum_sq = 0, best = 0;
+  int n = 0;
+  void add(double r) {
+    sum += r;
+    sum_sq += r * r;
+    best = std::max(best, r);
+    ++n;
+  }
+  double mean() const { return n > 0 ? sum / n : 0.0; }
+  double stddev() const { return n > 1 ? std::sqrt(std::max(0.0, (sum_sq - sum * sum / n) / (n - 1))) : 0.0; }
+};
+
 int run_bench(const std::vector<std::string>& argv) {
   const cnai::cli::Args args(argv, {"--json"});
   const std::string path = args.get_or("-m", cnai::cli::default_model_path());
@@ -60,28 +75,35 @@ int run_bench(const std::vector<std::string>& argv) {
   const auto prompt = random_ids(rng, n_prompt, model->config().n_vocab);
   const auto gen = random_ids(rng, n_gen, model->config().n_vocab);
   run_round(ctx, prompt, gen);  // warm-up: page in weights, grow scratch
-  Round best{1e30, 1e30};
+  // Like llama-bench: the mean (and spread) of each repetition's tokens/s.
+  Rate prefill, decode;
   for (int i = 0; i < repeats; ++i) {
     const Round r = run_round(ctx, prompt, gen);
-    best.prefill_s = std::min(best.prefill_s, r.prefill_s);
-    best.decode_s = std::min(best.decode_s, r.decode_s);
+    prefill.add(n_prompt / r.prefill_s);
+    if (n_gen > 0) decode.add(n_gen / r.decode_s);
   }
-  const double prefill_tps = n_prompt / best.prefill_s;
-  const double decode_tps = n_gen > 0 ? n_gen / best.decode_s : 0.0;
   if (args.has("--json")) {
-    boost::json::object o{{"model", path},           {"threads", model->threads()},
-                          {"n_prompt", n_prompt},    {"n_gen", n_gen},
-                          {"repeats", repeats},      {"prefill_tokens_per_s", prefill_tps},
-                          {"decode_tokens_per_s", decode_tps}, {"isa", cnai::ops::matmul_isa()},
-                          {"statistic", "best"},     {"prefill_ms", best.prefill_s * 1e3},
-                          {"decode_ms_per_token", n_gen > 0 ? best.decode_s * 1e3 / n_gen : 0.0}};
+    boost::json::object o{{"model", path},
+                          {"threads", model->threads()},
+                          {"n_prompt", n_prompt},
+                          {"n_gen", n_gen},
+                          {"repeats", repeats},
+                          {"isa", cnai::ops::matmul_isa()},
+                          {"statistic", "mean"},
+                          {"prefill_tokens_per_s", prefill.mean()},
+                          {"decode_tokens_per_s", decode.mean()},
+                          {"prefill_tokens_per_s_stddev", prefill.stddev()},
+                          {"decode_tokens_per_s_stddev", decode.stddev()},
+                          {"prefill_tokens_per_s_best", prefill.best},
+                          {"decode_tokens_per_s_best", decode.best}};
     std::printf("%s\n", boost::json::serialize(o).c_str());
   } else {
-    std::printf("model   %s\nthreads %d, isa %s, best of %d\n", path.c_str(), model->threads(),
+    std::printf("model   %s\nthreads %d, isa %s, mean of %d (best)\n", path.c_str(), model->threads(),
                 cnai::ops::matmul_isa(), repeats);
-    std::printf("prefill %5d tokens: %8.1f tokens/s (%.1f ms)\n", n_prompt, prefill_tps, best.prefill_s * 1e3);
-    std::printf("decode  %5d tokens: %8.1f tokens/s (%.2f ms/token)\n", n_gen, decode_tps,
-                n_gen > 0 ? best.decode_s * 1e3 / n_gen : 0.0);
+    std::printf("prefill %5d tokens: %8.1f ± %.1f tokens/s (%.1f)\n", n_prompt, prefill.mean(), prefill.stddev(),
+                prefill.best);
+    std::printf("decode  %5d tokens: %8.1f ± %.1f tokens/s (%.1f)\n", n_gen, decode.mean(), decode.stddev(),
+                decode.best);
   }
   return 0;
 }
