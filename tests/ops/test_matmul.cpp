@@ -12,47 +12,18 @@
 #include "cnai/core/error.hpp"
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/quantize.hpp"
+#include "matmul_test_inputs.hpp"
 #include "ops/matmul_kernels.hpp"
 
 using cnai::DType;
 using cnai::Shape;
 using cnai::Tensor;
 namespace ops = cnai::ops;
+using cnai::testing::random_f32;
+using cnai::testing::random_weight;
 
 namespace {
 
-Tensor random_f32(std::int64_t rows, std::int64_t cols, unsigned seed) {
-  Tensor t = Tensor::empty(DType::F32, {rows, cols});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(rng);
-  return t;
-}
-
-// Random weights of type t; K-quants get random bytes with small sane scales.
-Tensor random_weight(DType t, std::int64_t n, std::int64_t k, unsigned seed) {
-  Tensor w = Tensor::empty(t, {n, k});
-  if (t == DType::Q4_K || t == DType::Q6_K) {
-    std::mt19937 rng(seed);
-    auto* p = static_cast<std::uint8_t*>(w.data());
-    for (std::size_t i = 0; i < w.nbytes(); ++i) p[i] = static_cast<std::uint8_t>(rng());
-    const std::size_t bsz = t == DType::Q4_K ? 144 : 210;
-    for (std::size_t b = 0; b < w.nbytes() / bsz; ++b) {
-      const std::uint16_t d = ops::f32_to_f16(0.002f), dmin = ops::f32_to_f16(0.01f);
-      if (t == DType::Q4_K) {
-        std::memcpy(p + b * bsz, &d, 2);
-        std::memcpy(p + b * bsz + 2, &dmin, 2);
-      } else {
-        std::memcpy(p + b * bsz + 208, &d, 2);
-      }
-    }
-    return w;
-  }
-  const Tensor f = random_f32(n, k, seed);
-  for (std::int64_t r = 0; r < n; ++r)
-    ops::quantize_row(t, f.data_as<float>() + r * k, w.row_ptr(r), k);
-  return w;
-}
 
 // What the kernels see of x: Q8_0 (Q8_1 for Q4_1) round trip for weights
 // dotted in integers, x itself otherwise.

@@ -13,29 +13,18 @@
 #include "cnai/ops/embedding.hpp"
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/quantize.hpp"
+#include "matmul_test_inputs.hpp"
 #include "ops/matmul_kernels.hpp"
 #include "ops/matmul_pack.hpp"
 
 using cnai::DType;
 using cnai::Tensor;
 namespace ops = cnai::ops;
+using cnai::testing::random_f32;
+using cnai::testing::random_weight;
 
 namespace {
 
-Tensor random_f32(std::int64_t rows, std::int64_t cols, unsigned seed) {
-  Tensor t = Tensor::empty(DType::F32, {rows, cols});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(rng);
-  return t;
-}
-
-Tensor random_weight(DType t, std::int64_t n, std::int64_t k, unsigned seed) {
-  Tensor w = Tensor::empty(t, {n, k});
-  const Tensor f = random_f32(n, k, seed);
-  for (std::int64_t r = 0; r < n; ++r) ops::quantize_row(t, f.data_as<float>() + r * k, w.row_ptr(r), k);
-  return w;
-}
 
 // y against Σ x·w in double over the original (unpacked) weights, with x as
 // the kernels see it (Q8 round trip); tolerance relative to Σ |x·w|.
