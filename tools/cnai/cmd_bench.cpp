@@ -66,6 +66,9 @@ int run_bench(const std::vector<std::string>& argv) {
   if (n_prompt < 1 || n_gen < 0) throw cnai::Error(cnai::ErrorCode::invalid_argument, "bench: need -p >= 1, -n >= 0");
   cnai::ModelOptions mo;
   mo.threads = static_cast<int>(args.get_int("-t", 0));
+  const std::string kv = args.get_or("--kv-type", "f16");  // llama-bench's default too
+  if (kv != "f32" && kv != "f16") throw cnai::Error(cnai::ErrorCode::invalid_argument, "bench: --kv-type must be f16 or f32");
+  mo.kv_type = kv == "f16" ? cnai::KvCacheType::f16 : cnai::KvCacheType::f32;
   auto model = cnai::Model::load(path, mo);
   cnai::ContextOptions co;
   co.n_ctx = n_prompt + n_gen;
@@ -89,6 +92,7 @@ int run_bench(const std::vector<std::string>& argv) {
                           {"n_gen", n_gen},
                           {"repeats", repeats},
                           {"isa", cnai::ops::matmul_isa()},
+                          {"kv_type", kv},
                           {"statistic", "mean"},
                           {"prefill_tokens_per_s", prefill.mean()},
                           {"decode_tokens_per_s", decode.mean()},
@@ -109,6 +113,6 @@ int run_bench(const std::vector<std::string>& argv) {
 }
 
 const bool registered = cnai::cli::register_command(
-    {"bench", "measure prefill and decode tokens/s: [-m MODEL] [-t N] [-p 128] [-n 64] [-r 3] [--json]", &run_bench});
+    {"bench", "measure prefill and decode tokens/s: [-m MODEL] [-t N] [-p 128] [-n 64] [-r 3] [--kv-type f16|f32] [--json]", &run_bench});
 
 }  // namespace

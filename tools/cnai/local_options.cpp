@@ -13,7 +13,7 @@ const char* const kLocalFlagsUsage =
     "  -t N                compute threads (default: physical cores)\n"
     "  -c N                context length (default: the model's, at most 4096)\n"
     "  --template FILE     Jinja chat template instead of the model's\n"
-    "  --kv-type f16|f32   KV cache precision (default f32)\n"
+    "  --kv-type f16|f32   KV cache precision (default f16)\n"
     "  --chatml            use ChatML when the model's template is missing or unusable\n"
     "  --system TEXT       system message\n"
     "  --max-tokens N      stop after N generated tokens\n"
