@@ -10,18 +10,10 @@
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/quantize.hpp"
 
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
+#include "support/count_allocations.hpp"
 
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using cnai::testing::g_allocations;
+using cnai::testing::g_counting;
 
 TEST_CASE("matmul and matmul_many allocate nothing in steady state") {
   using cnai::DType;
