@@ -33,7 +33,4 @@ struct LocalEngine::Impl {
   std::atomic<std::uint64_t> next_request{1};
 };
 
-/// Request fields left unset take the engine's defaults.
-SamplingParams merge_sampling(const SamplingParams& request, const SamplingParams& defaults);
-
 }  // namespace cnai

@@ -33,10 +33,22 @@ void check_request(const GenerateRequest& request, int n_ctx) {
 }
 
 std::size_t common_prefix(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
-  const auto n = std::min(a.size(), b.size());
-  std::size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
+  return static_cast<std::size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
+}
+
+// Request fields left unset take the engine's defaults.
+SamplingParams merge_sampling(const SamplingParams& r, const SamplingParams& d) {
+  SamplingParams m;
+  m.temperature = pick(r.temperature, d.temperature);
+  m.top_p = pick(r.top_p, d.top_p);
+  m.top_k = pick(r.top_k, d.top_k);
+  m.min_p = pick(r.min_p, d.min_p);
+  m.repetition_penalty = pick(r.repetition_penalty, d.repetition_penalty);
+  m.frequency_penalty = pick(r.frequency_penalty, d.frequency_penalty);
+  m.presence_penalty = pick(r.presence_penalty, d.presence_penalty);
+  m.seed = pick(r.seed, d.seed);
+  m.logit_bias = r.logit_bias.empty() ? d.logit_bias : r.logit_bias;
+  return m;
 }
 
 // Collects emitted text and the tokens behind it, and forwards to the caller.
@@ -59,20 +71,6 @@ class Emitter {
 };
 
 }  // namespace
-
-SamplingParams merge_sampling(const SamplingParams& r, const SamplingParams& d) {
-  SamplingParams m;
-  m.temperature = pick(r.temperature, d.temperature);
-  m.top_p = pick(r.top_p, d.top_p);
-  m.top_k = pick(r.top_k, d.top_k);
-  m.min_p = pick(r.min_p, d.min_p);
-  m.repetition_penalty = pick(r.repetition_penalty, d.repetition_penalty);
-  m.frequency_penalty = pick(r.frequency_penalty, d.frequency_penalty);
-  m.presence_penalty = pick(r.presence_penalty, d.presence_penalty);
-  m.seed = pick(r.seed, d.seed);
-  m.logit_bias = r.logit_bias.empty() ? d.logit_bias : r.logit_bias;
-  return m;
-}
 
 GenerateResult LocalEngine::generate(const GenerateRequest& request, const TextCallback& on_text) {
   Impl& s = *impl_;

@@ -12,8 +12,9 @@ namespace cnai::ops {
 /// elements, d and s rounded to f16 like GGML) in a struct-of-arrays layout:
 /// row m has qs + m*k, d + m*nb and s + m*nb, nb = k / 32. Each family fills
 /// it with its own quantize_act; qsum[m * nb + b] = Σq of each block (filled
-/// by the dispatcher, only when a packed weight needs it). (The AVX kernels take Σq for Q4_1's m·Σx term
-/// from the integer quants themselves, a little more exact than f16 s.)
+/// by the dispatcher, only when a packed weight needs it). Q4_1's m·Σx term: the scalar
+/// and packed AVX-512 kernels use the f16 s, as GGML does; the unpacked AVX2/AVX-512 kernels
+/// take Σq from the integer quants themselves, a little more exact and not bit-identical.
 struct ActQ8 {
   std::int8_t* qs;
   float* d;

@@ -22,19 +22,12 @@ using cnai::FinishReason;
 using cnai::LocalEngine;
 using cnai::Role;
 
-cnai::Message msg(Role role, std::string text) {
-  cnai::Message m;
-  m.role = role;
-  m.content = std::move(text);
-  return m;
-}
-
 // With a system message, as llama.cpp answers too: without one the template's
 // default system prompt makes both greedily answer the France question in French.
 ChatRequest ask(std::string question, int max_tokens = 48) {
   ChatRequest r;
-  r.messages.push_back(msg(Role::system, "You are a helpful assistant."));
-  r.messages.push_back(msg(Role::user, std::move(question)));
+  r.messages.push_back(cnai::Message::make(Role::system, "You are a helpful assistant."));
+  r.messages.push_back(cnai::Message::make(Role::user, std::move(question)));
   r.sampling.temperature = 0.0f;
   r.max_tokens = max_tokens;
   return r;
@@ -86,7 +79,7 @@ TEST_CASE("the prompt is the model's ChatML template with the generation prompt"
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
   // Without a system message the model's template inserts its own.
   ChatRequest bare;
-  bare.messages.push_back(msg(Role::user, "Hi"));
+  bare.messages.push_back(cnai::Message::make(Role::user, "Hi"));
   CHECK(engine->render_prompt(bare) ==
         "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
         "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
@@ -99,10 +92,10 @@ TEST_CASE("a three-turn conversation uses the earlier turns") {
   auto engine = load_engine();
   if (!engine) return;
   ChatRequest r = ask("I have a dog called Pepper.");
-  r.messages.push_back(msg(Role::assistant, text_of(engine->chat(r))));
-  r.messages.push_back(msg(Role::user, "What color is the sky?"));
-  r.messages.push_back(msg(Role::assistant, text_of(engine->chat(r))));
-  r.messages.push_back(msg(Role::user, "What is the name of my dog?"));
+  r.messages.push_back(cnai::Message::make(Role::assistant, text_of(engine->chat(r))));
+  r.messages.push_back(cnai::Message::make(Role::user, "What color is the sky?"));
+  r.messages.push_back(cnai::Message::make(Role::assistant, text_of(engine->chat(r))));
+  r.messages.push_back(cnai::Message::make(Role::user, "What is the name of my dog?"));
   const ChatResponse third = engine->chat(r);
   INFO("third answer: " << text_of(third));
   CHECK(text_of(third).find("Pepper") != std::string::npos);
@@ -155,8 +148,8 @@ TEST_CASE("prefix reuse gives the same tokens as a fresh evaluation") {
   if (!cached || !fresh) return;
   ChatRequest r = ask("Name three fruits.", 24);
   const ChatResponse first = cached->chat(r);
-  r.messages.push_back(msg(Role::assistant, text_of(first)));
-  r.messages.push_back(msg(Role::user, "Name three colors."));
+  r.messages.push_back(cnai::Message::make(Role::assistant, text_of(first)));
+  r.messages.push_back(cnai::Message::make(Role::user, "Name three colors."));
   const ChatResponse reused = cached->chat(r);
   const ChatResponse recomputed = fresh->chat(r);
   CHECK(reused.usage.cached_prompt_tokens > 0);

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
 
 #include "cnai/core/error.hpp"
 
@@ -74,6 +78,17 @@ double Args::get_double(const std::string& name, double fallback) const {
   } catch (const std::exception&) {
     throw Error(ErrorCode::invalid_argument, "option " + name + " expects a number, got '" + *v + "'");
   }
+}
+
+std::string model_path(const Args& args) { return args.get_or("-m", args.get_or("--model", default_model_path())); }
+
+std::string read_file(const std::string& path) {
+  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::not_found, "cannot open '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 static std::map<std::string, Command>& registry() {

@@ -45,4 +45,10 @@ const std::map<std::string, Command>& commands();
 /// ${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/SmolLM2-135M-Instruct.Q4_1.gguf.
 std::string default_model_path();
 
+/// The model a command runs on: -m or --model, else default_model_path().
+std::string model_path(const Args& args);
+
+/// A whole file's bytes ("-": standard input). Error(not_found) naming the path.
+std::string read_file(const std::string& path);
+
 }  // namespace cnai::cli

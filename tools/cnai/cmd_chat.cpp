@@ -21,13 +21,6 @@ constexpr const char* kUsage =
     "  type a message and press enter; /reset forgets the conversation, /exit (or end of input) quits\n"
     "  --verbose           print token counts and speed after each answer\n";
 
-cnai::Message message(cnai::Role role, std::string text) {
-  cnai::Message m;
-  m.role = role;
-  m.content = std::move(text);
-  return m;
-}
-
 // Drops the oldest exchange after the system message; false when nothing is left to drop.
 bool drop_oldest_turn(std::vector<cnai::Message>& history) {
   std::size_t first = !history.empty() && history[0].role == cnai::Role::system ? 1 : 0;
@@ -61,11 +54,11 @@ int chat_command(const std::vector<std::string>& argv) {
     std::printf("%s%s", kUsage, cnai::cli::kLocalFlagsUsage);
     return 0;
   }
-  auto engine = cnai::LocalEngine::load(cnai::cli::model_path_from(args), cnai::cli::engine_options_from(args));
+  auto engine = cnai::LocalEngine::load(cnai::cli::model_path(args), cnai::cli::engine_options_from(args));
   cnai::ChatRequest request;
   cnai::cli::apply_request_flags(args, request);
   const std::string system = args.get_or("--system", "");
-  if (!system.empty()) request.messages.push_back(message(cnai::Role::system, system));
+  if (!system.empty()) request.messages.push_back(cnai::Message::system(system));
   const bool interactive = isatty(STDIN_FILENO) != 0;
   if (interactive) std::fprintf(stderr, "cnai chat with %s (/reset, /exit)\n", engine->name().c_str());
   std::string line;
@@ -77,12 +70,12 @@ int chat_command(const std::vector<std::string>& argv) {
       request.messages.resize(system.empty() ? 0 : 1);
       continue;
     }
-    request.messages.push_back(message(cnai::Role::user, line));
+    request.messages.push_back(cnai::Message::user(line));
     if (interactive) std::fflush(stderr);
     const cnai::ChatResponse r = answer(*engine, request);
     std::printf("\n");
     std::fflush(stdout);
-    request.messages.push_back(message(cnai::Role::assistant, r.choices.at(0).message.content));
+    request.messages.push_back(cnai::Message::assistant(r.choices.at(0).message.content));
     if (args.has("--verbose")) std::fputs(cnai::cli::timing_line(r).c_str(), stderr);
   }
   return 0;

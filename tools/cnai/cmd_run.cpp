@@ -34,15 +34,8 @@ cnai::ChatRequest request_from(const Args& args) {
   auto prompt = args.get("-p");
   if (!prompt) prompt = args.get("--prompt");
   if (!prompt) throw cnai::Error(cnai::ErrorCode::invalid_argument, "missing -p TEXT (the prompt)");
-  if (auto system = args.get("--system")) {
-    cnai::Message m;
-    m.role = cnai::Role::system;
-    m.content = *system;
-    r.messages.push_back(m);
-  }
-  cnai::Message user;
-  user.content = *prompt;
-  r.messages.push_back(user);
+  if (auto system = args.get("--system")) r.messages.push_back(cnai::Message::system(*system));
+  r.messages.push_back(cnai::Message::user(*prompt));
   if (args.has("--max-tokens")) r.max_tokens = static_cast<int>(args.get_int("--max-tokens", 0));
   if (args.has("--temperature")) r.sampling.temperature = static_cast<float>(args.get_double("--temperature", 0));
   return r;
@@ -165,7 +158,7 @@ boost::json::object local_json(const cnai::ChatResponse& r) {
 int run_local(const Args& args) {
   cnai::ChatRequest request = request_from(args);
   cnai::cli::apply_request_flags(args, request);
-  auto engine = cnai::LocalEngine::load(cnai::cli::model_path_from(args), cnai::cli::engine_options_from(args));
+  auto engine = cnai::LocalEngine::load(cnai::cli::model_path(args), cnai::cli::engine_options_from(args));
   const bool stream = !args.has("--no-stream") && !args.has("--json");
   cnai::ChatResponse response;
   if (stream) {

@@ -4,10 +4,6 @@
 #include <boost/json.hpp>
 
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
-#include <sstream>
 #include <string>
 
 #include "cli.hpp"
@@ -18,18 +14,9 @@
 
 namespace {
 
-std::string read_file_or_stdin(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw cnai::Error(cnai::ErrorCode::not_found, "cannot open '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 boost::json::value parse_json_file(const std::string& path, const char* what) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(read_file_or_stdin(path), ec);
+  auto v = boost::json::parse(cnai::cli::read_file(path), ec);
   if (ec) throw cnai::Error(cnai::ErrorCode::invalid_argument, std::string(what) + " '" + path + "' is not valid JSON: " + ec.message());
   return v;
 }
@@ -40,9 +27,9 @@ int run_template(const std::vector<std::string>& argv) {
   std::string source;
   bool chatml = args.has("--chatml");
   if (auto file = args.get("--template")) {
-    source = read_file_or_stdin(*file);
+    source = cnai::cli::read_file(*file);
   } else if (!chatml) {
-    const std::string model = args.get("-m").value_or(args.get_or("--model", cnai::cli::default_model_path()));
+    const std::string model = cnai::cli::model_path(args);
     const auto reader = cnai::GgufReader::open(model);
     if (!reader.has("tokenizer.chat_template")) {
       throw cnai::Error(cnai::ErrorCode::not_found,

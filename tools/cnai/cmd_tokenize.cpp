@@ -46,7 +46,7 @@ int run_tokenize(const std::vector<std::string>& argv) {
     throw cnai::Error(cnai::ErrorCode::invalid_argument,
                       "usage: cnai tokenize [-m MODEL] TEXT [--json] [--special] [--no-bos]");
   }
-  const std::string model = args.get("-m").value_or(args.get_or("--model", cnai::cli::default_model_path()));
+  const std::string model = cnai::cli::model_path(args);
   const auto tokenizer = cnai::Tokenizer::from_gguf(model);
   const cnai::EncodeOptions options{.add_special = !args.has("--no-bos"), .parse_special = args.has("--special")};
   const auto ids = tokenizer.encode(args.positionals()[0], options);

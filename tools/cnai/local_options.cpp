@@ -1,8 +1,6 @@
 #include "local_options.hpp"
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "cnai/core/error.hpp"
 
@@ -26,25 +24,11 @@ const char* const kLocalFlagsUsage =
 
 const std::vector<std::string> kLocalFlagNames = {"--chatml"};
 
-std::string model_path_from(const Args& args) { return args.get_or("-m", args.get_or("--model", default_model_path())); }
-
-namespace {
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::not_found, "cannot open template file " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
-
 LocalEngineOptions engine_options_from(const Args& args) {
   LocalEngineOptions o;
   o.model.threads = static_cast<int>(args.get_int("-t", args.get_int("--threads", 0)));
   o.n_ctx = static_cast<int>(args.get_int("-c", args.get_int("--ctx-size", 0)));
-  if (auto file = args.get("--template")) o.chat_template = read_text_file(*file);
+  if (auto file = args.get("--template")) o.chat_template = read_file(*file);
   o.chatml_fallback = args.has("--chatml");
   if (auto kv = args.get("--kv-type")) {
     if (*kv != "f16" && *kv != "f32")

@@ -19,7 +19,6 @@ extern const std::vector<std::string> kLocalFlagNames;
 /// --chatml. Sampling defaults are llama.cpp's (temperature 0.8, top-k 40,
 /// top-p 0.95, min-p 0.05); the sampling flags override them.
 LocalEngineOptions engine_options_from(const Args& args);
-std::string model_path_from(const Args& args);
 
 /// --system, --max-tokens, --stop (repeatable), --seed and friends.
 void apply_request_flags(const Args& args, ChatRequest& request);
