@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "cnai/model/chat_template.hpp"
-#include "cnai/model/gguf.hpp"
+#include "cnai/text/chat_template.hpp"
+#include "cnai/gguf/gguf.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "cnai/model/gguf.hpp"
+#include "cnai/gguf/gguf.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "cnai/model/sampler.hpp"
+#include "cnai/engine/sampler.hpp"
 
 namespace {
 

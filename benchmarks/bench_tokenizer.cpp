@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/tokenizer.hpp"
 
 namespace {
 

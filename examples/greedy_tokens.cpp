@@ -9,7 +9,7 @@
 
 #include "cnai/core/error.hpp"
 #include "cnai/model/model.hpp"
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/tokenizer.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 3) {

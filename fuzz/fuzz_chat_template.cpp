@@ -8,17 +8,17 @@
 #include <string>
 
 #include "cnai/core/error.hpp"
-#include "model/jinja/globals.hpp"
-#include "model/jinja/interpreter.hpp"
-#include "model/jinja/json_value.hpp"
-#include "model/jinja/parser.hpp"
+#include "text/jinja/globals.hpp"
+#include "text/jinja/interpreter.hpp"
+#include "text/jinja/json_value.hpp"
+#include "text/jinja/parser.hpp"
 
 namespace {
 
-std::shared_ptr<cnai::jinja::Frame> make_globals() {
-  auto g = std::make_shared<cnai::jinja::Frame>();
-  cnai::jinja::add_builtin_globals(*g);
-  const auto ctx = cnai::jinja::parse_json_value(
+std::shared_ptr<cnai::text::jinja::Frame> make_globals() {
+  auto g = std::make_shared<cnai::text::jinja::Frame>();
+  cnai::text::jinja::add_builtin_globals(*g);
+  const auto ctx = cnai::text::jinja::parse_json_value(
       R"({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi 😀"},
           {"role": "assistant", "content": null, "tool_calls": [{"id": "call12345", "type": "function",
             "function": {"name": "f", "arguments": {"a": 1}}}]},
@@ -36,19 +36,19 @@ std::shared_ptr<cnai::jinja::Frame> make_globals() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const auto globals = make_globals();
   const std::string source(reinterpret_cast<const char*>(data), size);
-  std::shared_ptr<const cnai::jinja::Template> tree;
+  std::shared_ptr<const cnai::text::jinja::Template> tree;
   try {
-    tree = cnai::jinja::parse_template(source);
+    tree = cnai::text::jinja::parse_template(source);
   } catch (const cnai::Error& e) {
     if (e.code() != cnai::ErrorCode::model_format) std::abort();
     return 0;
   }
-  cnai::jinja::Limits limits;
+  cnai::text::jinja::Limits limits;
   limits.max_depth = 64;
   limits.max_steps = 200'000;
   limits.max_output_bytes = 1u << 20;
   try {
-    cnai::jinja::Interpreter interpreter(globals, limits);
+    cnai::text::jinja::Interpreter interpreter(globals, limits);
     (void)interpreter.render(*tree);
   } catch (const cnai::Error& e) {
     if (e.code() != cnai::ErrorCode::invalid_argument) std::abort();

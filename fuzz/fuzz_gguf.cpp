@@ -6,7 +6,7 @@
 #include <span>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/gguf.hpp"
+#include "cnai/gguf/gguf.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cnai/model/stop_matcher.hpp"
+#include "cnai/text/stop_matcher.hpp"
 
 namespace {
 

@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/tokenizer.hpp"
-#include "model/tokenizer_internal.hpp"
+#include "cnai/text/tokenizer.hpp"
+#include "cnai/text/stream_decoder.hpp"
+#include "text/tokenizer_internal.hpp"
 
 namespace {
 
@@ -18,7 +19,7 @@ cnai::TokenizerVocab small_bpe_vocab() {
   cnai::TokenizerVocab v;
   v.model = "gpt2";
   v.pre = "gpt-2";
-  const auto& alphabet = cnai::tokenizer_detail::byte_to_unicode();
+  const auto& alphabet = cnai::text::byte_to_unicode();
   for (const auto& ch : alphabet) v.tokens.push_back(ch);
   for (const char* t : {"th", "the", "in", "ing", "<|endoftext|>"}) v.tokens.push_back(t);
   v.token_types.assign(v.tokens.size(), 1);
@@ -46,7 +47,7 @@ std::vector<std::unique_ptr<cnai::Tokenizer>> load_tokenizers() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const auto tokenizers = load_tokenizers();
   const std::string text(reinterpret_cast<const char*>(data), size);
-  const std::string clean = cnai::tokenizer_detail::sanitize_utf8(text);
+  const std::string clean = cnai::core::sanitize_utf8(text);
   for (const auto& tok : tokenizers) {
     for (bool parse_special : {false, true}) {
       const auto ids = tok->encode(text, {.add_special = false, .parse_special = parse_special});
@@ -55,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::string streamed;
       for (auto id : ids) streamed += stream.push(id);
       streamed += stream.flush();
-      if (back != streamed && cnai::tokenizer_detail::sanitize_utf8(back) != streamed) std::abort();
+      if (back != streamed && cnai::core::sanitize_utf8(back) != streamed) std::abort();
       // Byte-level BPE loses nothing (SentencePiece may normalise spaces at the start).
       if (tok->vocab().model == "gpt2" && back != clean) std::abort();
     }

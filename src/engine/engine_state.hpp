@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "cnai/engine/local_engine.hpp"
-#include "cnai/model/chat_template.hpp"
+#include "cnai/text/chat_template.hpp"
 #include "cnai/model/model.hpp"
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/tokenizer.hpp"
 
 namespace cnai {
 

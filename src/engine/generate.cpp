@@ -4,8 +4,9 @@
 #include <chrono>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/sampler.hpp"
-#include "cnai/model/stop_matcher.hpp"
+#include "cnai/engine/sampler.hpp"
+#include "cnai/text/stop_matcher.hpp"
+#include "cnai/text/stream_decoder.hpp"
 #include "engine/engine_state.hpp"
 
 namespace cnai {

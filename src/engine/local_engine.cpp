@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/gguf.hpp"
+#include "cnai/gguf/gguf.hpp"
 #include "engine/engine_state.hpp"
 
 namespace cnai {

@@ -9,7 +9,7 @@
 #include "model/transformer.hpp"
 
 namespace cnai {
-namespace model_detail {
+namespace model {
 
 struct ContextState {
   ContextState(const ModelWeights& w, int ctx, int batch, KvCacheType type)
@@ -26,7 +26,7 @@ struct ContextState {
   std::size_t n_all_rows = 0;
 };
 
-}  // namespace model_detail
+}  // namespace model
 
 namespace {
 
@@ -52,7 +52,7 @@ Context::Context(std::shared_ptr<const Model> model, const ContextOptions& optio
   if (options.n_batch <= 0)
     throw Error(ErrorCode::invalid_argument, "Context: n_batch must be > 0, got " + std::to_string(options.n_batch));
   const int n_batch = std::min(options.n_batch, n_ctx);
-  state_ = std::make_unique<model_detail::ContextState>(model_->weights(), n_ctx, n_batch, model_->options().kv_type);
+  state_ = std::make_unique<model::ContextState>(model_->weights(), n_ctx, n_batch, model_->options().kv_type);
 }
 
 Context::~Context() = default;
@@ -76,7 +76,7 @@ std::span<const float> Context::eval(std::span<const std::int32_t> tokens, bool 
     float* out = all_logits ? s.all_logits.data() + done * static_cast<std::size_t>(V) : s.last_logits.data();
     // Without all_logits, earlier chunks only fill the cache (no output projection).
     if (!all_logits && !last_chunk) out = nullptr;
-    model_detail::forward_batch(w, s.kv, s.act, model_->pool(), tokens.subspan(done, n), s.n_past, out, all_logits);
+    model::forward_batch(w, s.kv, s.act, model_->pool(), tokens.subspan(done, n), s.n_past, out, all_logits);
     s.n_past += static_cast<int>(n);
     done += n;
   }

@@ -4,7 +4,7 @@
 
 #include "cnai/ops/quantize.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 KvCache::KvCache(int n_layer, int n_ctx, int n_kv_head, int head_dim, KvCacheType type)
     : n_ctx_(n_ctx), n_kv_head_(n_kv_head), head_dim_(head_dim), type_(type) {
@@ -41,4 +41,4 @@ void KvCache::store(int layer, std::int64_t pos0, std::int64_t n, const float* k
   }
 }
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

@@ -8,7 +8,7 @@
 #include "cnai/model/model.hpp"
 #include "cnai/tensor/tensor.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 class KvCache {
  public:
@@ -35,4 +35,4 @@ class KvCache {
   std::vector<Tensor> k_, v_;
 };
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

@@ -11,7 +11,7 @@
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/quantize.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 namespace {
 
 void check_shape(const GgufTensorInfo& info, const Shape& want) {
@@ -115,4 +115,4 @@ std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfi
   return w;
 }
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <vector>
 
-#include "cnai/model/gguf.hpp"
+#include "cnai/gguf/gguf.hpp"
 #include "cnai/model/model.hpp"
 #include "cnai/tensor/tensor.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 struct LayerWeights {
   Tensor attn_norm;          // F32 [D]
@@ -38,4 +38,4 @@ struct ModelWeights {
 /// file_mapped (gguf maps a file) the original pages are then released.
 std::unique_ptr<ModelWeights> load_weights(const GgufReader& gguf, const ModelConfig& config, bool file_mapped);
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "cnai/core/thread_pool.hpp"
-#include "cnai/model/gguf.hpp"
+#include "cnai/gguf/gguf.hpp"
 #include "model/llama_weights.hpp"
 #include "model/model_config.hpp"
 
@@ -13,12 +13,12 @@ namespace cnai {
 
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
   const GgufReader gguf = GgufReader::open(path);
-  const ModelConfig config = model_detail::read_model_config(gguf);
+  const ModelConfig config = model::read_model_config(gguf);
   std::shared_ptr<Model> m(new Model());
   m->path_ = path;
   m->options_ = options;
   if (m->options_.n_ctx <= 0) m->options_.n_ctx = std::min(config.n_ctx_train, 4096);
-  m->weights_ = model_detail::load_weights(gguf, config, /*file_mapped=*/true);  // tensors keep the mapping alive
+  m->weights_ = model::load_weights(gguf, config, /*file_mapped=*/true);  // tensors keep the mapping alive
   m->pool_ = std::make_unique<ThreadPool>(options.threads);
   m->options_.threads = m->pool_->size();
   return m;

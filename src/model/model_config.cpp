@@ -6,7 +6,7 @@
 #include "cnai/core/error.hpp"
 #include "model/arch/architecture.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 namespace {
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::model_format, what); }
@@ -82,4 +82,4 @@ ModelConfig read_model_config(const GgufReader& g) {
   return c;
 }
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

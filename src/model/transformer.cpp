@@ -8,7 +8,7 @@
 #include "cnai/ops/rms_norm.hpp"
 #include "cnai/ops/swiglu.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 namespace {
 
 Tensor view(const Tensor& buf, const Shape& shape) { return Tensor::borrow(DType::F32, shape, buf.data()); }
@@ -119,4 +119,4 @@ void forward_batch(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPoo
   if (logits) output_block(w, a, pool, d, logits, all_logits);
 }
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

@@ -12,7 +12,7 @@
 #include "model/kv_cache.hpp"
 #include "model/llama_weights.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 /// Activation buffers for batches of up to n_batch tokens, allocated once.
 struct Activations {
@@ -31,4 +31,4 @@ void forward_batch(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPoo
                    std::span<const std::int32_t> tokens, std::int64_t pos0, float* logits,
                    bool all_logits);
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

@@ -3,6 +3,7 @@
 
 #include "ops/layer_checks.hpp"
 #include "ops/layer_ops_cpu.hpp"
+#include "ops/row_kernels.hpp"
 
 namespace cnai::ops {
 
@@ -17,6 +18,12 @@ void softmax(Tensor& x) {
 void softmax_row(float* x, std::int64_t n) noexcept {
   if (x == nullptr || n <= 0) return;
   cpu::softmax_rows(x, 1, n);
+}
+
+float row_max(const float* x, std::int64_t n) noexcept { return cpu::row_kernels().max(x, n); }
+
+float exp_shifted(float* x, std::int64_t n, float shift) noexcept {
+  return n > 0 ? cpu::row_kernels().exp_shifted(x, n, shift) : 0.0f;
 }
 
 }  // namespace cnai::ops

@@ -9,7 +9,7 @@
 
 #include "cnai/core/error.hpp"
 #include "cnai/engine/local_engine.hpp"
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/tokenizer.hpp"
 #include "support/default_model.hpp"
 
 namespace {

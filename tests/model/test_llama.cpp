@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/gguf.hpp"
+#include "cnai/gguf/gguf.hpp"
 #include "cnai/model/model.hpp"
 #include "support/default_model.hpp"
 #include "support/gguf_builder.hpp"

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/sampler.hpp"
-#include "model/sampler_filters.hpp"
+#include "cnai/engine/sampler.hpp"
+#include "engine/sampler_filters.hpp"
 
 using cnai::Sampler;
 using cnai::SamplerConfig;
@@ -240,7 +240,7 @@ TEST_CASE("nucleus equals a full-sort reference on a 49152 vocabulary") {
     for (double cum = 0.0; cum < top_p * total;) cum += w[static_cast<std::size_t>(ref[ref_size++])];
     std::vector<double> mass(1024);
     std::vector<std::int32_t> tail(s.size()), out(s.size());
-    const std::size_t n = cnai::sampler_detail::nucleus(ids, s, w, m, top_p, mass, tail, out);
+    const std::size_t n = cnai::engine::nucleus(ids, s, w, m, top_p, mass, tail, out);
     CHECK(std::abs(static_cast<long>(n) - static_cast<long>(ref_size)) <= 1);  // summation order
     std::set<std::int32_t> got(out.begin(), out.begin() + static_cast<long>(n));
     const std::size_t common = std::min(n, ref_size);
@@ -248,7 +248,7 @@ TEST_CASE("nucleus equals a full-sort reference on a 49152 vocabulary") {
     // The whole-vocabulary variant keeps exactly the same tokens.
     std::vector<float> dense_w = w;
     std::vector<std::uint16_t> bucket(s.size());
-    cnai::sampler_detail::nucleus_dense(s, dense_w, m, top_p, mass, bucket, tail);
+    cnai::engine::nucleus_dense(s, dense_w, m, top_p, mass, bucket, tail);
     std::set<std::int32_t> dense;
     for (std::size_t i = 0; i < s.size(); ++i) {
       if (dense_w[i] > 0.0f) {

@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "cnai/model/sampler.hpp"
+#include "cnai/engine/sampler.hpp"
 
 #include "support/count_allocations.hpp"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/stop_matcher.hpp"
+#include "cnai/text/stop_matcher.hpp"
 
 using cnai::StopMatcher;
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/chat_template.hpp"
+#include "cnai/text/chat_template.hpp"
 
 namespace {
 cnai::ToolCall call(std::string id, std::string name, std::string arguments) {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "cnai/model/chat_template.hpp"
+#include "cnai/text/chat_template.hpp"
 
 namespace {
 

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/chat_template.hpp"
-#include "model/jinja/globals.hpp"
-#include "model/jinja/interpreter.hpp"
-#include "model/jinja/parser.hpp"
+#include "cnai/text/chat_template.hpp"
+#include "text/jinja/globals.hpp"
+#include "text/jinja/interpreter.hpp"
+#include "text/jinja/parser.hpp"
 
 namespace {
 
@@ -133,12 +133,12 @@ TEST_CASE("limits stop hostile templates with an error instead of a crash or han
 
 TEST_CASE("the step budget stops templates that loop too long") {
   // Same engine with a small budget (the default, 20M steps, takes seconds to exhaust).
-  auto globals = std::make_shared<cnai::jinja::Frame>();
-  cnai::jinja::add_builtin_globals(*globals);
-  cnai::jinja::Limits limits;
+  auto globals = std::make_shared<cnai::text::jinja::Frame>();
+  cnai::text::jinja::add_builtin_globals(*globals);
+  cnai::text::jinja::Limits limits;
   limits.max_steps = 100'000;
-  cnai::jinja::Interpreter interpreter(globals, limits);
-  const auto tree = cnai::jinja::parse_template("{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}");
+  cnai::text::jinja::Interpreter interpreter(globals, limits);
+  const auto tree = cnai::text::jinja::parse_template("{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}");
   try {
     (void)interpreter.render(*tree);
     FAIL("rendered");
@@ -147,6 +147,6 @@ TEST_CASE("the step budget stops templates that loop too long") {
     CHECK(contains(e, "too long"));
   }
   // A loop under the budget renders.
-  const auto small = cnai::jinja::parse_template("{% for a in range(100) %}{% for b in range(100) %}{% endfor %}{% endfor %}ok");
+  const auto small = cnai::text::jinja::parse_template("{% for a in range(100) %}{% for b in range(100) %}{% endfor %}{% endfor %}ok");
   CHECK(interpreter.render(*small) == "ok");
 }

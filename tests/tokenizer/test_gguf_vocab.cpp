@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/gguf.hpp"
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/gguf/gguf.hpp"
+#include "cnai/text/tokenizer.hpp"
 
 namespace {
 

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "model/tokenizer_internal.hpp"
+#include "text/tokenizer_internal.hpp"
 
-using cnai::tokenizer_detail::pretokenizer_patterns;
-using cnai::tokenizer_detail::RegexSplitter;
+using cnai::text::pretokenizer_patterns;
+using cnai::text::RegexSplitter;
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/tokenizer.hpp"
 #include "tokenizer_test_data.hpp"
 
 namespace {

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "cnai/core/error.hpp"
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/tokenizer.hpp"
+#include "cnai/text/stream_decoder.hpp"
 #include "tokenizer_test_data.hpp"
 
 using cnai::ErrorCode;

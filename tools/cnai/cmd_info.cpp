@@ -7,7 +7,7 @@
 
 #include "cli.hpp"
 #include "cnai/core/error.hpp"
-#include "cnai/model/gguf.hpp"
+#include "cnai/gguf/gguf.hpp"
 
 namespace {
 

@@ -8,9 +8,9 @@
 
 #include "cli.hpp"
 #include "cnai/core/error.hpp"
-#include "cnai/model/chat_template.hpp"
-#include "cnai/model/gguf.hpp"
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/chat_template.hpp"
+#include "cnai/gguf/gguf.hpp"
+#include "cnai/text/tokenizer.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 
 #include "cli.hpp"
 #include "cnai/core/error.hpp"
-#include "cnai/model/tokenizer.hpp"
+#include "cnai/text/tokenizer.hpp"
 
 namespace {
 

@@ -43,10 +43,10 @@ struct ModelOptions {
   KvCacheType kv_type = KvCacheType::f32;
 };
 
-namespace model_detail {
+namespace model {
 struct ModelWeights;
 struct ContextState;
-}  // namespace model_detail
+}  // namespace model
 
 class Model {
  public:
@@ -63,14 +63,14 @@ class Model {
   int threads() const noexcept;
 
   // Internal (used by Context and the engine).
-  const model_detail::ModelWeights& weights() const noexcept { return *weights_; }
+  const model::ModelWeights& weights() const noexcept { return *weights_; }
   ThreadPool& pool() const noexcept { return *pool_; }
 
  private:
   Model() = default;
   std::string path_;
   ModelOptions options_;
-  std::unique_ptr<model_detail::ModelWeights> weights_;
+  std::unique_ptr<model::ModelWeights> weights_;
   std::unique_ptr<ThreadPool> pool_;
 };
 
@@ -110,7 +110,7 @@ class Context {
 
  private:
   std::shared_ptr<const Model> model_;
-  std::unique_ptr<model_detail::ContextState> state_;
+  std::unique_ptr<model::ContextState> state_;
 };
 
 }  // namespace cnai

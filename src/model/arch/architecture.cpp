@@ -4,7 +4,7 @@
 
 #include "cnai/core/error.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 const ArchSpec& find_arch(std::string_view name) {
   for (const ArchSpec* spec : {&llama_arch(), &qwen2_arch()})
@@ -13,4 +13,4 @@ const ArchSpec& find_arch(std::string_view name) {
               "unsupported model architecture '" + std::string(name) + "' (supported: llama, qwen2)");
 }
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 struct ArchSpec {
   std::string_view name;
@@ -19,4 +19,4 @@ const ArchSpec& qwen2_arch() noexcept;
 /// The spec for a general.architecture value; Error(unsupported) if unknown.
 const ArchSpec& find_arch(std::string_view name);
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

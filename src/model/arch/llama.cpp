@@ -2,11 +2,11 @@
 // stores Q/K permuted for it), no biases, optional rope_freqs and output.weight.
 #include "model/arch/architecture.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 const ArchSpec& llama_arch() noexcept {
   static constexpr ArchSpec spec{"llama", /*rope_neox=*/false, /*qkv_bias=*/false};
   return spec;
 }
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

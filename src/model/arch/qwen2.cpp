@@ -1,11 +1,11 @@
 // qwen2: Llama layout plus Q/K/V biases, with NeoX (split-halves) rope.
 #include "model/arch/architecture.hpp"
 
-namespace cnai::model_detail {
+namespace cnai::model {
 
 const ArchSpec& qwen2_arch() noexcept {
   static constexpr ArchSpec spec{"qwen2", /*rope_neox=*/true, /*qkv_bias=*/true};
   return spec;
 }
 
-}  // namespace cnai::model_detail
+}  // namespace cnai::model

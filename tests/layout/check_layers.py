@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Checks that includes point one way between the library's layers (DESIGN.md):
+a folder of src/ or include/cnai/ may include only the folders it is allowed
+to use, and no public header names Beast, Asio, Eigen or CUDA.
+
+Run: check_layers.py [ROOT]  (exit 1 and a list of violations on failure)."""
+import pathlib
+import re
+import sys
+
+# Each layer and the layers it may include (besides itself). Transitive
+# closure is applied below, so list only the direct neighbours of DESIGN.md.
+ALLOWED = {
+    "core": [],
+    "api": ["core"],
+    "tensor": ["core"],
+    "ops": ["tensor"],
+    "gguf": ["core", "tensor"],  # tensor infos carry DType; views borrow the mapping
+    "text": ["gguf", "api"],
+    "model": ["ops", "gguf"],
+    "engine": ["model", "text"],
+    "clients": ["api"],
+    "router": ["engine", "clients"],
+    "server": ["router"],
+}
+FORBIDDEN_PUBLIC = re.compile(r"#\s*include\s*[<\"](boost/beast|boost/asio|Eigen/|eigen3/|cuda|cublas|cudnn)")
+INCLUDE = re.compile(r"#\s*include\s*\"(?:cnai/)?([a-z_]+)/")
+
+
+def closure():
+    out = {}
+    for layer in ALLOWED:
+        seen, todo = set(), [layer]
+        while todo:
+            cur = todo.pop()
+            for dep in ALLOWED[cur]:
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+        out[layer] = seen | {layer}
+    return out
+
+
+def main(root: pathlib.Path) -> int:
+    allowed = closure()
+    problems = []
+    for base in (root / "src", root / "include" / "cnai"):
+        for path in sorted(base.rglob("*")):
+            if path.suffix not in (".hpp", ".cpp", ".h"):
+                continue
+            layer = path.relative_to(base).parts[0]
+            if layer not in allowed:
+                problems.append(f"{path.relative_to(root)}: folder '{layer}' is not a layer of DESIGN.md")
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for n, line in enumerate(text.splitlines(), 1):
+                m = INCLUDE.match(line.strip())
+                if m and m.group(1) in allowed and m.group(1) not in allowed[layer]:
+                    problems.append(f"{path.relative_to(root)}:{n}: {layer}/ includes {m.group(1)}/ ({line.strip()})")
+                if base.name == "cnai" and FORBIDDEN_PUBLIC.search(line):
+                    problems.append(f"{path.relative_to(root)}:{n}: public header names a private dependency ({line.strip()})")
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} layering problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parents[2])))
