@@ -23,7 +23,14 @@ bj::object encode_choice(const Choice& c) {
   }
   bj::value finish = c.finish_reason == FinishReason::none ? bj::value(nullptr)
                                                            : bj::value(bj::string(to_string(c.finish_reason)));
-  return bj::object{{"index", c.index}, {"message", std::move(message)}, {"finish_reason", std::move(finish)}};
+  bj::object choice{{"index", c.index}, {"message", std::move(message)}, {"finish_reason", std::move(finish)}};
+  if (!c.token_ids.empty()) {  // local engines: the sampled ids (an extension; clients ignore it)
+    bj::array ids;
+    ids.reserve(c.token_ids.size());
+    for (std::int32_t id : c.token_ids) ids.push_back(id);
+    choice["token_ids"] = std::move(ids);
+  }
+  return choice;
 }
 
 }  // namespace
@@ -35,14 +42,20 @@ std::string to_openai_json(const ChatResponse& r) {
                    {"completion_tokens", r.usage.completion_tokens},
                    {"total_tokens", r.usage.total_tokens}};
   if (r.usage.cached_prompt_tokens > 0) usage["prompt_tokens_details"] = bj::object{{"cached_tokens", r.usage.cached_prompt_tokens}};
-  bj::object timings{{"time_to_first_token_ms", r.timings.time_to_first_token_ms}, {"total_ms", r.timings.total_ms}};
+  bj::object timings{{"time_to_first_token_ms", r.timings.time_to_first_token_ms},
+                     {"total_ms", r.timings.total_ms},
+                     {"prompt_tokens_per_s", r.timings.prompt_tokens_per_s},
+                     {"completion_tokens_per_s", r.timings.completion_tokens_per_s}};
   bj::object o{{"id", r.id},
                {"object", "chat.completion"},
                {"created", r.created},
                {"model", r.model},
                {"choices", std::move(choices)},
                {"usage", std::move(usage)},
-               {"cnai", bj::object{{"backend", r.backend}, {"cost_usd", r.usage.cost_usd}, {"timings", std::move(timings)}}}};
+               {"cnai", bj::object{{"backend", r.backend},
+                                   {"cost_usd", r.usage.cost_usd},
+                                   {"cached_prompt_tokens", r.usage.cached_prompt_tokens},
+                                   {"timings", std::move(timings)}}}};
   return json::dump(o);
 }
 

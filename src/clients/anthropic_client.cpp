@@ -6,6 +6,7 @@
 
 #include "clients/anthropic_codec.hpp"
 #include "clients/api_transport.hpp"
+#include "clients/call_guard.hpp"
 #include "clients/chat_stream_assembler.hpp"
 #include "cnai/clients/pricing.hpp"
 #include "cnai/core/error.hpp"
@@ -22,8 +23,9 @@ std::string env_or(const char* name, std::string fallback = {}) {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-void finish_response(ChatResponse& r, const std::string& requested_model, Clock::time_point t0) {
-  r.backend = "anthropic";
+void finish_response(ChatResponse& r, const std::string& backend, const std::string& requested_model,
+                     Clock::time_point t0) {
+  r.backend = backend;
   r.timings.total_ms = ms_since(t0);
   for (auto& c : r.choices) {
     for (auto& call : c.message.tool_calls) {
@@ -50,6 +52,7 @@ AnthropicOptions AnthropicOptions::from_env() {
 struct AnthropicClient::Impl {
   AnthropicOptions options;
   clients::ApiTransport transport;
+  clients::OutcomeTracker outcomes;
 
   explicit Impl(AnthropicOptions o)
       : options(std::move(o)), transport(clients::make_transport_options("anthropic", options.common)) {}
@@ -69,8 +72,9 @@ struct AnthropicClient::Impl {
     return req;
   }
 
-  clients::CallContext context_for(const std::string& body, const ChatRequest& r) const {
+  clients::CallContext context_for(const std::string& body, const ChatRequest& r, const clients::StopBridge& stop) const {
     clients::CallContext ctx;
+    ctx.cancel = stop.token();
     ctx.estimated_tokens = clients::estimate_request_tokens(body.size(), r.max_tokens.value_or(options.default_max_tokens));
     ctx.deadline = r.deadline;
     return ctx;
@@ -81,25 +85,40 @@ AnthropicClient::AnthropicClient(AnthropicOptions options) : impl_(std::make_uni
 AnthropicClient::~AnthropicClient() = default;
 
 const AnthropicOptions& AnthropicClient::options() const noexcept { return impl_->options; }
+const std::string& AnthropicClient::name() const noexcept { return impl_->options.backend_name; }
+BackendCapabilities AnthropicClient::capabilities() const { return impl_->options.capabilities; }
+BackendHealth AnthropicClient::health() const { return impl_->outcomes.health(); }
 
-ChatResponse AnthropicClient::chat(const ChatRequest& request) {
+ChatResponse AnthropicClient::do_chat(const ChatRequest& request, std::stop_token stop) {
+  return clients::tracked(impl_->outcomes, [&] { return chat_once(request, std::move(stop)); });
+}
+
+ChatResponse AnthropicClient::do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
+                                             std::stop_token stop) {
+  return clients::tracked(impl_->outcomes, [&] { return stream_once(request, on_chunk, std::move(stop)); });
+}
+
+ChatResponse AnthropicClient::chat_once(const ChatRequest& request, std::stop_token stop) {
   auto t0 = Clock::now();
+  const clients::StopBridge bridge(std::move(stop));
   ChatRequest plain = request;
   plain.stream = false;
   std::string body = clients::to_anthropic_json(plain, impl_->options.default_max_tokens);
-  auto ctx = impl_->context_for(body, request);
+  auto ctx = impl_->context_for(body, request, bridge);
   auto http = impl_->transport.send_json(impl_->make_request(std::move(body)), ctx);
   ChatResponse r = clients::chat_response_from_anthropic_json(http.body);
-  finish_response(r, request.model, t0);
+  finish_response(r, impl_->options.backend_name, request.model, t0);
   return r;
 }
 
-ChatResponse AnthropicClient::chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk) {
+ChatResponse AnthropicClient::stream_once(const ChatRequest& request, const ChunkCallback& on_chunk,
+                                          std::stop_token stop) {
   auto t0 = Clock::now();
+  const clients::StopBridge bridge(std::move(stop));
   ChatRequest streamed = request;
   streamed.stream = true;
   std::string body = clients::to_anthropic_json(streamed, impl_->options.default_max_tokens);
-  auto ctx = impl_->context_for(body, request);
+  auto ctx = impl_->context_for(body, request, bridge);
   auto http_request = impl_->make_request(std::move(body));
 
   clients::AnthropicStreamDecoder decoder;
@@ -127,7 +146,7 @@ ChatResponse AnthropicClient::chat_stream(const ChatRequest& request, const Chun
   if (!decoder.finished()) throw Error(ErrorCode::upstream, "anthropic: stream ended before message_stop");
   ChatResponse r = assembler.take();
   r.timings.time_to_first_token_ms = ttft_ms;
-  finish_response(r, request.model, t0);
+  finish_response(r, impl_->options.backend_name, request.model, t0);
   return r;
 }
 

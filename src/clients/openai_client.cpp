@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "clients/api_transport.hpp"
+#include "clients/call_guard.hpp"
 #include "clients/chat_stream_assembler.hpp"
 #include "clients/responses_codec.hpp"
 #include "clients/upstream_error.hpp"
@@ -66,6 +67,7 @@ OpenAiOptions OpenAiOptions::azure_from_env(const std::string& deployment) {
 struct OpenAiClient::Impl {
   OpenAiOptions options;
   clients::ApiTransport transport;
+  clients::OutcomeTracker outcomes;
 
   explicit Impl(OpenAiOptions o)
       : options(std::move(o)),
@@ -104,8 +106,9 @@ struct OpenAiClient::Impl {
   }
 
   clients::CallContext context_for(const std::string& body, std::optional<int> max_tokens,
-                                   std::optional<Clock::time_point> deadline) const {
+                                   std::optional<Clock::time_point> deadline, const clients::StopBridge& stop) const {
     clients::CallContext ctx;
+    ctx.cancel = stop.token();
     ctx.estimated_tokens = clients::estimate_request_tokens(body.size(), max_tokens);
     ctx.deadline = deadline;
     return ctx;
@@ -122,13 +125,30 @@ OpenAiClient::OpenAiClient(OpenAiOptions options) : impl_(std::make_unique<Impl>
 OpenAiClient::~OpenAiClient() = default;
 
 const OpenAiOptions& OpenAiClient::options() const noexcept { return impl_->options; }
+const std::string& OpenAiClient::name() const noexcept { return impl_->options.backend_name; }
+BackendCapabilities OpenAiClient::capabilities() const { return impl_->options.capabilities; }
+BackendHealth OpenAiClient::health() const { return impl_->outcomes.health(); }
 
-ChatResponse OpenAiClient::chat(const ChatRequest& request) {
+ChatResponse OpenAiClient::do_chat(const ChatRequest& request, std::stop_token stop) {
+  return clients::tracked(impl_->outcomes, [&] { return chat_once(request, std::move(stop)); });
+}
+
+ChatResponse OpenAiClient::do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
+                                          std::stop_token stop) {
+  return clients::tracked(impl_->outcomes, [&] { return stream_once(request, on_chunk, std::move(stop)); });
+}
+
+EmbeddingResponse OpenAiClient::do_embeddings(const EmbeddingRequest& request, std::stop_token stop) {
+  return clients::tracked(impl_->outcomes, [&] { return embeddings_once(request, std::move(stop)); });
+}
+
+ChatResponse OpenAiClient::chat_once(const ChatRequest& request, std::stop_token stop) {
   auto t0 = Clock::now();
+  const clients::StopBridge bridge(std::move(stop));
   ChatRequest plain = request;
   plain.stream = false;
   std::string body = to_openai_json(plain, impl_->encode_options());
-  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline);
+  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline, bridge);
   auto http = impl_->transport.send_json(impl_->make_request("POST", "chat/completions", std::move(body)), ctx);
   ChatResponse r = chat_response_from_openai_json(http.body);
   r.backend = impl_->options.backend_name;
@@ -137,12 +157,14 @@ ChatResponse OpenAiClient::chat(const ChatRequest& request) {
   return r;
 }
 
-ChatResponse OpenAiClient::chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk) {
+ChatResponse OpenAiClient::stream_once(const ChatRequest& request, const ChunkCallback& on_chunk,
+                                       std::stop_token stop) {
   auto t0 = Clock::now();
+  const clients::StopBridge bridge(std::move(stop));
   ChatRequest streamed = request;
   streamed.stream = true;
   std::string body = to_openai_json(streamed, impl_->encode_options());
-  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline);
+  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline, bridge);
   auto http_request = impl_->make_request("POST", "chat/completions", std::move(body));
 
   clients::ChatStreamAssembler assembler;
@@ -179,10 +201,12 @@ ChatResponse OpenAiClient::chat_stream(const ChatRequest& request, const ChunkCa
   return r;
 }
 
-ChatResponse OpenAiClient::respond(const ChatRequest& request) {
+ChatResponse OpenAiClient::respond(const ChatRequest& request, std::stop_token stop) {
+  validate_chat_request(request);
   auto t0 = Clock::now();
+  const clients::StopBridge bridge(std::move(stop));
   std::string body = clients::to_responses_json(request);
-  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline);
+  auto ctx = impl_->context_for(body, request.max_tokens, request.deadline, bridge);
   auto http = impl_->transport.send_json(impl_->make_request("POST", "responses", std::move(body)), ctx);
   ChatResponse r = clients::chat_response_from_responses_json(http.body);
   r.backend = impl_->options.backend_name;
@@ -191,9 +215,10 @@ ChatResponse OpenAiClient::respond(const ChatRequest& request) {
   return r;
 }
 
-EmbeddingResponse OpenAiClient::embeddings(const EmbeddingRequest& request) {
+EmbeddingResponse OpenAiClient::embeddings_once(const EmbeddingRequest& request, std::stop_token stop) {
+  const clients::StopBridge bridge(std::move(stop));
   std::string body = to_openai_json(request);
-  auto ctx = impl_->context_for(body, std::nullopt, std::nullopt);
+  auto ctx = impl_->context_for(body, std::nullopt, std::nullopt, bridge);
   auto http = impl_->transport.send_json(impl_->make_request("POST", "embeddings", std::move(body)), ctx);
   EmbeddingResponse r = embedding_response_from_openai_json(http.body);
   if (r.data.size() != request.input.size()) {
@@ -205,8 +230,11 @@ EmbeddingResponse OpenAiClient::embeddings(const EmbeddingRequest& request) {
   return r;
 }
 
-std::vector<std::string> OpenAiClient::list_models() {
-  auto http = impl_->transport.send_json(impl_->make_request("GET", "models", {}), clients::CallContext{});
+std::vector<std::string> OpenAiClient::list_models(std::stop_token stop) {
+  const clients::StopBridge bridge(std::move(stop));
+  clients::CallContext ctx;
+  ctx.cancel = bridge.token();
+  auto http = impl_->transport.send_json(impl_->make_request("GET", "models", {}), ctx);
   return model_ids_from_openai_json(http.body);
 }
 

@@ -31,6 +31,8 @@ struct LocalEngine::Impl {
   std::unique_ptr<Context> context;
   std::vector<std::int32_t> cached;  // tokens whose keys/values are in the context
   std::atomic<std::uint64_t> next_request{1};
+  std::atomic<int> active{0};  // generations running or waiting for the session
+
 };
 
 }  // namespace cnai

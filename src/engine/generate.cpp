@@ -76,7 +76,13 @@ class Emitter {
 GenerateResult LocalEngine::generate(const GenerateRequest& request, const TextCallback& on_text) {
   Impl& s = *impl_;
   const auto start = Clock::now();
+  s.active.fetch_add(1, std::memory_order_relaxed);
+  struct Leave {
+    std::atomic<int>& n;
+    ~Leave() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } leave{s.active};
   std::lock_guard lock(s.session_mutex);
+  if (request.cancel.stop_requested()) throw Error(ErrorCode::cancelled, "generation cancelled before it started");
   Context& ctx = *s.context;
   check_request(request, ctx.n_ctx());
   Sampler sampler(SamplerConfig::from(merge_sampling(request.sampling, s.options.default_sampling)), ctx.n_vocab());
@@ -121,6 +127,8 @@ GenerateResult LocalEngine::generate(const GenerateRequest& request, const TextC
         result.finish_reason = FinishReason::length;
         break;
       }
+      if (request.cancel.stop_requested())
+        throw Error(ErrorCode::cancelled, "generation cancelled after " + std::to_string(result.tokens.size()) + " tokens");
       if (request.deadline && Clock::now() >= *request.deadline)
         throw Error(ErrorCode::timeout, "generation passed its deadline after " +
                                             std::to_string(result.tokens.size()) + " tokens");

@@ -33,19 +33,20 @@ std::string special_text(const Tokenizer& tok, std::int32_t id) {
 }
 
 void check_chat_request(const ChatRequest& request) {
-  if (request.messages.empty()) throw Error(ErrorCode::invalid_argument, "the request has no messages");
+  if (request.messages.empty()) throw Error(ErrorCode::invalid_argument, "messages must hold at least one message");
   if (request.response_format && request.response_format->type != "text")
     throw Error(ErrorCode::unsupported,
                 "response_format " + request.response_format->type + " is not supported by the local engine");
 }
 
-GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& request) {
+GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& request, std::stop_token stop) {
   GenerateRequest g;
   g.prompt = engine.tokenize_prompt(engine.render_prompt(request));
   g.sampling = request.sampling;
   g.max_tokens = request.max_tokens;
   g.stop = request.stop;
   g.deadline = request.deadline;
+  g.cancel = std::move(stop);
   return g;
 }
 
@@ -101,15 +102,18 @@ std::vector<std::int32_t> LocalEngine::tokenize_prompt(const std::string& prompt
   return ids;
 }
 
-ChatResponse LocalEngine::chat(const ChatRequest& request) { return chat_stream(request, {}); }
+ChatResponse LocalEngine::do_chat(const ChatRequest& request, std::stop_token stop) {
+  return do_chat_stream(request, {}, std::move(stop));
+}
 
-ChatResponse LocalEngine::chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk) {
-  const GenerateRequest g = generate_request(*this, request);
+ChatResponse LocalEngine::do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
+                                         std::stop_token stop) {
+  const GenerateRequest g = generate_request(*this, request, std::move(stop));
   ChatResponse response;
   response.id = "chatcmpl-local-" + std::to_string(impl_->next_request++);
   response.model = request.model.empty() ? impl_->name : request.model;
   response.created = unix_now();
-  response.backend = "local";
+  response.backend = impl_->options.backend_name;
 
   bool role_sent = false;
   auto chunk = [&](std::string_view text, std::span<const std::int32_t> tokens) {
@@ -148,6 +152,28 @@ const Model& LocalEngine::model() const noexcept { return *impl_->model; }
 const Tokenizer& LocalEngine::tokenizer() const noexcept { return impl_->tokenizer; }
 const ChatTemplate& LocalEngine::chat_template() const noexcept { return impl_->chat_template; }
 int LocalEngine::n_ctx() const noexcept { return impl_->context->n_ctx(); }
-const std::string& LocalEngine::name() const noexcept { return impl_->name; }
+const std::string& LocalEngine::model_name() const noexcept { return impl_->name; }
+const std::string& LocalEngine::name() const noexcept { return impl_->options.backend_name; }
+
+BackendCapabilities LocalEngine::capabilities() const {
+  BackendCapabilities c;
+  c.models = {impl_->name};
+  c.context_window = n_ctx();
+  c.streaming = true;
+  // Tools are rendered into the prompt, but the model's tool-call text is not
+  // parsed back into ToolCalls yet, so a router should not send tool requests here.
+  c.tools = false;
+  c.json_output = false;
+  c.local = true;
+  return c;
+}
+
+BackendHealth LocalEngine::health() const {
+  BackendHealth h;
+  const int active = impl_->active.load(std::memory_order_relaxed);
+  h.running = active > 0 ? 1 : 0;
+  h.queue_depth = active > 1 ? active - 1 : 0;
+  return h;
+}
 
 }  // namespace cnai

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
+#include <stop_token>
+#include <thread>
 
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/clients/pricing.hpp"
@@ -507,4 +509,55 @@ TEST_CASE("a chunk callback returning false stops the stream with Error(cancelle
   Error e = expect_error([&] { client.chat_stream(hello_request(), [&](const ChatChunk&) { return ++seen < 3; }); });
   CHECK(e.code() == ErrorCode::cancelled);
   CHECK(seen == 3);
+}
+
+TEST_CASE("a stop token cancels a call in flight, streamed or not, promptly") {
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) {
+    TestResponse r = TestResponse::json(kChatBody);
+    r.delay_before_head = 3s;
+    return r;
+  });
+  OpenAiClient client(fast_options(server));
+  for (bool stream : {false, true}) {
+    CAPTURE(stream);
+    std::stop_source stop;
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(200ms);
+      stop.request_stop();
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    Error e = expect_error([&] {
+      if (stream) client.chat_stream(hello_request(), [](const ChatChunk&) { return true; }, stop.get_token());
+      else client.chat(hello_request(), stop.get_token());
+    });
+    canceller.join();
+    CHECK(e.code() == ErrorCode::cancelled);
+    CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  }
+}
+
+TEST_CASE("Backend view: name, capabilities, health after failures") {
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) { return TestResponse::json(R"({"error":{"message":"down"}})", 503); });
+  OpenAiOptions o = fast_options(server);
+  o.backend_name = "edge-gpt";
+  o.common.retries.max_retries = 0;
+  OpenAiClient client(o);
+  Backend& b = client;
+  CHECK(b.name() == "edge-gpt");
+  CHECK(b.capabilities().tools);
+  CHECK_FALSE(b.capabilities().local);
+  CHECK(b.health().status == HealthStatus::healthy);
+  expect_error([&] { b.chat(hello_request()); });
+  CHECK(b.health().status == HealthStatus::degraded);
+  expect_error([&] { b.chat(hello_request()); });
+  expect_error([&] { b.chat(hello_request()); });
+  const BackendHealth h = b.health();
+  CHECK(h.status == HealthStatus::unavailable);
+  CHECK(h.detail.find("503") != std::string::npos);
+  server.route("POST", "/v1/chat/completions", [&](const TestRequest&) { return TestResponse::json(kChatBody); });
+  const ChatResponse r = b.chat(hello_request());
+  CHECK(r.backend == "edge-gpt");
+  CHECK(b.health().status == HealthStatus::healthy);
 }

@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cnai/core/error.hpp"
@@ -253,4 +255,41 @@ TEST_CASE("a passed deadline is a timeout; bad requests are typed errors") {
   } catch (const cnai::Error& e) {
     CHECK(e.code() == ErrorCode::unsupported);
   }
+}
+
+TEST_CASE("a stop token cancels a non-streaming chat from another thread; the engine answers afterwards") {
+  auto engine = load_engine();
+  if (!engine) return;
+  ChatRequest long_one = ask("Write a long story about a dragon who learns to paint.", 4000);
+  long_one.sampling.temperature = 0.8f;
+  std::stop_source stop;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    stop.request_stop();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  ErrorCode code = ErrorCode::internal;
+  try {
+    engine->chat(long_one, stop.get_token());
+  } catch (const cnai::Error& e) {
+    code = e.code();
+  }
+  canceller.join();
+  CHECK(code == ErrorCode::cancelled);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
+  CHECK(text_of(engine->chat(ask("What is the capital of France?"))).find("Paris") != std::string::npos);
+}
+
+TEST_CASE("the engine as a Backend: name, capabilities, health") {
+  auto engine = load_engine();
+  if (!engine) return;
+  cnai::Backend& b = *engine;
+  CHECK(b.name() == "local");
+  const cnai::BackendCapabilities c = b.capabilities();
+  CHECK(c.local);
+  CHECK(c.streaming);
+  CHECK(c.context_window == engine->n_ctx());
+  CHECK_FALSE(c.tools);
+  CHECK(b.health().status == cnai::HealthStatus::healthy);
+  CHECK(b.health().running == 0);
 }

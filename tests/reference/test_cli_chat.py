@@ -33,37 +33,45 @@ def test_run_with_default_sampling_answers():
     assert out.stdout.strip()
 
 
-def test_run_json_is_one_object_with_ids_usage_and_timings():
+def answer(doc):
+    """The first choice of `cnai run --json`'s chat.completion object."""
+    assert doc["object"] == "chat.completion"
+    return doc["choices"][0]
+
+
+def test_run_json_is_one_chat_completion_with_ids_usage_and_timings():
     out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert "Paris" in doc["text"]
-    assert doc["finish_reason"] == "stop"
-    assert doc["usage"]["completion_tokens"] == len(doc["token_ids"])
+    choice = answer(doc)
+    assert "Paris" in choice["message"]["content"]
+    assert choice["finish_reason"] == "stop"
+    assert doc["usage"]["completion_tokens"] == len(choice["token_ids"])
     assert doc["usage"]["total_tokens"] == doc["usage"]["prompt_tokens"] + doc["usage"]["completion_tokens"]
-    assert doc["timings"]["completion_tokens_per_s"] > 0
+    assert doc["cnai"]["backend"] == "local"
+    assert doc["cnai"]["timings"]["completion_tokens_per_s"] > 0
     # The ids are the model's: tokenizing the answer gives them back (end-of-turn id aside).
-    tok = json.loads(cnai("tokenize", doc["text"], "--json").stdout)
+    tok = json.loads(cnai("tokenize", choice["message"]["content"], "--json").stdout)
     ids = tok["ids"]
-    assert ids == doc["token_ids"][: len(ids)]
+    assert ids == choice["token_ids"][: len(ids)]
 
 
 def test_run_max_tokens_and_stop():
     out = cnai("run", "-p", "Tell me a long story about a dragon.", "--temperature", "0", "--max-tokens", "5", "--json")
     doc = json.loads(out.stdout)
-    assert doc["finish_reason"] == "length" and doc["usage"]["completion_tokens"] == 5
+    assert answer(doc)["finish_reason"] == "length" and doc["usage"]["completion_tokens"] == 5
     out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--stop", "Paris", "--json")
-    doc = json.loads(out.stdout)
-    assert "Paris" not in doc["text"] and doc["finish_reason"] == "stop"
+    choice = answer(json.loads(out.stdout))
+    assert "Paris" not in choice["message"]["content"] and choice["finish_reason"] == "stop"
 
 
 def test_logit_bias_bans_a_token():
     base = json.loads(cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json").stdout)
-    first = base["token_ids"][0]
+    first = answer(base)["token_ids"][0]
     out = cnai("run", *SYSTEM, "-p", "What is the capital of France?", "--temperature", "0", "--json",
                "--logit-bias", f"{first}=-100", "--max-tokens", "24")
     assert out.returncode == 0, out.stderr
-    assert first not in json.loads(out.stdout)["token_ids"]
+    assert first not in answer(json.loads(out.stdout))["token_ids"]
     bad = cnai("run", "-p", "hi", "--logit-bias", "abc")
     assert bad.returncode != 0 and "--logit-bias" in bad.stderr
 

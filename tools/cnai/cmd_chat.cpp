@@ -60,7 +60,7 @@ int chat_command(const std::vector<std::string>& argv) {
   const std::string system = args.get_or("--system", "");
   if (!system.empty()) request.messages.push_back(cnai::Message::system(system));
   const bool interactive = isatty(STDIN_FILENO) != 0;
-  if (interactive) std::fprintf(stderr, "cnai chat with %s (/reset, /exit)\n", engine->name().c_str());
+  if (interactive) std::fprintf(stderr, "cnai chat with %s (/reset, /exit)\n", engine->model_name().c_str());
   std::string line;
   for (;;) {
     if (interactive) std::fprintf(stderr, "> ");

@@ -1,6 +1,7 @@
 // LocalEngine — text in, text out on a local GGUF model: renders the chat
 // template, tokenizes, runs the model, samples, stops, and streams ChatChunks.
-// It speaks the shared vocabulary (ChatRequest -> ChatResponse / ChatChunk).
+// It is a Backend: the shared vocabulary in (ChatRequest), ChatResponse /
+// ChatChunk out, cancellable through a std::stop_token.
 #pragma once
 
 #include <chrono>
@@ -9,9 +10,11 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
+#include "cnai/api/backend.hpp"
 #include "cnai/api/types.hpp"
 #include "cnai/model/model.hpp"
 
@@ -39,6 +42,8 @@ struct LocalEngineOptions {
   /// Keep the previous request's KV cache and re-evaluate only the part of the
   /// new prompt that differs (multi-turn chats resend their history).
   bool reuse_prefix = true;
+  /// Backend::name(), ChatResponse::backend.
+  std::string backend_name = "local";
 };
 
 /// A generation at the token level: what the chat calls run underneath.
@@ -49,6 +54,7 @@ struct GenerateRequest {
   std::vector<std::string> stop;     // matched on text across token boundaries
   bool ignore_eog = false;           // keep going past end-of-generation tokens
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::stop_token cancel;            // a stop request ends generation with Error(cancelled)
 };
 
 struct GenerateResult {
@@ -64,26 +70,26 @@ struct GenerateResult {
 /// false to cancel.
 using TextCallback = std::function<bool(std::string_view text, std::span<const std::int32_t> tokens)>;
 
-class LocalEngine {
+class LocalEngine final : public Backend {
  public:
   /// Loads the model, tokenizer and chat template. Errors: those of
   /// Model::load and Tokenizer, model_format when the chat template is missing
   /// or unparsable (unless chatml_fallback).
   static std::shared_ptr<LocalEngine> load(const std::string& path, const LocalEngineOptions& options = {});
-  ~LocalEngine();
+  ~LocalEngine() override;
   LocalEngine(const LocalEngine&) = delete;
   LocalEngine& operator=(const LocalEngine&) = delete;
 
-  /// One completion. Errors: invalid_argument (no messages, bad sampling
-  /// values, unsupported role sequence for the template), context_overflow
-  /// (prompt does not fit; nothing is generated), timeout (deadline passed),
-  /// unsupported (response_format other than text).
-  ChatResponse chat(const ChatRequest& request);
-  /// Streams ChatChunks: the first carries the role, then text deltas with
-  /// their token ids, then one with the finish reason and usage. Returns the
-  /// assembled response. A callback returning false stops generation and
-  /// throws Error(cancelled).
-  ChatResponse chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk);
+  // Backend: chat() and chat_stream() (inherited) run one completion. The
+  // stream's first chunk carries the role, then text deltas with their token
+  // ids, then one with the finish reason and usage. Errors: invalid_argument
+  // (a bad field, an unsupported role sequence for the template),
+  // context_overflow (the prompt does not fit; nothing is generated), timeout
+  // (deadline passed), cancelled (stop token, or a callback returning false),
+  // unsupported (response_format other than text).
+  const std::string& name() const noexcept override;
+  BackendCapabilities capabilities() const override;
+  BackendHealth health() const override;
 
   /// The prompt text the chat template renders for `request`.
   std::string render_prompt(const ChatRequest& request) const;
@@ -99,7 +105,12 @@ class LocalEngine {
   const ChatTemplate& chat_template() const noexcept;
   int n_ctx() const noexcept;
   /// general.name of the model, else its file name (ChatResponse::model when the request names none).
-  const std::string& name() const noexcept;
+  const std::string& model_name() const noexcept;
+
+ protected:
+  ChatResponse do_chat(const ChatRequest& request, std::stop_token stop) override;
+  ChatResponse do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
+                              std::stop_token stop) override;
 
  private:
   struct Impl;
