@@ -6,3 +6,6 @@ export CNAI_BUILD_DIR="${CNAI_BUILD_DIR:-$CNAI_ROOT/build}"
 export CNAI_VENV="${CNAI_VENV:-$CNAI_ROOT/.venv}"
 export CNAI_DEFAULT_MODEL="$CNAI_CACHE_DIR/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 export CNAI_JOBS="${CNAI_JOBS:-$(nproc)}"
+# ccache: paths under the checkout are hashed relative to it, so every build
+# tree of this checkout (and of other worktrees) shares objects.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$CNAI_ROOT}"
