@@ -82,6 +82,16 @@ double Args::get_double(const std::string& name, double fallback) const {
 
 std::string model_path(const Args& args) { return args.get_or("-m", args.get_or("--model", default_model_path())); }
 
+void apply_model_env(ModelOptions& options) {
+  if (const char* isa = std::getenv("CNAI_ISA"); isa && *isa) {
+    options.isa = cpu_isa_from_string(isa);
+    if (!options.isa) {
+      throw Error(ErrorCode::invalid_argument, std::string("CNAI_ISA=") + isa + " is not scalar, avx2 or avx512");
+    }
+  }
+  if (const char* pack = std::getenv("CNAI_PACK"); pack && std::string(pack) == "0") options.repack = false;
+}
+
 std::string read_file(const std::string& path) {
   if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
   std::ifstream in(path, std::ios::binary);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cnai/model/model.hpp"
+
 namespace cnai::cli {
 
 /// Parsed command line: "--key value", "--flag", "-k value", and positionals.
@@ -47,6 +49,11 @@ std::string default_model_path();
 
 /// The model a command runs on: -m or --model, else default_model_path().
 std::string model_path(const Args& args);
+
+/// The environment's say over model loading, which the library never reads
+/// itself: CNAI_ISA=scalar|avx2|avx512 -> options.isa, CNAI_PACK=0 ->
+/// options.repack = false. Error(invalid_argument) for an unknown CNAI_ISA.
+void apply_model_env(ModelOptions& options);
 
 /// A whole file's bytes ("-": standard input). Error(not_found) naming the path.
 std::string read_file(const std::string& path);
