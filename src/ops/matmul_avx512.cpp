@@ -14,6 +14,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/kquant_simd.hpp"
 #include "ops/matmul_kernels.hpp"
 #include "ops/matmul_pack.hpp"
 #include "ops/quant_blocks.hpp"
@@ -104,6 +105,33 @@ struct Q8_0Format {
   }
 };
 
+// Q5: the nibbles plus 0x10 for every set bit of the block's 32-bit qh.
+template <std::size_t kQh>
+__m512i fifth_bits(const std::uint8_t* b0, const std::uint8_t* b1) {
+  std::uint32_t h0, h1 = 0;
+  std::memcpy(&h0, b0 + kQh, 4);
+  if (b1) std::memcpy(&h1, b1 + kQh, 4);
+  return _mm512_maskz_set1_epi8(static_cast<__mmask64>(h0) | (static_cast<__mmask64>(h1) << 32), 0x10);
+}
+struct Q5_0Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ5_0), kQs = 6;
+  static constexpr bool kHasMin = false;
+  static __m512i unpack(const std::uint8_t* b0, const std::uint8_t* b1) {
+    return _mm512_or_si512(unpack_nibbles(b0 + kQs, b1 ? b1 + kQs : nullptr), fifth_bits<2>(b0, b1));
+  }
+  static __m512i act_bias(__m512i x) {
+    return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(16), x));
+  }
+};
+struct Q5_1Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ5_1), kQs = 8;
+  static constexpr bool kHasMin = true;
+  static __m512i unpack(const std::uint8_t* b0, const std::uint8_t* b1) {
+    return _mm512_or_si512(unpack_nibbles(b0 + kQs, b1 ? b1 + kQs : nullptr), fifth_bits<4>(b0, b1));
+  }
+  static __m512i act_bias(__m512i) { return _mm512_setzero_si512(); }
+};
+
 // Block scales of one or two blocks: lanes 0..7 = block b, 8..15 = block b+1.
 // The 4 bytes at a block's start are f16 d (and f16 m for Q4_1).
 struct BlockScales {
@@ -192,6 +220,89 @@ void quant_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, s
         case 3: quant_micro_nr<F, 3>(nr, t, y + n, ldy); break;
         default: quant_micro_nr<F, 4>(nr, t, y + n, ldy); break;
       }
+    }
+  }
+}
+
+// ---- K-quants (Q8_K activations) ----------------------------------------------------
+// A super-block in 64-byte vectors: q[c] holds sub-blocks 4c..4c+3, one per
+// 128-bit lane, and sc[c] their scales in the matching 8 int16 lanes, so
+// vpmaddubsw + vpdpwssd give Σ sc·q·x without any horizontal step.
+struct KRegs512 {
+  __m512i q[4], sc[4];
+  __m256i mn;
+  float d, dm;
+};
+
+template <DType T>
+inline void load_k512(const std::uint8_t* blk, KRegs512& r) {
+  KRegs k;
+  load_k<T>(blk, k);
+  const __m512i sc = _mm512_castsi256_si512(k.sc);
+  for (int c = 0; c < 4; ++c) {
+    r.q[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k.q[2 * c]), k.q[2 * c + 1], 1);
+    const short s0 = static_cast<short>(4 * c);
+    const __m512i idx = _mm512_set_epi16(s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 2,
+                                         s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 1, s0 + 1,
+                                         s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0, s0, s0, s0, s0, s0, s0, s0);
+    r.sc[c] = _mm512_permutexvar_epi16(idx, sc);
+  }
+  r.mn = k.mn;
+  r.d = k.d;
+  r.dm = k.dm;
+}
+
+template <DType T>
+constexpr std::size_t k_bytes() {
+  return T == DType::Q2_K ? 84 : T == DType::Q3_K ? 110 : T == DType::Q4_K ? 144 : T == DType::Q5_K ? 176 : 210;
+}
+
+// Activation rows [i0, i0+MR) against one weight row; the float accumulators
+// take d·dx·Σ and −dm·dx·Σ mn·bsum per super-block.
+template <DType T, int MR>
+void k_micro(const ActQ8K& x, std::int64_t i0, const std::uint8_t* w, float* y, std::int64_t ldy) {
+  const std::int64_t nb = x.k / kQK_K;
+  __m512 acc[MR];
+  __m256 acc_min[MR];
+  for (int i = 0; i < MR; ++i) {
+    acc[i] = _mm512_setzero_ps();
+    acc_min[i] = _mm256_setzero_ps();
+  }
+  for (std::int64_t b = 0; b < nb; ++b) {
+    KRegs512 r;
+    load_k512<T>(w + static_cast<std::size_t>(b) * k_bytes<T>(), r);
+    for (int i = 0; i < MR; ++i) {
+      const std::int64_t row = i0 + i;
+      const std::int8_t* xq = x.qs + row * x.k + b * kQK_K;
+      __m512i isum = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c)
+        isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(r.q[c], _mm512_loadu_si512(xq + 64 * c)), r.sc[c]);
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bsums + (row * nb + b) * 16));
+      const float dx = x.d[row * nb + b];
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dx * r.d), acc[i]);
+      acc_min[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(r.mn, bs)), _mm256_set1_ps(-dx * r.dm), acc_min[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    const __m256 m = acc_min[i];
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    y[(i0 + i) * ldy] = _mm512_reduce_add_ps(acc[i]) + _mm_cvtss_f32(s);
+  }
+}
+
+template <DType T>
+void k_tile(const ActQ8K& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
+  for (std::int64_t n = w.n0; n < w.n1; ++n) {
+    const std::uint8_t* wr = w.w + static_cast<std::size_t>(n) * w.w_stride;
+    std::int64_t i = 0;
+    for (; i + kMR <= m; i += kMR) k_micro<T, kMR>(x, i, wr, y + n, ldy);
+    switch (m - i) {
+      case 3: k_micro<T, 3>(x, i, wr, y + n, ldy); break;
+      case 2: k_micro<T, 2>(x, i, wr, y + n, ldy); break;
+      case 1: k_micro<T, 1>(x, i, wr, y + n, ldy); break;
+      default: break;
     }
   }
 }
@@ -415,7 +526,17 @@ const MatmulKernels* matmul_kernels_avx512() {
                                float_tile<F16Elem>,
                                float_tile<BF16Elem>,
                                packed_tile<Q4_1R16>,
-                               packed_tile<Q8_0R16>};
+                               packed_tile<Q8_0R16>,
+                               quant_tile<Q5_0Format>,
+                               quant_tile<Q5_1Format>,
+                               nullptr,
+                               nullptr,
+                               matmul_kernels_scalar().quantize_act_k,
+                               k_tile<DType::Q2_K>,
+                               k_tile<DType::Q3_K>,
+                               k_tile<DType::Q4_K>,
+                               k_tile<DType::Q5_K>,
+                               k_tile<DType::Q6_K>};
   return &k;
 }
 
