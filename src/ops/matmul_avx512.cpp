@@ -488,6 +488,43 @@ void q4_1_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
   for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
 }
 
+// Q5_0_R16 / Q5_1_R16: Q4_1_R16's nibbles plus the fifth bits of chunk c, one
+// shift and mask of the arranged qh line each (matmul_pack.hpp).
+template <bool kMin, int MR>
+void q5_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
+  __m512 acc[MR];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
+  for (std::int64_t b = 0; b < t.nb; ++b) {
+    __m512i lo[4], hi[4];
+    const __m512i h = _mm512_loadu_si512(t.g + q5_r16_qh(kMin, b));
+    for (int c = 0; c < 4; ++c) {
+      const __m512i v = _mm512_loadu_si512(t.g + q5_r16_qs(kMin, b) + c * 64);
+      lo[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(v, low), _mm512_slli_epi16(h, 4 - c), bit4, 0xF8);
+      hi[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), _mm512_srli_epi16(h, c), bit4,
+                                        0xF8);
+    }
+    const __m512 dw = f16x16(t.g + q5_r16_d(kMin, b));
+    __m512 mw = _mm512_setzero_ps();
+    if constexpr (kMin) mw = f16x16(t.g + q5_r16_d(kMin, b) + 32);
+    for (int i = 0; i < MR; ++i) {
+      const std::int64_t row = t.i0 + i;
+      const std::int8_t* xq = t.x->qs + row * t.x->k + b * kQK;
+      // Q5_0's quants carry +16: start from -16·Σx.
+      __m512i s0 = kMin ? _mm512_setzero_si512() : _mm512_set1_epi32(-16 * t.x->qsum[row * t.nb + b]);
+      __m512i s1 = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c) {
+        s0 = _mm512_dpbusd_epi32(s0, lo[c], bcast4(xq + 4 * c));
+        s1 = _mm512_dpbusd_epi32(s1, hi[c], bcast4(xq + 16 + 4 * c));
+      }
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+      acc[i] = _mm512_fmadd_ps(dot, _mm512_mul_ps(dw, _mm512_set1_ps(t.x->d[row * t.nb + b])), acc[i]);
+      if constexpr (kMin) acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(t.x->s[row * t.nb + b]), acc[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
+}
+
 template <template <int> class Micro>
 void packed_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
   PackedTile t{&x, 0, x.k / kQK, nullptr, 0};
@@ -510,6 +547,14 @@ struct Q8_0R16 {
   static void run(const PackedTile& t, float* y, std::int64_t ldy) { q8_0_r16_micro<MR>(t, y, ldy); }
 };
 template <int MR>
+struct Q5_0R16 {
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q5_r16_micro<false, MR>(t, y, ldy); }
+};
+template <int MR>
+struct Q5_1R16 {
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q5_r16_micro<true, MR>(t, y, ldy); }
+};
+template <int MR>
 struct Q4_1R16 {
   static void run(const PackedTile& t, float* y, std::int64_t ldy) { q4_1_r16_micro<MR>(t, y, ldy); }
 };
@@ -529,8 +574,8 @@ const MatmulKernels* matmul_kernels_avx512() {
                                packed_tile<Q8_0R16>,
                                quant_tile<Q5_0Format>,
                                quant_tile<Q5_1Format>,
-                               nullptr,
-                               nullptr,
+                               packed_tile<Q5_0R16>,
+                               packed_tile<Q5_1R16>,
                                matmul_kernels_scalar().quantize_act_k,
                                k_tile<DType::Q2_K>,
                                k_tile<DType::Q3_K>,
