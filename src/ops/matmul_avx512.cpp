@@ -50,6 +50,42 @@ void quantize_act(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8&
   }
 }
 
+// GGML's quantize_row_q8_K: the element of largest magnitude maps to -127.
+void quantize_act_k(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8K& out) {
+  const std::int64_t nb = out.k / kQK_K;
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + i * ldx + b * kQK_K;
+      __m512 v[16], hi = _mm512_loadu_ps(xb), lo = hi;
+      for (int c = 0; c < 16; ++c) {
+        v[c] = _mm512_loadu_ps(xb + 16 * c);
+        hi = _mm512_max_ps(hi, v[c]);
+        lo = _mm512_min_ps(lo, v[c]);
+      }
+      const float vmax = _mm512_reduce_max_ps(hi), vmin = _mm512_reduce_min_ps(lo);
+      float max = vmax >= -vmin ? vmax : vmin;
+      if (vmax == -vmin)  // a tie of magnitudes: GGML keeps the first one
+        for (int j = 0; j < kQK_K; ++j)
+          if (std::fabs(xb[j]) == vmax) { max = xb[j]; break; }
+      std::int8_t* q = out.qs + i * out.k + b * kQK_K;
+      std::int16_t* bs = out.bsums + (i * nb + b) * 16;
+      if (max == 0.0f) {
+        std::memset(q, 0, kQK_K);
+        std::memset(bs, 0, 32);
+        out.d[i * nb + b] = 0.0f;
+        continue;
+      }
+      const float iscale = -127.0f / max;
+      const __m512 vs = _mm512_set1_ps(iscale);
+      for (int c = 0; c < 16; ++c) {
+        const __m512i qi = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v[c], vs)), _mm512_set1_epi32(127));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16 * c), _mm512_cvtsepi32_epi8(qi));
+        bs[c] = static_cast<std::int16_t>(_mm512_reduce_add_epi32(qi));
+      }
+      out.d[i * nb + b] = 1.0f / iscale;
+    }
+}
+
 // Lanes 0..7 = p[0], lanes 8..15 = p[1] (p[1] read only if `two`, else 0).
 template <bool kTwo>
 __m512 scale_pair(const float* p) {
@@ -576,7 +612,7 @@ const MatmulKernels* matmul_kernels_avx512() {
                                quant_tile<Q5_1Format>,
                                packed_tile<Q5_0R16>,
                                packed_tile<Q5_1R16>,
-                               matmul_kernels_scalar().quantize_act_k,
+                               quantize_act_k,
                                k_tile<DType::Q2_K>,
                                k_tile<DType::Q3_K>,
                                k_tile<DType::Q4_K>,
