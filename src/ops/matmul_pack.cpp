@@ -152,7 +152,7 @@ std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
   const std::int64_t nb = k / kQK;
   switch (t) {
     case DType::Q4_1_R16: return q4_1_r16_qs(nb);
-    case DType::Q5_0_R16: return (q5_r16_qs(false, nb) + 63) / 64 * 64;  // 352-byte blocks: pad odd counts
+    case DType::Q5_0_R16: return q5_r16_qs(false, (nb + 1) & ~std::int64_t{1});
     case DType::Q5_1_R16: return q5_r16_qs(true, nb);
     default: return q8_0_r16_qs((nb + 1) & ~std::int64_t{1});
   }

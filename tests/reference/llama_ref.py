@@ -71,10 +71,13 @@ DEQUANTIZERS = {
 
 
 def dequantize_tensor(t) -> np.ndarray:
-    """A ReaderTensor as float32 with numpy shape = reversed GGUF ne (rows = ne[1])."""
-    if t.tensor_type not in DEQUANTIZERS:
-        raise NotImplementedError(f"reference: tensor {t.name} has unsupported type {t.tensor_type.name}")
-    flat = DEQUANTIZERS[t.tensor_type](t.data)
+    """A ReaderTensor as float32 with numpy shape = reversed GGUF ne (rows = ne[1]).
+    Types without a dequantizer here (Q5_0/Q5_1, the K-quants) go through gguf-py's."""
+    if t.tensor_type in DEQUANTIZERS:
+        flat = DEQUANTIZERS[t.tensor_type](t.data)
+    else:
+        flat = gguf.quants.dequantize(np.ascontiguousarray(t.data).view(np.uint8).reshape(-1),
+                                      t.tensor_type).astype(np.float32).reshape(-1)
     ne = [int(n) for n in t.shape]  # GGUF order: ne[0] is the contiguous (column) dimension
     assert flat.size == math.prod(ne), f"{t.name}: {flat.size} values for shape {ne}"
     return flat.reshape(list(reversed(ne)))
@@ -179,14 +182,32 @@ def quantize_q8_blocks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return (q * d16).reshape(x.shape), q, d
 
 
+K_QUANTS = (T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K)
+Q8_ACT_TYPES = (T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1) + K_QUANTS
+
+
+def quantize_q8_k(x: np.ndarray) -> np.ndarray:
+    """GGML's Q8_K of activations (f32 scale per 256; the largest magnitude maps to -127), dequantized."""
+    blocks = x.reshape(-1, 256)
+    idx = np.abs(blocks).argmax(axis=1)
+    mx = blocks[np.arange(blocks.shape[0]), idx][:, None]
+    iscale = np.divide(-127.0, mx, out=np.zeros_like(mx), where=mx != 0)
+    q = np.minimum(127.0, np.round(iscale * blocks))  # numpy rounds half to even, as nearbyint
+    d = np.divide(1.0, iscale, out=np.zeros_like(iscale), where=iscale != 0)
+    return (q * d).reshape(x.shape)
+
+
 def q8_activation_linear(x: np.ndarray, raw_type, w: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """x @ w.T the way integer-dot kernels do it: activations quantized to Q8_0 blocks
-    (Q8_1 with an f16 block sum d*sum(q) for Q4_1, whose min m multiplies that sum)."""
+    (Q8_1 with an f16 block sum d*sum(q) for Q4_1/Q5_1, whose min m multiplies that sum;
+    Q8_K for the K-quants, whose mins meet exact integer block sums)."""
+    if raw_type in K_QUANTS:
+        return quantize_q8_k(x) @ w.T
     xq, q, d = quantize_q8_blocks(x)
-    if raw_type != T.Q4_1:
+    if raw_type not in (T.Q4_1, T.Q5_1):
         return xq @ w.T
     n_blk = x.shape[-1] // QK
-    b = _blocks(raw, 4 + QK // 2)
+    b = _blocks(raw, 4 + QK // 2 + (4 if raw_type == T.Q5_1 else 0))
     m = _f16_at(b, 2).astype(np.float64).reshape(w.shape[0], n_blk)  # per-block minimum
     sums = (d * q.sum(axis=1, keepdims=True)).astype(np.float16).astype(np.float64)
     return xq @ (w - np.repeat(m, QK, axis=1)).T + sums.reshape(x.shape[0], n_blk) @ m.T
@@ -216,7 +237,7 @@ class ReferenceModel:
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         t = self._tensors[f"{name}.weight"]
         w = self.weight(f"{name}.weight")
-        if self.act_quant and t.tensor_type in (T.Q8_0, T.Q4_0, T.Q4_1):
+        if self.act_quant and t.tensor_type in Q8_ACT_TYPES:
             y = q8_activation_linear(x, t.tensor_type, w, t.data)
         else:
             y = x @ w.T

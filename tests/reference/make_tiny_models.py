@@ -6,7 +6,10 @@ Usage: python make_tiny_models.py OUT_DIR   (writes one file per variant)
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +17,10 @@ import gguf
 import numpy as np
 
 T = gguf.GGMLQuantizationType
-WEIGHT_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1")
-FILE_TYPE = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "BF16": 32}
+WEIGHT_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1")
+K_TYPES = ("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K")  # rows must be whole 256-element super-blocks
+FILE_TYPE = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K": 11,
+             "Q4_K": 14, "Q5_K": 16, "Q6_K": 18, "BF16": 32}
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,24 @@ def all_specs() -> list[TinySpec]:
     specs = [TinySpec(arch=a, wtype=w, tied=t) for a in ("llama", "qwen2")
              for w in WEIGHT_TYPES for t in (True, False)]
     specs.append(TinySpec(arch="llama", wtype="Q4_1", embd_type="Q8_0"))  # like the default model
+    # K-quants need K % 256 == 0: wider models (head_dim 64, n_ff 512), one per type and arch.
+    specs += [TinySpec(arch=a, wtype=w, tied=a == "llama", n_embd=256, n_ff=512)
+              for a in ("llama", "qwen2") for w in K_TYPES]
     return specs
+
+
+def cnai_quantize(w: np.ndarray, wtype: str) -> np.ndarray:
+    """Blocks of `wtype` made by `cnai quantize` (gguf-py has no K-quant quantizer); the
+    reference still decodes them with gguf-py alone. Needs CNAI_BIN."""
+    binary = os.environ.get("CNAI_BIN")
+    if not binary:
+        raise RuntimeError(f"{wtype} tiny models are quantized by `cnai quantize`: set CNAI_BIN")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "w.f32"), os.path.join(tmp, "w.bin")
+        np.ascontiguousarray(w, dtype=np.float32).tofile(src)
+        subprocess.run([binary, "quantize", "--type", wtype, "--cols", str(w.shape[1]), "--in", src, "--out", dst],
+                       check=True, capture_output=True, timeout=60)
+        return np.fromfile(dst, dtype=np.uint8).reshape(w.shape[0], -1)
 
 
 def encode_matrix(w: np.ndarray, wtype: str) -> tuple[np.ndarray, T | None]:
@@ -53,6 +75,8 @@ def encode_matrix(w: np.ndarray, wtype: str) -> tuple[np.ndarray, T | None]:
     if wtype == "F16":
         return w.astype(np.float16), None
     qtype = T[wtype]
+    if wtype in K_TYPES:
+        return cnai_quantize(w, wtype), qtype
     return gguf.quants.quantize(w.astype(np.float32), qtype), qtype
 
 
