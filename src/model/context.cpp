@@ -1,5 +1,6 @@
 // Context: one session's KV cache, activations and logits over a shared Model.
 #include <algorithm>
+#include <climits>
 #include <mutex>
 #include <string>
 
@@ -11,10 +12,17 @@
 namespace cnai {
 namespace model {
 
+// Sliding-window layers keep only their window of keys and values.
+std::vector<int> layer_rows(const ModelConfig& c) {
+  std::vector<int> rows;
+  for (int il = 0; il < c.n_layer; ++il) rows.push_back(c.is_local_layer(il) ? c.sliding_window : INT_MAX);
+  return rows;
+}
+
 struct ContextState {
   ContextState(const ModelWeights& w, int ctx, int batch, KvCacheType type)
       : n_ctx(ctx),
-        kv(w.config.n_layer, ctx, w.config.n_head_kv, w.config.head_dim, type),
+        kv(w.config.n_layer, ctx, w.config.n_head_kv, w.config.head_dim, type, layer_rows(w.config)),
         act(w, batch),
         last_logits(static_cast<std::size_t>(w.config.n_vocab), 0.0f) {}
   int n_ctx;

@@ -4,6 +4,7 @@
 
 #include "cnai/ops/attention.hpp"
 #include "cnai/ops/embedding.hpp"
+#include "cnai/ops/geglu.hpp"
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/rms_norm.hpp"
 #include "cnai/ops/swiglu.hpp"
@@ -23,15 +24,41 @@ struct Dims {
       : T(t), D(c.n_embd), H(c.n_head), Hkv(c.n_head_kv), hd(c.head_dim), F(c.n_ff), V(c.n_vocab) {}
 };
 
+// RMSNorm over each head of a [T, heads * hd] projection, in place (QK-norm).
+void norm_heads(Tensor& t, const Tensor& weight, float eps, std::int64_t heads, std::int64_t hd) {
+  Tensor rows = t.reshape({t.rows() * heads, hd});
+  ops::rms_norm(rows, weight, eps, rows);
+}
+
+// Attention of the batch's tokens over the cache. A ring (sliding-window) layer
+// stores and attends in pieces small enough that no token's window has been
+// overwritten: one piece until the window fills, then one token at a time.
+void attend(const ModelWeights& w, int il, KvCache& kv, Activations& a, ThreadPool& pool, const Dims& d,
+            std::int64_t pos0, bool stored, const Tensor& q3, float scale) {
+  const ModelConfig& c = w.config;
+  const std::int64_t window = c.is_local_layer(il) ? c.sliding_window : 0, cap = kv.k(il).dim(0);
+  const std::int64_t row_q = d.H * d.hd, row_kv = d.Hkv * d.hd;
+  for (std::int64_t s = 0; s < d.T;) {
+    std::int64_t e = d.T;
+    if (kv.is_ring(il)) e = std::min(d.T, std::max(s + 1, std::max<std::int64_t>(0, pos0 + s - window + 1) + cap - pos0));
+    if (!stored) kv.store(il, pos0 + s, e - s, a.k.data_as<float>() + s * row_kv, a.v.data_as<float>() + s * row_kv);
+    const Tensor qs = Tensor::borrow(DType::F32, {e - s, d.H, d.hd}, q3.data_as<float>() + s * row_q);
+    Tensor out = Tensor::borrow(DType::F32, {e - s, d.H, d.hd}, a.attn.data_as<float>() + s * row_q);
+    ops::attention(qs, kv.k(il), kv.v(il), pos0 + s, scale, out, pool, window);
+    s = e;
+  }
+}
+
 void attention_block(const ModelWeights& w, int il, KvCache& kv, Activations& a, ThreadPool& pool,
                      const Dims& d, std::int64_t pos0) {
   const LayerWeights& l = w.layers[static_cast<std::size_t>(il)];
+  const ModelConfig& c = w.config;
   const Tensor x = view(a.x, {d.T, d.D});
   Tensor xn = view(a.xn, {d.T, d.D});
-  ops::rms_norm(x, l.attn_norm, w.config.rms_eps, xn);
+  ops::rms_norm(x, l.attn_norm, c.rms_eps, xn);
 
-  // An F32 cache receives K and V straight from the projections.
-  const bool direct = kv.is_f32();
+  // An F32 cache receives K and V straight from the projections (not a ring: rows wrap).
+  const bool direct = kv.is_f32() && !kv.is_ring(il);
   Tensor q = view(a.q, {d.T, d.H * d.hd});
   Tensor k = direct ? kv.k_rows(il, pos0, d.T).reshape({d.T, d.Hkv * d.hd}) : view(a.k, {d.T, d.Hkv * d.hd});
   Tensor v = direct ? kv.v_rows(il, pos0, d.T).reshape({d.T, d.Hkv * d.hd}) : view(a.v, {d.T, d.Hkv * d.hd});
@@ -39,20 +66,26 @@ void attention_block(const ModelWeights& w, int il, KvCache& kv, Activations& a,
                                     {&l.wk, &k, l.bk.data() ? &l.bk : nullptr},
                                     {&l.wv, &v, l.bv.data() ? &l.bv : nullptr}};
   ops::matmul_many(xn, qkv, pool);
+  if (c.qk_norm) {
+    norm_heads(q, l.q_norm, c.rms_eps, d.H, d.hd);
+    norm_heads(k, l.k_norm, c.rms_eps, d.Hkv, d.hd);
+  }
 
   const std::span<const std::int32_t> pos(a.positions.data(), static_cast<std::size_t>(d.T));
   Tensor q3 = q.reshape({d.T, d.H, d.hd});
   Tensor k3 = k.reshape({d.T, d.Hkv, d.hd});
-  ops::rope(q3, pos, a.rope);
-  ops::rope(k3, pos, a.rope);
-  if (!direct) kv.store(il, pos0, d.T, k.data_as<float>(), v.data_as<float>());
+  const ops::RopeParams& rope = c.is_local_layer(il) ? a.rope_local : a.rope;
+  ops::rope(q3, pos, rope);
+  ops::rope(k3, pos, rope);
 
-  Tensor out3 = view(a.attn, {d.T, d.H, d.hd});
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
-  ops::attention(q3, kv.k(il), kv.v(il), pos0, scale, out3, pool);
+  // Longrope's attn_factor scales cos and sin, so q·k by its square.
+  const float scale = (c.attn_scale > 0.0f ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(d.hd))) *
+                      c.rope_attn_factor * c.rope_attn_factor;
+  attend(w, il, kv, a, pool, d, pos0, direct, q3, scale);
 
   Tensor tmp = view(a.tmp, {d.T, d.D});
   ops::matmul(view(a.attn, {d.T, d.H * d.hd}), l.wo, tmp, pool);
+  if (c.post_norms) ops::rms_norm(tmp, l.post_attn_norm, c.rms_eps, tmp);
   add_in_place(a.x.data_as<float>(), tmp.data_as<float>(), d.T * d.D);
 }
 
@@ -64,9 +97,11 @@ void ffn_block(const ModelWeights& w, int il, Activations& a, ThreadPool& pool, 
   Tensor up = view(a.up, {d.T, d.F});
   const ops::MatmulTarget gu[2] = {{&l.gate, &gate}, {&l.up, &up}};
   ops::matmul_many(xn, gu, pool);
-  ops::swiglu(gate, up, gate);
+  if (w.config.gelu_ffn) ops::geglu(gate, up, gate);
+  else ops::swiglu(gate, up, gate);
   Tensor tmp = view(a.tmp, {d.T, d.D});
   ops::matmul(gate, l.down, tmp, pool);
+  if (w.config.post_norms) ops::rms_norm(tmp, l.post_ffn_norm, w.config.rms_eps, tmp);
   add_in_place(a.x.data_as<float>(), tmp.data_as<float>(), d.T * d.D);
 }
 
@@ -103,6 +138,9 @@ Activations::Activations(const ModelWeights& w, int batch) : n_batch(batch) {
   rope.freq_scale = c.rope_freq_scale;
   rope.style = c.rope_neox ? ops::RopeStyle::neox : ops::RopeStyle::normal;
   rope.freq_factors = w.rope_freqs.data() ? w.rope_freqs.data_as<float>() : nullptr;
+  rope_local = rope;  // local (sliding-window) layers: their own base, no scaling
+  rope_local.freq_base = c.rope_freq_base_swa;
+  rope_local.freq_scale = 1.0f;
 }
 
 void forward_batch(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPool& pool,
@@ -112,6 +150,8 @@ void forward_batch(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPoo
   for (std::int64_t i = 0; i < d.T; ++i) a.positions[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(pos0 + i);
   Tensor x = view(a.x, {d.T, d.D});
   ops::embedding(w.tok_embd, tokens, x);
+  if (w.config.embd_scale != 1.0f)
+    for (std::int64_t i = 0; i < d.T * d.D; ++i) x.data_as<float>()[i] *= w.config.embd_scale;
   for (int il = 0; il < w.config.n_layer; ++il) {
     attention_block(w, il, kv, a, pool, d, pos0);
     ffn_block(w, il, a, pool, d);

@@ -1,6 +1,7 @@
 // The shared Llama-family decoder: embedding, n_layer x (attention + SwiGLU FFN)
 // with pre-RMSNorm and residuals, final norm, output projection. Architectures
-// differ only in what their ArchSpec/ModelConfig says (rope style, biases).
+// differ only in what their ArchSpec/ModelConfig says (rope style, biases, QK-norm,
+// post-norms, GeGLU, embedding scale, sliding-window layers).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,7 @@ struct Activations {
   int n_batch;
   Tensor x, xn, q, k, v, attn, tmp, gate, up;
   std::vector<std::int32_t> positions;
-  ops::RopeParams rope;
+  ops::RopeParams rope, rope_local;  // rope_local: sliding-window layers
 };
 
 /// Runs tokens (<= a.n_batch of them) at positions pos0.. through the model,

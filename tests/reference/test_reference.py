@@ -32,7 +32,10 @@ TINY_TOKENS = [5, 17, 42, 100, 3, 156, 0, 77, 77, 12, 64, 8, 130, 99, 1, 2, 150,
 # agrees with cnai to <= 0.13% of range on the tiny models); it applies to Q8_0 weights
 # exactly as to Q4, so Q8_0 shares the 3% bound.
 TOL_FRACTION = {"F32": 0.02, "F16": 0.02, "BF16": 0.02, "Q8_0": 0.03, "Q4_0": 0.03, "Q4_1": 0.03,
-                "Q5_0": 0.03, "Q5_1": 0.03, "Q2_K": 0.03, "Q3_K": 0.03, "Q4_K": 0.03, "Q5_K": 0.03, "Q6_K": 0.03}
+                "Q5_0": 0.03, "Q5_1": 0.03, "Q2_K": 0.045, "Q3_K": 0.045, "Q4_K": 0.03, "Q5_K": 0.03, "Q6_K": 0.03}
+# Q2_K/Q3_K: the low-bit K-quants' tiny models have the largest logits to round; with Q8_K
+# activations (one scale per 256) measured up to 4.06% (qwen3 Q3_K, whose QK-norm rescales the
+# rounded q and k; 0.000% against the reference that emulates the rounding).
 # The real model re-stored as F16: cnai's float path rounds nothing but its float32 sums
 # (measured 0.0001% of range), so this bound is tight; it still leaves room for F16 activations.
 FLOAT_COPY_TOL_FRACTION = 0.005
