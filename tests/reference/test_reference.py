@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import llama_ref  # noqa: E402
-from cnai_support import default_model  # noqa: E402
+from cnai_support import default_model, gemma_model  # noqa: E402
 import make_tiny_models as tiny  # noqa: E402
 
 # "The capital of France is Paris. The capital of Germany is Berlin. The capital of" (SmolLM2 ids)
@@ -233,3 +233,20 @@ def test_llama_quantized_copy_matches_reference(variant, tmp_path):
     ref = model.logits(REAL_TOKENS)
     got = run_cnai_logits(path, REAL_TOKENS, tmp_path / "all.f32", True, ref.shape[1])
     compare_logits(path.name, ref, got, max(model_tolerance(model.reader), LLAMA_QUANT_TOL_FRACTION))
+
+
+# ------------------------------------------------------------------ Gemma 3 270M Q4_K_M
+
+# "<bos>The capital of France is Paris. The capital of Italy is" (Gemma 3 ids)
+GEMMA_TOKENS = [2, 818, 5279, 529, 7001, 563, 9079, 236761, 818, 5279, 529, 9405, 563]
+
+
+def test_gemma_matches_reference(tmp_path):
+    """The second real model: gemma3 with sliding-window layers, Q4_K/Q6_K/Q5_0/Q8_0 weights
+    (measured 2.78% of range, top-1 identical at all 13 positions)."""
+    path = gemma_model()
+    model = llama_ref.ReferenceModel(str(path))
+    ref = model.logits(GEMMA_TOKENS)
+    got = run_cnai_logits(path, GEMMA_TOKENS, tmp_path / "gemma.f32", True, ref.shape[1])
+    compare_logits(path.name, ref, got, LLAMA_QUANT_TOL_FRACTION)
+    assert ref.argmax(axis=1)[5] == 9079, "the reference itself completes 'The capital of France is' with ' Paris'"
