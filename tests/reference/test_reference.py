@@ -249,4 +249,6 @@ def test_gemma_matches_reference(tmp_path):
     ref = model.logits(GEMMA_TOKENS)
     got = run_cnai_logits(path, GEMMA_TOKENS, tmp_path / "gemma.f32", True, ref.shape[1])
     compare_logits(path.name, ref, got, LLAMA_QUANT_TOL_FRACTION)
-    assert ref.argmax(axis=1)[5] == 9079, "the reference itself completes 'The capital of France is' with ' Paris'"
+    # The reference itself: after "The capital of France is", " Paris" is among the base model's top 3
+    # (" the" and " a" lead: a base model, not a chat model).
+    assert 9079 in np.argsort(ref[5])[-3:], "reference: ' Paris' not in the top 3 after 'The capital of France is'"
