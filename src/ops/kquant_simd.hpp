@@ -43,7 +43,9 @@ inline void scales_k4(const std::uint8_t* p, __m256i& sc, __m256i& mn) {
   u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
   u[2] = m01;
   u[0] &= 0x3f3f3f3fu;
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+  // From registers: a 16-byte load of the four 4-byte stores would miss store forwarding.
+  const __m128i v = _mm_set_epi32(static_cast<int>(u[3]), static_cast<int>(u[2]), static_cast<int>(u[1]),
+                                  static_cast<int>(u[0]));
   const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   sc = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(v, dup));
   mn = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(v, 8), dup));
@@ -107,7 +109,8 @@ inline void load_k<DType::Q3_K>(const std::uint8_t* blk, KRegs& r) {
   a[3] = ((a[1] >> 4) & 0x0f0f0f0fu) | (((t >> 6) & 0x03030303u) << 4);
   a[0] = (a[0] & 0x0f0f0f0fu) | ((t & 0x03030303u) << 4);
   a[1] = (a[1] & 0x0f0f0f0fu) | (((t >> 2) & 0x03030303u) << 4);
-  const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
+  const __m128i s8 = _mm_set_epi32(static_cast<int>(a[3]), static_cast<int>(a[2]), static_cast<int>(a[1]),
+                                   static_cast<int>(a[0]));
   r.sc = _mm256_sub_epi16(_mm256_cvtepu8_epi16(s8), _mm256_set1_epi16(32));
   r.mn = _mm256_slli_epi16(r.sc, 2);  // (q − 4)·sc
   r.d = r.dm = f16_at(blk + 108);
