@@ -74,6 +74,7 @@ class Emitter {
 }  // namespace
 
 GenerateResult LocalEngine::generate(const GenerateRequest& request, const TextCallback& on_text) {
+  require_decoder("generate");
   Impl& s = *impl_;
   const auto start = Clock::now();
   s.active.fetch_add(1, std::memory_order_relaxed);

@@ -37,6 +37,10 @@ std::string to_openai_json(const ChatResponse& response);
 /// EmbeddingRequest -> Embeddings request body.
 std::string to_openai_json(const EmbeddingRequest& request);
 
+/// EmbeddingResponse -> Embeddings response body (float arrays), plus a "cnai"
+/// object with the backend (for the CLI and the server).
+std::string to_openai_json(const EmbeddingResponse& response);
+
 /// Embeddings response body -> EmbeddingResponse (vectors ordered by index;
 /// float arrays and base64-encoded little-endian floats both accepted).
 EmbeddingResponse embedding_response_from_openai_json(std::string_view body);
