@@ -85,7 +85,11 @@ std::shared_ptr<EmbeddingEngine> EmbeddingEngine::load(const std::string& path, 
 std::vector<std::int32_t> EmbeddingEngine::tokenize(std::string_view text, bool truncate, std::size_t index) const {
   if (text.empty()) bad_input(index, "is an empty string");
   check_utf8(text, index);
-  Ids ids = impl_->tokenizer.encode(text);  // [CLS] ... [SEP], as the vocabulary says
+  // [CLS] ... [SEP] as the vocabulary says; special-token text ("[SEP]") is read as the
+  // token, as Hugging Face and llama.cpp read it.
+  EncodeOptions eo;
+  eo.parse_special = true;
+  Ids ids = impl_->tokenizer.encode(text, eo);
   const auto limit = static_cast<std::size_t>(n_ctx());
   if (ids.size() <= limit) return ids;
   if (!truncate)

@@ -53,8 +53,8 @@ GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& r
 
 // An embedding engine on the same threads and under the same backend name.
 std::shared_ptr<EmbeddingEngine> load_embedder(const std::string& path, const LocalEngineOptions& options) {
-  EmbeddingEngineOptions eo;
-  eo.encoder.threads = options.model.threads;
+  EmbeddingEngineOptions eo = options.embedding;
+  if (eo.encoder.threads <= 0) eo.encoder.threads = options.model.threads;
   eo.backend_name = options.backend_name;
   return EmbeddingEngine::load(path, eo);
 }

@@ -23,6 +23,7 @@ struct EncoderScratch {
   std::mutex mutex;
   std::int64_t capacity = 0;
   Tensor x, q, k, v, attn, tmp, ff;
+  Tensor residual, extra;  // precise activations: the rounding residual, its products
   std::vector<std::int32_t> ids, positions;
   std::vector<std::int64_t> starts;
 };

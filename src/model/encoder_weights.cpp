@@ -79,9 +79,11 @@ void pack_matrices(EncoderWeights& w) {
 
 }  // namespace
 
-std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& g, const EncoderConfig& c) {
+std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& g, const EncoderConfig& c,
+                                                     bool precise_activations) {
   auto w = std::make_unique<EncoderWeights>();
   w->config = c;
+  w->precise_activations = precise_activations;
   const std::int64_t D = c.n_embd;
   w->tok_embd = gather_table(g, "token_embd.weight", c.n_vocab, D);
   w->pos_embd = gather_table(g, "position_embd.weight", c.n_ctx_train, D);

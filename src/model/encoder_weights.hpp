@@ -29,6 +29,7 @@ struct EncoderWeights {
   Tensor type_row;                  // F32 [D]: token type 0 (every input is "sentence A"), or zeros
   Tensor embd_norm_w, embd_norm_b;  // F32 [D]
   std::vector<EncoderLayerWeights> layers;
+  bool precise_activations = true;  // EncoderOptions::precise_activations
 };
 
 /// Error(model_format) naming a missing or inconsistent key; Error(unsupported)
@@ -38,6 +39,7 @@ EncoderConfig read_encoder_config(const GgufReader& gguf, const EncoderOptions& 
 /// Errors as read_encoder_config, plus model_format for a missing tensor or a
 /// wrong shape. Matrices are repacked for the matmul kernels (and their file
 /// pages released) as the decoder's are.
-std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& gguf, const EncoderConfig& config);
+std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& gguf, const EncoderConfig& config,
+                                                     bool precise_activations);
 
 }  // namespace cnai::model

@@ -13,10 +13,19 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: cnai embed [-m MODEL] TEXT... [--json] [--truncate] [-t THREADS]\n"
+    "usage: cnai embed [-m MODEL] TEXT... [--json] [--truncate] [--pooling P] [--no-normalize] [-t N]\n"
     "  -m MODEL     a GGUF encoder (default: $CNAI_EMBEDDING_MODEL, else the set-up's all-MiniLM-L6-v2)\n"
     "  --json       print the OpenAI embeddings response (object \"list\", data, usage)\n"
-    "  --truncate   cut inputs longer than the model's context instead of failing\n";
+    "  --truncate   cut inputs longer than the model's context instead of failing\n"
+    "  --pooling mean|cls|last   instead of the model's pooling\n"
+    "  --no-normalize            skip the L2 normalisation the model asks for\n";
+
+cnai::Pooling pooling_from(const std::string& s) {
+  if (s == "mean") return cnai::Pooling::mean;
+  if (s == "cls") return cnai::Pooling::cls;
+  if (s == "last") return cnai::Pooling::last;
+  throw cnai::Error(cnai::ErrorCode::invalid_argument, "--pooling must be mean, cls or last, got '" + s + "'");
+}
 
 void print_text(const cnai::EmbeddingResponse& r, const std::vector<std::string>& inputs) {
   for (std::size_t i = 0; i < r.data.size(); ++i) {
@@ -32,11 +41,13 @@ void print_text(const cnai::EmbeddingResponse& r, const std::vector<std::string>
 }
 
 int run_embed(const std::vector<std::string>& argv) {
-  const cnai::cli::Args args(argv, {"--json", "--truncate"});
+  const cnai::cli::Args args(argv, {"--json", "--truncate", "--no-normalize"});
   if (args.positionals().empty()) throw cnai::Error(cnai::ErrorCode::invalid_argument, kUsage);
   const std::string path = args.get_or("-m", args.get_or("--model", cnai::cli::default_embedding_model_path()));
   cnai::LocalEngineOptions options;
   options.model.threads = static_cast<int>(args.get_int("-t", args.get_int("--threads", 0)));
+  if (auto p = args.get("--pooling")) options.embedding.encoder.pooling = pooling_from(*p);
+  if (args.has("--no-normalize")) options.embedding.encoder.normalize = false;
   const auto engine = cnai::LocalEngine::load(path, options);
   cnai::EmbeddingRequest request;
   request.input = args.positionals();

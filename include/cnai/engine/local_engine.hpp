@@ -17,13 +17,13 @@
 
 #include "cnai/api/backend.hpp"
 #include "cnai/api/types.hpp"
+#include "cnai/engine/embedding_engine.hpp"
 #include "cnai/model/model.hpp"
 
 namespace cnai {
 
 class Tokenizer;
 class ChatTemplate;
-class EmbeddingEngine;
 
 struct LocalEngineOptions {
   LocalEngineOptions() { model.kv_type = KvCacheType::f16; }
@@ -48,6 +48,9 @@ struct LocalEngineOptions {
   std::string backend_name = "local";
   /// An encoder GGUF whose embeddings this engine serves besides chat (empty: none).
   std::string embedding_model;
+  /// For an encoder model (or embedding_model): pooling, normalisation, batching.
+  /// Threads 0 here take model.threads; the backend name is backend_name.
+  EmbeddingEngineOptions embedding;
 };
 
 /// A generation at the token level: what the chat calls run underneath.
