@@ -57,7 +57,7 @@ class LlamaServer:
         self.port = port
         self.proc = subprocess.Popen(
             [str(bin_dir / "llama-server"), "-m", str(model), "--embeddings", "--pooling", "mean", "-t", "2",
-             "-np", str(slots), "-c", str(ctx), "-b", str(min(ctx, 8192)), "-ub", str(min(ctx, 8192)),
+             "-np", str(slots), "-c", str(ctx),  # llama.cpp's default batch sizes (-b 2048, -ub 512)
              "--host", "127.0.0.1", "--port", str(port), "--log-disable"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             # OpenMP's default busy-wait collapses on a shared, oversubscribed machine
