@@ -89,9 +89,9 @@ class BertReference:
         return _layer_norm(x + proj(p + "output.dense", h), w[p + "output.LayerNorm.weight"],
                            w[p + "output.LayerNorm.bias"], eps)
 
-    def embed_ids(self, batch_ids: list[list[int]]) -> np.ndarray:
-        """One pooled (and normalised, when the model says so) vector per sequence. The
-        batch is padded to its longest member, as transformers runs it, with the mask."""
+    def hidden_states(self, batch_ids: list[list[int]]) -> np.ndarray:
+        """The last layer's states [batch, longest, dim]. The batch is padded to its longest
+        member, as transformers runs it, with the padding mask."""
         w, cfg = self.weights, self.config
         seq = max(len(ids) for ids in batch_ids)
         ids = np.zeros((len(batch_ids), seq), dtype=np.int64)
@@ -104,13 +104,24 @@ class BertReference:
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], cfg["layer_norm_eps"])
         for i in range(cfg["num_hidden_layers"]):
             x = self._layer(x, mask, i)
-        out = np.zeros((len(batch_ids), x.shape[-1]))
-        for b, row in enumerate(batch_ids):
-            n = len(row)
-            out[b] = x[b, :n].mean(axis=0) if self.pooling == "mean" else x[b, 0] if self.pooling == "cls" else x[b, n - 1]
-        if self.normalize:
+        return x
+
+    def pool(self, states: np.ndarray, lengths: list[int], pooling: str | None = None,
+             normalize: bool | None = None) -> np.ndarray:
+        """One vector per sequence: the Pooling module's mode over the real tokens, then the
+        Normalize module's L2 norm (the model's own choices unless given)."""
+        pooling = pooling or self.pooling
+        normalize = self.normalize if normalize is None else normalize
+        out = np.zeros((len(lengths), states.shape[-1]))
+        for b, n in enumerate(lengths):
+            out[b] = states[b, :n].mean(axis=0) if pooling == "mean" else states[b, 0] if pooling == "cls" else states[b, n - 1]
+        if normalize:
             out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
         return out
+
+    def embed_ids(self, batch_ids: list[list[int]], pooling: str | None = None,
+                  normalize: bool | None = None) -> np.ndarray:
+        return self.pool(self.hidden_states(batch_ids), [len(r) for r in batch_ids], pooling, normalize)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embed_ids([self.token_ids(t) for t in texts])

@@ -145,14 +145,15 @@ def inputs() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
+def reference_states() -> tuple[np.ndarray, ...]:
+    """The reference's last-layer states of every input, computed once (each alone: no padding)."""
+    ref = reference()
+    return tuple(ref.hidden_states([ref.token_ids(t)])[0] for t in inputs())
+
+
 def reference_embeddings(pooling: str = "mean", normalize: bool = True) -> np.ndarray:
     ref = reference()
-    saved = (ref.pooling, ref.normalize)
-    ref.pooling, ref.normalize = pooling, normalize
-    try:
-        return np.stack([ref.embed_ids([ref.token_ids(t)])[0] for t in inputs()])
-    finally:
-        ref.pooling, ref.normalize = saved
+    return np.stack([ref.pool(s[None], [s.shape[0]], pooling, normalize)[0] for s in reference_states()])
 
 
 def cnai_embed(model: Path, texts, *extra: str) -> tuple[np.ndarray, dict]:
