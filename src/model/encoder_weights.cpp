@@ -90,6 +90,9 @@ std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& g, const 
   w->type_row = type_row_zero(g, D);
   w->embd_norm_w = vector_f32(g, "token_embd_norm.weight", D);
   w->embd_norm_b = vector_f32(g, "token_embd_norm.bias", D);
+  // block_count comes from the file: check its last block exists before reserving
+  // room for all (a hostile count must not allocate gigabytes).
+  g.tensor_info("blk." + std::to_string(c.n_layer - 1) + ".attn_q.weight");
   w->layers.reserve(static_cast<std::size_t>(c.n_layer));
   for (int i = 0; i < c.n_layer; ++i) w->layers.push_back(load_layer(g, c, i));
   pack_matrices(*w);
