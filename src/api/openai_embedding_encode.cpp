@@ -59,7 +59,9 @@ std::string to_openai_json(const EmbeddingResponse& r, std::string_view encoding
   }
   out += R"(],"model":)" + boost::json::serialize(boost::json::string(r.model));
   out += R"(,"usage":{"prompt_tokens":)" + std::to_string(r.usage.prompt_tokens) + R"(,"total_tokens":)" +
-         std::to_string(r.usage.total_tokens) + "}}";
+         std::to_string(r.usage.total_tokens) + "}";
+  if (!r.backend.empty()) out += R"(,"cnai":{"backend":)" + boost::json::serialize(boost::json::string(r.backend)) + "}";
+  out += "}";
   return out;
 }
 

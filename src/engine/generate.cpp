@@ -34,6 +34,7 @@ void check_continue(const GenerateRequest& request, std::size_t generated) {
 }  // namespace
 
 GenerateResult LocalEngine::generate(const GenerateRequest& request, const TextCallback& on_text) {
+  require_decoder("generate");
   Impl& s = *impl_;
   const auto arrival = Clock::now();
   s.active.fetch_add(1, std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cnai/core/error.hpp"
+#include "cnai/engine/embedding_engine.hpp"
 #include "cnai/gguf/gguf.hpp"
 #include "engine/engine_state.hpp"
 
@@ -50,17 +51,28 @@ GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& r
   return g;
 }
 
+// An embedding engine on the same threads and under the same backend name.
+std::shared_ptr<EmbeddingEngine> load_embedder(const std::string& path, const LocalEngineOptions& options) {
+  EmbeddingEngineOptions eo = options.embedding;
+  if (eo.encoder.threads <= 0) eo.encoder.threads = options.model.threads;
+  eo.backend_name = options.backend_name;
+  return EmbeddingEngine::load(path, eo);
+}
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
 
-LocalEngine::LocalEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LocalEngine::LocalEngine(std::unique_ptr<Impl> impl, std::shared_ptr<EmbeddingEngine> embedder)
+    : impl_(std::move(impl)), embedder_(std::move(embedder)) {}
 LocalEngine::~LocalEngine() = default;
 
 std::shared_ptr<LocalEngine> LocalEngine::load(const std::string& path, const LocalEngineOptions& options) {
   const GgufReader gguf = GgufReader::open(path);
+  if (EncoderModel::is_encoder_architecture(gguf.find_string("general.architecture").value_or("")))
+    return std::shared_ptr<LocalEngine>(new LocalEngine(nullptr, load_embedder(path, options)));
   Tokenizer tokenizer = Tokenizer::from_gguf(gguf);
   ChatTemplate tmpl = load_template(gguf, options);
   auto model = Model::load(path, options.model);
@@ -77,10 +89,12 @@ std::shared_ptr<LocalEngine> LocalEngine::load(const std::string& path, const Lo
   co.n_ctx = options.n_ctx;
   co.n_batch = options.n_batch;
   impl->context = std::make_unique<Context>(impl->model, co);
-  return std::shared_ptr<LocalEngine>(new LocalEngine(std::move(impl)));
+  auto embedder = options.embedding_model.empty() ? nullptr : load_embedder(options.embedding_model, options);
+  return std::shared_ptr<LocalEngine>(new LocalEngine(std::move(impl), std::move(embedder)));
 }
 
 std::string LocalEngine::render_prompt(const ChatRequest& request) const {
+  require_decoder("render_prompt");
   check_chat_request(request);
   ChatTemplateInputs in;
   in.messages = request.messages;
@@ -93,6 +107,7 @@ std::string LocalEngine::render_prompt(const ChatRequest& request) const {
 }
 
 std::vector<std::int32_t> LocalEngine::tokenize_prompt(const std::string& prompt) const {
+  require_decoder("tokenize_prompt");
   const Tokenizer& tok = impl_->tokenizer;
   EncodeOptions eo;
   eo.add_special = false;  // BOS is added below unless the template already wrote it
@@ -109,6 +124,7 @@ ChatResponse LocalEngine::do_chat(const ChatRequest& request, std::stop_token st
 
 ChatResponse LocalEngine::do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
                                          std::stop_token stop) {
+  require_decoder("chat");
   const GenerateRequest g = generate_request(*this, request, std::move(stop));
   ChatResponse response;
   response.id = "chatcmpl-local-" + std::to_string(impl_->next_request++);
@@ -149,14 +165,21 @@ ChatResponse LocalEngine::do_chat_stream(const ChatRequest& request, const Chunk
   return response;
 }
 
-const Model& LocalEngine::model() const noexcept { return *impl_->model; }
-const Tokenizer& LocalEngine::tokenizer() const noexcept { return impl_->tokenizer; }
-const ChatTemplate& LocalEngine::chat_template() const noexcept { return impl_->chat_template; }
-int LocalEngine::n_ctx() const noexcept { return impl_->context->n_ctx(); }
-const std::string& LocalEngine::model_name() const noexcept { return impl_->name; }
-const std::string& LocalEngine::name() const noexcept { return impl_->options.backend_name; }
+const Model& LocalEngine::model() const {
+  require_decoder("model");
+  return *impl_->model;
+}
+const Tokenizer& LocalEngine::tokenizer() const noexcept { return impl_ ? impl_->tokenizer : embedder_->tokenizer(); }
+const ChatTemplate& LocalEngine::chat_template() const {
+  require_decoder("chat_template");
+  return impl_->chat_template;
+}
+int LocalEngine::n_ctx() const noexcept { return impl_ ? impl_->context->n_ctx() : embedder_->n_ctx(); }
+const std::string& LocalEngine::model_name() const noexcept { return impl_ ? impl_->name : embedder_->model_name(); }
+const std::string& LocalEngine::name() const noexcept { return impl_ ? impl_->options.backend_name : embedder_->name(); }
 
 BackendCapabilities LocalEngine::capabilities() const {
+  if (!impl_) return embedder_->capabilities();
   BackendCapabilities c;
   c.models = {impl_->name};
   c.context_window = n_ctx();
@@ -166,10 +189,12 @@ BackendCapabilities LocalEngine::capabilities() const {
   c.tools = false;
   c.json_output = false;
   c.local = true;
+  c.embeddings = embedder_ != nullptr;
   return c;
 }
 
 BackendHealth LocalEngine::health() const {
+  if (!impl_) return embedder_->health();
   BackendHealth h;
   const int active = impl_->active.load(std::memory_order_relaxed);
   h.running = active > 0 ? 1 : 0;

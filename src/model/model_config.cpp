@@ -58,6 +58,9 @@ ModelConfig read_model_config(const GgufReader& g, int n_ctx) {
   ModelConfig c;
   c.arch = g.get_string("general.architecture");
   const ArchSpec& spec = find_arch(c.arch);
+  if (spec.encoder)
+    throw Error(ErrorCode::unsupported, "'" + c.arch + "' is an encoder (embeddings), not a decoder: load it with "
+                                        "EncoderModel::load or LocalEngine::load");
   c.name = g.find_string("general.name").value_or("");
   const std::string& a = c.arch;
   c.n_layer = required_int(g, a + ".block_count");

@@ -1,5 +1,6 @@
-// layer_ops_cpu — CPU kernels behind rms_norm, rope, softmax, swiglu, geglu and
-// attention. Arguments are already checked by the dispatchers in src/ops/<op>.cpp.
+// layer_ops_cpu — CPU kernels behind rms_norm, layer_norm, rope, softmax, swiglu,
+// geglu, gelu, attention and bidirectional_attention. Arguments are already
+// checked by the dispatchers in src/ops/<op>.cpp.
 #pragma once
 
 #include <cstdint>
@@ -25,5 +26,14 @@ void geglu(const float* gate, const float* up, float* out, std::int64_t n) noexc
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t pos0,
                float scale, Tensor& out, ThreadPool& pool, std::int64_t window);
+
+void layer_norm(const float* x, const float* w, const float* b, float eps, float* y, std::int64_t rows,
+                std::int64_t d) noexcept;
+
+void gelu(const float* x, float* out, std::int64_t n) noexcept;
+
+void bidirectional_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                             std::span<const std::int64_t> seq_starts, float scale, Tensor& out,
+                             ThreadPool& pool);
 
 }  // namespace cnai::ops::cpu

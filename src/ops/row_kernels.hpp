@@ -1,4 +1,4 @@
-// row_kernels — the inner loops of CPU attention, softmax and swiglu: scores
+// row_kernels — the inner loops of CPU attention, softmax, swiglu and gelu: scores
 // of a query against KV-cache rows, the weighted sum of value rows, and
 // vectorised exp. One table per ISA (generic, AVX2, AVX-512), chosen at run time.
 #pragma once
@@ -31,6 +31,8 @@ struct RowKernels {
   float (*exp_shifted)(float* p, std::int64_t n, float max);
   /// out[i] = silu(gate[i]) * up[i].
   void (*silu_mul)(const float* gate, const float* up, float* out, std::int64_t n);
+  /// out[i] = gelu(x[i]) = x[i] / 2 * (1 + erf(x[i] / sqrt(2))) (out may be x).
+  void (*gelu)(const float* x, float* out, std::int64_t n);
   const char* isa;
   /// out[i] = gelu_tanh(gate[i]) * up[i] (GeGLU), gelu_tanh(x) = x·sigmoid(2√(2/π)(x + 0.044715x³)).
   void (*gelu_mul)(const float* gate, const float* up, float* out, std::int64_t n);

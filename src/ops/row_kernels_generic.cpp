@@ -132,8 +132,12 @@ void gelu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
   }
 }
 
-constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, mix_acc_f32, mix_acc_f16,
-                              row_max,    exp_shifted, silu_mul, "generic", gelu_mul};
+void gelu(const float* x, float* out, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
+constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32,  mix_f16, mix_acc_f32, mix_acc_f16,
+                              row_max,    exp_shifted, silu_mul, gelu,    "generic",   gelu_mul};
 
 }  // namespace
 

@@ -326,12 +326,36 @@ void gelu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
   }
 }
 
+// The exact (erf) GELU, BERT's "gelu". erfc(z) for z = |x|/sqrt(2) >= 0 by Abramowitz &
+// Stegun 7.1.26 (|error| <= 1.5e-7): t P(t) exp(-z^2), t = 1 / (1 + p z); then
+// gelu(x) = (x + |x| (1 - erfc(z))) / 2, which is x Phi(x) for either sign of x.
+template <class V>
+void gelu(const float* x, float* out, std::int64_t n) {
+  constexpr std::int64_t W = V::W;
+  const auto half = V::set1(0.5f), one = V::set1(1.0f);
+  std::int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const auto xv = V::load(x + i);
+    const auto ax = V::max(xv, V::sub(V::zero(), xv));
+    const auto z = V::mul(ax, V::set1(0.70710678118654752f));
+    const auto t = V::div(one, V::fma(V::set1(0.3275911f), z, one));
+    auto p = V::set1(1.061405429f);
+    p = V::fma(p, t, V::set1(-1.453152027f));
+    p = V::fma(p, t, V::set1(1.421413741f));
+    p = V::fma(p, t, V::set1(-0.284496736f));
+    p = V::fma(p, t, V::set1(0.254829592f));
+    const auto erfc = V::mul(V::mul(p, t), vexp<V>(V::sub(V::zero(), V::mul(z, z))));
+    V::store(out + i, V::mul(half, V::fma(ax, V::sub(one, erfc), xv)));
+  }
+  for (; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
 template <class V>
 constexpr RowKernels make_row_kernels(const char* isa) {
   return RowKernels{scores<V, float>,    scores<V, std::uint16_t>, mix<V, float>,
                     mix<V, std::uint16_t>, mix<V, float, true>, mix<V, std::uint16_t, true>,
                     row_max<V>, exp_shifted<V>,         silu_mul<V>,
-                    isa, gelu_mul<V>};
+                    gelu<V>,    isa,                    gelu_mul<V>};
 }
 
 }  // namespace

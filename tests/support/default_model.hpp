@@ -14,4 +14,12 @@ std::string default_model_path();
 /// MESSAGE (skip), or a FAIL when CNAI_REQUIRE_MODEL=1.
 std::optional<std::string> default_model_or_skip();
 
+/// The set-up's embedding model (scripts/fetch_embedding_model.sh) in weight type
+/// `type` (F32, F16, Q8_0): $HOME/.cache/cnai/models/all-MiniLM-L6-v2.<type>.gguf
+/// ($CNAI_CACHE_DIR instead of $HOME/.cache/cnai when set).
+std::string embedding_model_path(const std::string& type = "Q8_0");
+
+/// As default_model_or_skip, for embedding_model_path(type).
+std::optional<std::string> embedding_model_or_skip(const std::string& type = "Q8_0");
+
 }  // namespace cnai::testing

@@ -48,6 +48,10 @@ const std::map<std::string, Command>& commands();
 /// ${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/SmolLM2-135M-Instruct.Q4_1.gguf.
 std::string default_model_path();
 
+/// The default embedding model: $CNAI_EMBEDDING_MODEL, else
+/// ${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/all-MiniLM-L6-v2.Q8_0.gguf.
+std::string default_embedding_model_path();
+
 /// The model a command runs on: -m or --model, else default_model_path().
 std::string model_path(const Args& args);
 

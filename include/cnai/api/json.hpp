@@ -81,7 +81,8 @@ EmbeddingRequest embedding_request_from_openai_json(std::string_view body);
 std::string to_openai_json(const ChatChunk& chunk, std::int64_t created);
 
 /// EmbeddingResponse -> Embeddings response body; `encoding_format` "float"
-/// (shortest round-trip decimals) or "base64" (little-endian float32).
+/// (shortest round-trip decimals) or "base64" (little-endian float32), plus a
+/// "cnai" object with the backend when it is known.
 std::string to_openai_json(const EmbeddingResponse& response, std::string_view encoding_format = "float");
 
 /// {"error": {"message", "type", "param", "code"}} for an Error, with OpenAI's

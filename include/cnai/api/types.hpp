@@ -161,6 +161,12 @@ struct EmbeddingRequest {
   std::optional<int> dimensions;
   std::string encoding_format = "float";
   std::optional<std::string> user;
+  /// Local models: cut an input longer than the model's context to fit instead
+  /// of failing with context_overflow (not sent upstream).
+  bool truncate = false;
+  // Routing metadata (not sent upstream), as ChatRequest's.
+  int priority = 0;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct EmbeddingResponse {

@@ -1,7 +1,8 @@
 // LocalEngine — text in, text out on a local GGUF model: renders the chat
 // template, tokenizes, runs the model, samples, stops, and streams ChatChunks.
 // It is a Backend: the shared vocabulary in (ChatRequest), ChatResponse /
-// ChatChunk out, cancellable through a std::stop_token.
+// ChatChunk out, cancellable through a std::stop_token. Loaded from an encoder
+// (embedding) model, it serves embeddings through an EmbeddingEngine instead.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 
 #include "cnai/api/backend.hpp"
 #include "cnai/api/types.hpp"
+#include "cnai/engine/embedding_engine.hpp"
 #include "cnai/model/model.hpp"
 
 namespace cnai {
@@ -46,6 +48,11 @@ struct LocalEngineOptions {
   std::string backend_name = "local";
   /// The time the chat template's strftime_now() sees; unset: now.
   std::optional<std::chrono::system_clock::time_point> template_now{};
+  /// An encoder GGUF whose embeddings this engine serves besides chat (empty: none).
+  std::string embedding_model;
+  /// For an encoder model (or embedding_model): pooling, normalisation, batching.
+  /// Threads 0 here take model.threads; the backend name is backend_name.
+  EmbeddingEngineOptions embedding;
 };
 
 /// A generation at the token level: what the chat calls run underneath.
@@ -76,7 +83,9 @@ class LocalEngine final : public Backend {
  public:
   /// Loads the model, tokenizer and chat template. Errors: those of
   /// Model::load and Tokenizer, model_format when the chat template is missing
-  /// or unparsable (unless chatml_fallback).
+  /// or unparsable (unless chatml_fallback). An encoder model (general.architecture
+  /// bert) gives an engine that serves embeddings only (is_embedding_model()):
+  /// its chat calls, generate(), model() and chat_template() are Error(unsupported).
   static std::shared_ptr<LocalEngine> load(const std::string& path, const LocalEngineOptions& options = {});
   ~LocalEngine() override;
   LocalEngine(const LocalEngine&) = delete;
@@ -102,22 +111,31 @@ class LocalEngine final : public Backend {
   /// Token-level generation (requests are served one at a time per engine).
   GenerateResult generate(const GenerateRequest& request, const TextCallback& on_text = {});
 
-  const Model& model() const noexcept;
+  const Model& model() const;
   const Tokenizer& tokenizer() const noexcept;
-  const ChatTemplate& chat_template() const noexcept;
+  const ChatTemplate& chat_template() const;
   int n_ctx() const noexcept;
   /// general.name of the model, else its file name (ChatResponse::model when the request names none).
   const std::string& model_name() const noexcept;
+
+  /// True when loaded from an encoder model: embeddings only.
+  bool is_embedding_model() const noexcept;
+  /// What serves embeddings() (the encoder model, or LocalEngineOptions::embedding_model); null: none.
+  const EmbeddingEngine* embedding_engine() const noexcept;
 
  protected:
   ChatResponse do_chat(const ChatRequest& request, std::stop_token stop) override;
   ChatResponse do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
                               std::stop_token stop) override;
+  /// Through the EmbeddingEngine's batcher; Error(unsupported) when there is none.
+  EmbeddingResponse do_embeddings(const EmbeddingRequest& request, std::stop_token stop) override;
 
  private:
   struct Impl;
-  explicit LocalEngine(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  LocalEngine(std::unique_ptr<Impl> impl, std::shared_ptr<EmbeddingEngine> embedder);
+  void require_decoder(const char* what) const;
+  std::unique_ptr<Impl> impl_;  // null for an embedding model
+  std::shared_ptr<EmbeddingEngine> embedder_;
 };
 
 }  // namespace cnai

@@ -2,6 +2,7 @@
 // another (rope style, biases, QK-norm, post-norms, GeGLU, fused tensors, and
 // hyper-parameters of its own). The layer code itself is shared
 // (transformer.cpp); each architecture file only describes its differences.
+// Encoders (bert) are marked as such and run by encoder.cpp instead.
 #pragma once
 
 #include <string_view>
@@ -20,6 +21,7 @@ struct ArchSpec {
   bool gelu_ffn = false;       // GeGLU with tanh GELU
   bool fused_qkv = false;      // attn_qkv.weight
   bool fused_gate_up = false;  // ffn_up.weight holds gate and up
+  bool encoder = false;        // bidirectional encoder for embeddings (EncoderModel), not a decoder
   /// Reads the architecture's own `<arch>.*` keys into c (after the common ones); n_ctx is
   /// the context the model will run with (phi3 picks its rope factors by it). May be null.
   void (*read_extra)(const GgufReader& g, int n_ctx, ModelConfig& c) = nullptr;
@@ -30,6 +32,7 @@ const ArchSpec& qwen2_arch() noexcept;
 const ArchSpec& qwen3_arch() noexcept;
 const ArchSpec& gemma3_arch() noexcept;
 const ArchSpec& phi3_arch() noexcept;
+const ArchSpec& bert_arch() noexcept;
 
 /// The spec for a general.architecture value; Error(unsupported) if unknown.
 const ArchSpec& find_arch(std::string_view name);
