@@ -40,6 +40,7 @@ class Api {
   void add_inference_routes();  // api_inference.cpp
   void add_job_routes();        // api_jobs.cpp
   JobService& jobs() const;     // Error(not_found) when there is none
+  std::string default_model() const;  // for requests that name none
 
   Backend& backend_;
   JobService* jobs_;

@@ -30,10 +30,17 @@ HeaderList sse_headers() { return {{"cache-control", "no-cache"}, {"x-accel-buff
 
 }  // namespace
 
+std::string Api::default_model() const {
+  if (!options_.model_ids.empty()) return options_.model_ids.front();
+  const auto models = backend_.capabilities().models;
+  return models.empty() ? backend_.name() : models.front();
+}
+
 void Api::add_inference_routes() {
   auto model_ids = [this] {
-    std::vector<std::string> ids = backend_.capabilities().models;
-    if (ids.empty()) ids = options_.model_ids;
+    // Configured ids first (a local model's file name); else what the backend (a router: its aliases) lists.
+    std::vector<std::string> ids = options_.model_ids;
+    if (ids.empty()) ids = backend_.capabilities().models;
     if (ids.empty()) ids.push_back(backend_.name());
     return ids;
   };
@@ -56,6 +63,7 @@ void Api::add_inference_routes() {
     ResponsesRequest rr = responses_request_from_json(req.body);
     if (rr.background) return json(jobs().create_background_response(req.body));
     rr.chat.priority = req.priority;
+    if (rr.chat.model.empty()) rr.chat.model = default_model();
     const std::string id = new_id("resp_");
     const std::int64_t created = unix_now();
     if (!rr.chat.stream) return json(to_responses_json(backend_.chat(rr.chat, sink.stop_token()), rr, id, created));

@@ -5,6 +5,7 @@
 // oversized and malformed requests, slow headers, API keys and their rate
 // limits, overload, connection limit, disconnects cancelling work, drain.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include <atomic>
@@ -224,7 +225,7 @@ TEST_CASE("Files and Batches over HTTP, end to end") {
   int n = 0;
   for (std::size_t pos = 0; pos < out.size(); pos = out.find('\n', pos) + 1) {
     auto line = bj::parse(out.substr(pos, out.find('\n', pos) - pos));
-    CHECK(std::string(line.at("custom_id").as_string()) == "q" + std::to_string(++n));
+    CHECK(std::string(line.at("custom_id").as_string()) == fmt::format("q{}", ++n));
     CHECK(line.at("response").at("body").at("output").at(0).at("content").at(0).at("text") == "Hello there");
   }
   CHECK(n == 5);

@@ -5,6 +5,7 @@
 // responses. The executor is a small deterministic endpoint written here
 // (the HTTP server's real one is tested with the server).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include <atomic>
@@ -146,10 +147,10 @@ void check_batch_end_to_end(Harness& h) {
   int expect = 1;
   for (auto& line : out) {
     if (expect == 13) ++expect;
-    CHECK(S(line["custom_id"]) == "r" + std::to_string(expect));
+    CHECK(S(line["custom_id"]) == fmt::format("r{}", expect));
     CHECK(line["error"].is_null());
     CHECK(line["response"].at("status_code") == 200);
-    CHECK(S(line["response"].at("body").at("echo")) == "n" + std::to_string(expect));
+    CHECK(S(line["response"].at("body").at("echo")) == fmt::format("n{}", expect));
     CHECK(line["response"].at("body").at("priority") == -10);  // batch work runs at low priority
     CHECK(std::string(line["id"].as_string()).starts_with("batch_req_"));
     ++expect;
