@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "server/error_reply.hpp"
 
 namespace cnai::server {
@@ -90,13 +92,39 @@ HttpReply Api::handle(const HttpRequest& request, ResponseSink& sink) {
     return error_reply(404, fmt::format("Unknown request URL: {} {}", request.method, request.path), {},
                        "unknown_url");
   }
+  const auto started = std::chrono::steady_clock::now();
+  HttpReply reply;
   try {
-    return route->handler(request, params, sink);
+    reply = route->handler(request, params, sink);
   } catch (const Error& e) {
-    return error_reply(e);
+    reply = error_reply(e);
   } catch (const std::exception& e) {
-    return error_reply(Error(ErrorCode::internal, e.what()));
+    reply = error_reply(Error(ErrorCode::internal, e.what()));
   }
+  if (options_.usage && request.usage) {
+    UsageRecord u = std::move(*request.usage);
+    using namespace std::chrono;
+    u.at_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    u.api_key = request.api_key_name.empty() ? (request.priority < 0 ? "batch" : "") : request.api_key_name;
+    u.route = request.path;
+    u.status = sink.streaming() ? 200 : reply.status;
+    u.latency_ms = duration<double, std::milli>(steady_clock::now() - started).count();
+    options_.usage->record(std::move(u));
+  }
+  return reply;
+}
+
+void Api::note_usage(const HttpRequest& req, const ChatRequest& chat, const ChatResponse* response) {
+  UsageRecord u;
+  u.model = chat.model;
+  u.user = chat.user.value_or("");
+  if (response) {
+    u.backend = response->backend;
+    u.prompt_tokens = response->usage.prompt_tokens;
+    u.completion_tokens = response->usage.completion_tokens;
+    u.cost_usd = response->usage.cost_usd;
+  }
+  req.usage = std::move(u);
 }
 
 EndpointExecutor Api::executor() {

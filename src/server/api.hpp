@@ -41,6 +41,8 @@ class Api {
   void add_job_routes();        // api_jobs.cpp
   JobService& jobs() const;     // Error(not_found) when there is none
   std::string default_model() const;  // for requests that name none
+  /// Marks an inference request for the usage log (response null: it failed).
+  static void note_usage(const HttpRequest& req, const ChatRequest& chat, const ChatResponse* response);
 
   Backend& backend_;
   JobService* jobs_;

@@ -66,13 +66,19 @@ void Api::add_inference_routes() {
     if (rr.chat.model.empty()) rr.chat.model = default_model();
     const std::string id = new_id("resp_");
     const std::int64_t created = unix_now();
-    if (!rr.chat.stream) return json(to_responses_json(backend_.chat(rr.chat, sink.stop_token()), rr, id, created));
+    note_usage(req, rr.chat, nullptr);
+    if (!rr.chat.stream) {
+      ChatResponse r = backend_.chat(rr.chat, sink.stop_token());
+      note_usage(req, rr.chat, &r);
+      return json(to_responses_json(r, rr, id, created));
+    }
     ResponsesStreamWriter writer(rr, id, created);
     sink.start_stream(200, "text/event-stream", sse_headers());
     sink.write(writer.begin());
     try {
       ChatResponse r = backend_.chat_stream(
           rr.chat, [&](const ChatChunk& c) { return sink.write(writer.chunk(c)); }, sink.stop_token());
+      note_usage(req, rr.chat, &r);
       sink.write(writer.end(r));
     } catch (const Error& e) {
       sink.write(writer.fail(error_json(e)));

@@ -115,11 +115,11 @@ void HttpSession::on_header(beast::error_code ec) {
   }
   // Probes and metrics stay open; everything else needs a key when keys are configured.
   if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
-    std::string key_name;
     auto auth = head.find(http::field::authorization);
     std::optional<std::string> header;
     if (auth != head.end()) header = std::string(auth->value());
-    switch (core_.authenticate(header, key_name)) {
+    key_name_.clear();
+    switch (core_.authenticate(header, key_name_)) {
       case ServerCore::AuthResult::ok: break;
       case ServerCore::AuthResult::missing:
         return send(error_reply(401, "You didn't provide an API key (Authorization: Bearer ...).", {}, "invalid_api_key"), true);
@@ -158,6 +158,7 @@ void HttpSession::on_body(beast::error_code ec) {
   if (q != std::string::npos) req.query = target.substr(q + 1);
   for (const auto& f : msg) req.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
   req.body = std::move(msg.body());
+  req.api_key_name = key_name_;
   dispatch(std::move(req));
 }
 

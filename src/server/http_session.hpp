@@ -66,7 +66,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   bool keep_alive_ = true;
   bool computing_ = false;
   bool counted_in_flight_ = false;
-  std::string route_;  // for metrics
+  std::string route_;     // for metrics
+  std::string key_name_;  // the request's authenticated API key
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<void> reply_holder_;  // keeps the message alive during async_write
   std::stop_source stop_;

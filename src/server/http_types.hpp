@@ -4,6 +4,8 @@
 #pragma once
 
 #include <optional>
+
+#include "cnai/server/usage_log.hpp"
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -24,6 +26,9 @@ struct HttpRequest {
   /// Set for calls the server makes itself (batch lines, background
   /// responses): the ChatRequest priority they run at.
   int priority = 0;
+  /// Filled by inference handlers (model, backend, tokens, cost); the
+  /// router adds status, key and latency and hands it to the usage log.
+  mutable std::optional<UsageRecord> usage;
 
   std::optional<std::string> header(std::string_view lower_name) const;
   /// A query parameter's (percent-decoded) value.

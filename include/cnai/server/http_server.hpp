@@ -16,6 +16,7 @@
 
 #include "cnai/api/backend.hpp"
 #include "cnai/server/job_service.hpp"
+#include "cnai/server/usage_log.hpp"
 
 namespace cnai {
 
@@ -52,6 +53,8 @@ struct ServerOptions {
   std::vector<std::string> model_ids;
   /// Extra Prometheus text appended to /metrics (the router's and engine's).
   std::function<std::string()> extra_metrics;
+  /// Where usage records of inference requests go (e.g. PostgresUsageLog).
+  std::shared_ptr<UsageLog> usage;
   /// Extra readiness check (e.g. every router alias has a healthy deployment).
   std::function<bool()> ready;
 };
