@@ -42,7 +42,7 @@ TEST_CASE("PostgresUsageLog writes every record, and the server logs inference r
       r.api_key = i % 2 ? "team-a" : "team-b";
       r.user = "u'; DROP TABLE usage_a; --";  // parameters, never spliced SQL
       r.route = "/v1/chat/completions";
-    CHECK(query_one(pg.conninfo(), "SELECT sum(completion_tokens) FROM usage_a") == fmt::format("{}", 1199 * 1200 / 2));
+      r.model = "model-m";
       r.backend = "local";
       r.prompt_tokens = 10;
       r.completion_tokens = i;
@@ -54,7 +54,7 @@ TEST_CASE("PostgresUsageLog writes every record, and the server logs inference r
     CHECK(log.written() == 1200);
     CHECK(log.dropped() == 0);
     CHECK(query_one(pg.conninfo(), "SELECT count(*) FROM usage_a") == "1200");
-    CHECK(query_one(pg.conninfo(), "SELECT sum(completion_tokens) FROM usage_a") == std::to_string(1199 * 1200 / 2));
+    CHECK(query_one(pg.conninfo(), "SELECT sum(completion_tokens) FROM usage_a") == fmt::format("{}", 1199 * 1200 / 2));
     CHECK(query_one(pg.conninfo(), "SELECT count(*) FROM usage_a WHERE api_key = 'team-a'") == "600");
     CHECK(query_one(pg.conninfo(), "SELECT user_id FROM usage_a LIMIT 1") == "u'; DROP TABLE usage_a; --");
     CHECK_THROWS_AS(cnai::PostgresUsageLog({pg.conninfo(), "bad name"}), cnai::Error);
