@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include "server/error_reply.hpp"
+#include "server/http_parse.hpp"
 #include "server/server_core.hpp"
 
 namespace cnai::server {
@@ -20,12 +21,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The route label for metrics: ids replaced so the label set stays small.
 std::string route_label(const std::string& path) {
@@ -150,14 +145,7 @@ void HttpSession::on_body(beast::error_code ec) {
   stream_.expires_never();
   auto msg = parser_->release();
   keep_alive_ = msg.keep_alive();
-  HttpRequest req;
-  req.method = std::string(msg.method_string());
-  const std::string target(msg.target());
-  const auto q = target.find('?');
-  req.path = target.substr(0, q);
-  if (q != std::string::npos) req.query = target.substr(q + 1);
-  for (const auto& f : msg) req.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
-  req.body = std::move(msg.body());
+  HttpRequest req = to_http_request(std::move(msg));
   req.api_key_name = key_name_;
   dispatch(std::move(req));
 }

@@ -11,6 +11,7 @@
 #include "cnai/server/http_server.hpp"
 #include "cnai/server/job_service.hpp"
 #include "cnai/server/job_worker.hpp"
+#include "cnai/server/usage_log.hpp"
 #include "local_options.hpp"
 #include "serve_options.hpp"
 
@@ -24,6 +25,7 @@ constexpr const char* kUsage =
     "  --port P                   port (default 8080; 0 picks a free one, printed at start)\n"
     "  --workers N                in-process queue workers (default 1; 0: leave the queue to cnai worker)\n"
     "  --api-keys FILE            lines 'name sha256-hex [requests-per-minute]'; keys required when given\n"
+    "  --usage-db CONNINFO        write usage records to PostgreSQL (libpq string or postgresql:// URL)\n"
     "  --io-threads N  --compute-threads N  --max-queued N  --max-connections N\n"
     "  --max-body-bytes N  --drain-timeout-ms N  --header-timeout-ms N  --idle-timeout-ms N\n";
 
@@ -70,6 +72,7 @@ int run_serve(const std::vector<std::string>& argv) {
   o.limits.idle_timeout = std::chrono::milliseconds(args.get_int("--idle-timeout-ms", o.limits.idle_timeout.count()));
   o.drain_timeout = std::chrono::milliseconds(args.get_int("--drain-timeout-ms", o.drain_timeout.count()));
   if (auto file = args.get("--api-keys")) o.api_keys = read_api_keys(*file);
+  if (auto db = args.get("--usage-db")) o.usage = std::make_shared<cnai::PostgresUsageLog>(cnai::PostgresUsageOptions{*db});
 
   auto backend = cnai::cli::backend_from(args, o.model_ids);
   auto store = cnai::cli::job_store_from(args);

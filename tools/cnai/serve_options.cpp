@@ -18,7 +18,8 @@ const char* const kBackendFlagsUsage =
     "  --upstream-key-env VAR     its API key's environment variable (default OPENAI_API_KEY)\n"
     "  --model-id NAME            the model id /v1/models lists (repeatable)\n"
     "queue:\n"
-    "  --queue URL                sqlite:///path.db (default: $CNAI_CACHE_DIR/jobs.db), redis://host:port, or none\n"
+    "  --queue URL                sqlite:///path.db, redis://[:password@]host:port, or none\n"
+    "                             (default: $CNAI_QUEUE, else sqlite under $CNAI_CACHE_DIR/jobs.db)\n"
     "  --lease-ms N               a claimed entry unacknowledged this long goes to another worker (default 120000)\n";
 
 std::shared_ptr<Backend> backend_from(const Args& args, std::vector<std::string>& model_ids) {
@@ -38,7 +39,8 @@ std::shared_ptr<Backend> backend_from(const Args& args, std::vector<std::string>
 }
 
 std::unique_ptr<JobStore> job_store_from(const Args& args) {
-  std::string url = args.get_or("--queue", "");
+  const char* env_queue = std::getenv("CNAI_QUEUE");  // e.g. from a Kubernetes Secret
+  std::string url = args.get_or("--queue", env_queue ? env_queue : "");
   if (url == "none") return nullptr;
   if (url.empty()) {
     const char* cache = std::getenv("CNAI_CACHE_DIR");
