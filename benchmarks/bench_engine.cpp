@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "bench_env.hpp"
 #include "cnai/engine/local_engine.hpp"
 
 namespace {
@@ -23,6 +24,7 @@ std::shared_ptr<cnai::LocalEngine> engine(benchmark::State& state) {
   if (!e && std::filesystem::is_regular_file(model_path())) {
     cnai::LocalEngineOptions o;
     o.model.threads = 2;
+    cnai::bench::apply_env(o.model);  // CNAI_ISA, CNAI_PACK
     o.n_ctx = 512;
     o.reuse_prefix = false;  // every iteration evaluates the whole prompt
     e = cnai::LocalEngine::load(model_path(), o);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_env.hpp"
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/quantize.hpp"
 
@@ -29,10 +30,14 @@ Tensor random_weight(DType t, std::int64_t n, std::int64_t k) {
   return w;
 }
 
-bool pack_enabled() {
-  const char* env = std::getenv("CNAI_PACK");
-  return !(env && std::string(env) == "0");
-}
+bool pack_enabled() { return cnai::bench::repack_from_env(); }
+
+// CNAI_ISA chooses the kernel family for the whole run (the library reads no
+// environment itself).
+[[maybe_unused]] const bool isa_chosen = [] {
+  if (auto isa = cnai::bench::isa_from_env()) cnai::set_cpu_isa(*isa);
+  return true;
+}();
 
 void BM_matmul(benchmark::State& state, DType t, bool pack) {
   const std::int64_t n = state.range(0), k = state.range(1), m = state.range(2);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_env.hpp"
 #include "cnai/model/model.hpp"
 
 namespace {
@@ -24,6 +25,7 @@ std::shared_ptr<cnai::Model> shared_model(benchmark::State& state) {
   if (!model && std::filesystem::is_regular_file(model_path())) {
     cnai::ModelOptions o;
     o.threads = 2;
+    cnai::bench::apply_env(o);  // CNAI_ISA, CNAI_PACK
     model = cnai::Model::load(model_path(), o);
   }
   if (!model) state.SkipWithError(("default model missing at " + model_path() + " (scripts/fetch_model.sh)").c_str());

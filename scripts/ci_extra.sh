@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# CI extras: the CUDA build (compile and link only; no GPU here) and a bounded
-# fuzzing run of every libFuzzer target.
+# CI extras: a host project that vendors cnai for the cloud clients only, the
+# CUDA build (compile and link only; no GPU here) and a bounded fuzzing run of
+# every libFuzzer target.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+
+# The cloud-only host: local runtime off, and pkg-config pointed at an empty
+# directory so PCRE2 cannot be found; it must configure, build and run without it.
+consumer="$CNAI_ROOT/build-consumer-cloud"
+PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH="" cmake -S "$CNAI_ROOT/tests/consumer/cloud_only" -B "$consumer" \
+  -DCMAKE_BUILD_TYPE=Release -DCNAI_SOURCE_DIR="$CNAI_ROOT" -DCNAI_WITH_LOCAL=OFF \
+  $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null
+cmake --build "$consumer" -j "$CNAI_JOBS" --target cloud_consumer
+"$consumer/cloud_consumer"
 
 if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   export PATH="/usr/local/cuda/bin:$PATH"

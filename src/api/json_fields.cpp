@@ -3,40 +3,41 @@
 #include <utility>
 
 #include "cnai/core/error.hpp"
+#include "core/printable.hpp"
 
 namespace cnai::json {
 
-bj::value parse(std::string_view text, std::string_view context) {
+bj::value parse(std::string_view text, std::string_view context, ErrorCode code) {
   boost::system::error_code ec;
   bj::parse_options opts;
   opts.max_depth = 64;  // bounded recursion on hostile input
   bj::value v = bj::parse(bj::string_view(text.data(), text.size()), ec, {}, opts);
   if (ec) {
-    std::string head(text.substr(0, 120));
-    throw Error(ErrorCode::upstream, std::string(context) + ": malformed JSON (" + ec.message() +
-                                         ") in body starting '" + head + "'");
+    throw Error(code, std::string(context) + ": malformed JSON (" + ec.message() + ") in body starting '" +
+                          core::printable(text, 120) + "'");
   }
   return v;
 }
 
 std::string dump(const bj::value& v) { return bj::serialize(v); }
 
-Fields::Fields(const bj::object& object, std::string path, std::string_view context)
-    : object_(&object), path_(std::move(path)), context_(context) {}
+Fields::Fields(const bj::object& object, std::string path, std::string_view context, ErrorCode code)
+    : object_(&object), path_(std::move(path)), context_(context), code_(code) {}
 
-Fields Fields::root(const bj::value& v, std::string_view context) {
+Fields Fields::root(const bj::value& v, std::string_view context, ErrorCode code) {
   const bj::object* o = v.if_object();
-  if (!o) throw Error(ErrorCode::upstream, std::string(context) + ": expected a JSON object at top level");
-  return Fields(*o, "", context);
+  if (!o) throw Error(code, std::string(context) + ": expected a JSON object at top level");
+  return Fields(*o, "", context, code);
 }
 
 std::string Fields::path_of(std::string_view key) const {
   return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
 }
 
-void Fields::fail(std::string_view key, std::string_view expected) const {
-  throw Error(ErrorCode::upstream,
-              context_ + ": field '" + path_of(key) + "' " + std::string(expected));
+void Fields::fail(std::string_view key, std::string_view expected) const { fail(key, expected, code_); }
+
+void Fields::fail(std::string_view key, std::string_view expected, ErrorCode code) const {
+  throw Error(code, context_ + ": field '" + path_of(key) + "' " + std::string(expected));
 }
 
 const bj::value* Fields::raw(std::string_view key) const {
@@ -69,6 +70,16 @@ std::int64_t Fields::int64(std::string_view key, std::int64_t fallback) const {
   return n;
 }
 
+std::int64_t Fields::int_in(std::string_view key, std::int64_t lo, std::int64_t hi, std::int64_t fallback) const {
+  const std::int64_t n = int64(key, fallback);
+  if (n < lo || n > hi) fail(key, "is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return n;
+}
+
+std::int64_t Fields::count(std::string_view key, std::int64_t fallback) const {
+  return int_in(key, 0, kMaxTokenCount, fallback);
+}
+
 std::optional<double> Fields::opt_double(std::string_view key) const {
   const bj::value* v = raw(key);
   if (!v) return std::nullopt;
@@ -98,20 +109,20 @@ std::optional<Fields> Fields::object(std::string_view key) const {
   if (!v) return std::nullopt;
   const bj::object* o = v->if_object();
   if (!o) fail(key, "expected an object");
-  return Fields(*o, path_of(key), context_);
+  return Fields(*o, path_of(key), context_, code_);
 }
 
 Fields Fields::element(std::string_view key, const bj::array& a, std::size_t i) const {
   std::string p = path_of(key) + "[" + std::to_string(i) + "]";
   const bj::object* o = a[i].if_object();
-  if (!o) throw Error(ErrorCode::upstream, context_ + ": field '" + p + "' expected an object");
-  return Fields(*o, std::move(p), context_);
+  if (!o) throw Error(code_, context_ + ": field '" + p + "' expected an object");
+  return Fields(*o, std::move(p), context_, code_);
 }
 
-double to_double(const bj::value& v, const std::string& path, std::string_view context) {
+double to_double(const bj::value& v, const std::string& path, std::string_view context, ErrorCode code) {
   boost::system::error_code ec;
   double d = v.to_number<double>(ec);
-  if (ec) throw Error(ErrorCode::upstream, std::string(context) + ": field '" + path + "' expected a number");
+  if (ec) throw Error(code, std::string(context) + ": field '" + path + "' expected a number");
   return d;
 }
 

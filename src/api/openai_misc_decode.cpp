@@ -86,8 +86,8 @@ EmbeddingResponse embedding_response_from_openai_json(std::string_view body) {
   std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [index, vec] : items) r.data.push_back(std::move(vec));
   if (auto u = root.object("usage")) {
-    r.usage.prompt_tokens = u->int64("prompt_tokens");
-    r.usage.total_tokens = u->int64("total_tokens", r.usage.prompt_tokens);
+    r.usage.prompt_tokens = u->count("prompt_tokens");
+    r.usage.total_tokens = u->count("total_tokens", r.usage.prompt_tokens);
   }
   return r;
 }

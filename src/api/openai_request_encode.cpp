@@ -98,7 +98,7 @@ std::string to_openai_json(const ChatRequest& r, const OpenAiEncodeOptions& opti
   }
   if (r.stream) {
     o["stream"] = true;
-    if (options.include_usage_when_streaming) o["stream_options"] = bj::object{{"include_usage", true}};
+    if (options.include_usage_when_streaming || r.stream_include_usage) o["stream_options"] = bj::object{{"include_usage", true}};
   }
   if (r.response_format && r.response_format->type != "text") {
     o["response_format"] = encode_response_format(*r.response_format);

@@ -8,6 +8,9 @@ namespace {
 
 constexpr std::string_view kResponseContext = "OpenAI chat response";
 constexpr std::string_view kChunkContext = "OpenAI chat chunk";
+// Choice and tool-call indices: checked before narrowing to int, and small
+// enough that the stream assembler's vector of calls stays small.
+constexpr std::int64_t kMaxIndex = 1024;
 
 Role role_from_string(const json::Fields& f, std::string_view key, const std::string& s) {
   if (s == "assistant") return Role::assistant;
@@ -50,11 +53,37 @@ std::vector<ToolCall> read_tool_calls(const json::Fields& m) {
 
 Usage read_usage(const json::Fields& u) {
   Usage usage;
-  usage.prompt_tokens = u.int64("prompt_tokens");
-  usage.completion_tokens = u.int64("completion_tokens");
-  usage.total_tokens = u.int64("total_tokens", usage.prompt_tokens + usage.completion_tokens);
-  if (auto details = u.object("prompt_tokens_details")) usage.cached_prompt_tokens = details->int64("cached_tokens");
+  usage.prompt_tokens = u.count("prompt_tokens");
+  usage.completion_tokens = u.count("completion_tokens");
+  usage.total_tokens = u.count("total_tokens", usage.prompt_tokens + usage.completion_tokens);
+  if (auto details = u.object("prompt_tokens_details")) usage.cached_prompt_tokens = details->count("cached_tokens");
   return usage;
+}
+
+std::vector<std::int32_t> read_token_ids(const json::Fields& c) {
+  std::vector<std::int32_t> ids;
+  const auto* arr = c.array("token_ids");
+  for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+    boost::system::error_code ec;
+    const auto id = (*arr)[i].to_number<std::int32_t>(ec);
+    if (ec) c.fail("token_ids[" + std::to_string(i) + "]", "expected a 32-bit integer");
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+// The "cnai" object a cnai server adds: backend, cost and timings.
+void read_cnai_extras(const json::Fields& root, ChatResponse& r) {
+  auto x = root.object("cnai");
+  if (!x) return;
+  r.backend = x->str("backend");
+  r.usage.cost_usd = x->opt_double("cost_usd").value_or(0.0);
+  if (auto t = x->object("timings")) {
+    r.timings.time_to_first_token_ms = t->opt_double("time_to_first_token_ms").value_or(0.0);
+    r.timings.total_ms = t->opt_double("total_ms").value_or(0.0);
+    r.timings.prompt_tokens_per_s = t->opt_double("prompt_tokens_per_s").value_or(0.0);
+    r.timings.completion_tokens_per_s = t->opt_double("completion_tokens_per_s").value_or(0.0);
+  }
 }
 
 FinishReason read_finish(const json::Fields& c) {
@@ -85,7 +114,7 @@ ChatResponse chat_response_from_openai_json(std::string_view body) {
   for (std::size_t i = 0; i < choices->size(); ++i) {
     json::Fields c = root.element("choices", *choices, i);
     Choice choice;
-    choice.index = static_cast<int>(c.int64("index", static_cast<std::int64_t>(i)));
+    choice.index = static_cast<int>(c.int_in("index", 0, kMaxIndex, static_cast<std::int64_t>(i)));
     choice.finish_reason = read_finish(c);
     choice.message.role = Role::assistant;
     if (auto m = c.object("message")) {
@@ -93,9 +122,11 @@ ChatResponse chat_response_from_openai_json(std::string_view body) {
       choice.message.content = read_content(*m);
       choice.message.tool_calls = read_tool_calls(*m);
     }
+    choice.token_ids = read_token_ids(c);
     r.choices.push_back(std::move(choice));
   }
   if (auto u = root.object("usage")) r.usage = read_usage(*u);
+  read_cnai_extras(root, r);
   return r;
 }
 
@@ -109,7 +140,7 @@ ChatChunk chat_chunk_from_openai_json(std::string_view body) {
   const auto* choices = root.array("choices");
   if (!choices || choices->empty()) return chunk;
   json::Fields c = root.element("choices", *choices, 0);
-  chunk.index = static_cast<int>(c.int64("index"));
+  chunk.index = static_cast<int>(c.int_in("index", 0, kMaxIndex));
   chunk.finish_reason = read_finish(c);
   auto delta = c.object("delta");
   if (!delta) return chunk;
@@ -119,8 +150,7 @@ ChatChunk chat_chunk_from_openai_json(std::string_view body) {
     for (std::size_t i = 0; i < calls->size(); ++i) {
       json::Fields tc = delta->element("tool_calls", *calls, i);
       ChatChunk::ToolCallDelta d;
-      d.index = static_cast<int>(tc.int64("index", static_cast<std::int64_t>(i)));
-      if (d.index < 0 || d.index > 1024) tc.fail("index", "is out of range [0, 1024]");
+      d.index = static_cast<int>(tc.int_in("index", 0, kMaxIndex, static_cast<std::int64_t>(i)));
       d.id = tc.str("id");
       if (auto fn = tc.object("function")) {
         d.name = fn->str("name");

@@ -7,6 +7,7 @@
 #include "clients/anthropic_codec.hpp"
 #include "clients/api_transport.hpp"
 #include "clients/call_guard.hpp"
+#include "clients/client_env.hpp"
 #include "clients/chat_stream_assembler.hpp"
 #include "cnai/clients/pricing.hpp"
 #include "cnai/core/error.hpp"
@@ -16,15 +17,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string env_or(const char* name, std::string fallback = {}) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : std::move(fallback);
-}
-
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 void finish_response(ChatResponse& r, const std::string& backend, const std::string& requested_model,
-                     Clock::time_point t0) {
+                     Clock::time_point t0, const PriceTable& prices) {
   r.backend = backend;
   r.timings.total_ms = ms_since(t0);
   for (auto& c : r.choices) {
@@ -32,15 +28,16 @@ void finish_response(ChatResponse& r, const std::string& backend, const std::str
       if (call.arguments.empty()) call.arguments = "{}";  // a tool without input streams no JSON
     }
   }
-  r.usage.cost_usd = PriceTable::global().cost_usd(r.model.empty() ? requested_model : r.model, r.usage);
+  r.usage.cost_usd = prices.cost_usd(r.model.empty() ? requested_model : r.model, r.usage);
 }
 
 }  // namespace
 
 AnthropicOptions AnthropicOptions::from_env() {
   AnthropicOptions o;
-  o.api_key = env_or("ANTHROPIC_API_KEY");
-  std::string base = env_or("ANTHROPIC_BASE_URL");
+  o.common = ClientCommonOptions::from_env();
+  o.api_key = clients::env_or("ANTHROPIC_API_KEY");
+  std::string base = clients::env_or("ANTHROPIC_BASE_URL");
   if (!base.empty()) {
     while (!base.empty() && base.back() == '/') base.pop_back();
     // The SDK's base URL excludes /v1; ours includes it.
@@ -55,7 +52,9 @@ struct AnthropicClient::Impl {
   clients::OutcomeTracker outcomes;
 
   explicit Impl(AnthropicOptions o)
-      : options(std::move(o)), transport(clients::make_transport_options("anthropic", options.common)) {}
+      : options(std::move(o)), transport(clients::make_transport_options("anthropic", options.common)) {
+    if (!options.common.prices) options.common.prices = std::make_shared<PriceTable>();  // no prices: cost 0
+  }
 
   clients::HttpRequest make_request(std::string body) const {
     std::string base = options.base_url;
@@ -107,7 +106,7 @@ ChatResponse AnthropicClient::chat_once(const ChatRequest& request, std::stop_to
   auto ctx = impl_->context_for(body, request, bridge);
   auto http = impl_->transport.send_json(impl_->make_request(std::move(body)), ctx);
   ChatResponse r = clients::chat_response_from_anthropic_json(http.body);
-  finish_response(r, impl_->options.backend_name, request.model, t0);
+  finish_response(r, impl_->options.backend_name, request.model, t0, *impl_->options.common.prices);
   return r;
 }
 
@@ -146,7 +145,7 @@ ChatResponse AnthropicClient::stream_once(const ChatRequest& request, const Chun
   if (!decoder.finished()) throw Error(ErrorCode::upstream, "anthropic: stream ended before message_stop");
   ChatResponse r = assembler.take();
   r.timings.time_to_first_token_ms = ttft_ms;
-  finish_response(r, impl_->options.backend_name, request.model, t0);
+  finish_response(r, impl_->options.backend_name, request.model, t0, *impl_->options.common.prices);
   return r;
 }
 

@@ -74,13 +74,13 @@ bj::value encode_tool_choice(const std::string& c) {
 
 void read_usage(const json::Fields& u, Usage& usage) {
   if (u.has("input_tokens")) {
-    std::int64_t read = u.int64("cache_read_input_tokens");
-    std::int64_t created = u.int64("cache_creation_input_tokens");
+    std::int64_t read = u.count("cache_read_input_tokens");
+    std::int64_t created = u.count("cache_creation_input_tokens");
     // input_tokens excludes cached reads/writes; prompt_tokens counts them all.
-    usage.prompt_tokens = u.int64("input_tokens") + read + created;
+    usage.prompt_tokens = u.count("input_tokens") + read + created;
     usage.cached_prompt_tokens = read;
   }
-  if (u.has("output_tokens")) usage.completion_tokens = u.int64("output_tokens");
+  if (u.has("output_tokens")) usage.completion_tokens = u.count("output_tokens");
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
 }
 

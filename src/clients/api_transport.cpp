@@ -52,6 +52,8 @@ ApiTransportOptions make_transport_options(std::string provider, const ClientCom
   o.http.timeouts.idle_read = common.timeouts.idle_read;
   o.http.ca_file = common.ca_file;
   o.http.verify_peer = common.verify_peer;
+  o.http.https_proxy = common.https_proxy;
+  o.http.no_proxy = common.no_proxy;
   return o;
 }
 

@@ -7,6 +7,7 @@
 
 #include "clients/api_transport.hpp"
 #include "clients/call_guard.hpp"
+#include "clients/client_env.hpp"
 #include "clients/chat_stream_assembler.hpp"
 #include "clients/responses_codec.hpp"
 #include "clients/upstream_error.hpp"
@@ -19,11 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string env_or(const char* name, std::string fallback = {}) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : std::move(fallback);
-}
-
 std::string strip_slash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
@@ -33,31 +29,33 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-void fill_cost(ChatResponse& r, const std::string& requested_model) {
+void fill_cost(ChatResponse& r, const std::string& requested_model, const PriceTable& prices) {
   const std::string& model = r.model.empty() ? requested_model : r.model;
-  r.usage.cost_usd = PriceTable::global().cost_usd(model, r.usage);
+  r.usage.cost_usd = prices.cost_usd(model, r.usage);
 }
 
 }  // namespace
 
 OpenAiOptions OpenAiOptions::from_env() {
   OpenAiOptions o;
-  o.api_key = env_or("OPENAI_API_KEY");
-  o.base_url = env_or("OPENAI_BASE_URL", o.base_url);
-  o.organization = env_or("OPENAI_ORG_ID");
-  o.project = env_or("OPENAI_PROJECT_ID");
+  o.common = ClientCommonOptions::from_env();
+  o.api_key = clients::env_or("OPENAI_API_KEY");
+  o.base_url = clients::env_or("OPENAI_BASE_URL", o.base_url);
+  o.organization = clients::env_or("OPENAI_ORG_ID");
+  o.project = clients::env_or("OPENAI_PROJECT_ID");
   return o;
 }
 
 OpenAiOptions OpenAiOptions::azure_from_env(const std::string& deployment) {
   OpenAiOptions o;
-  o.base_url = env_or("AZURE_OPENAI_ENDPOINT");
+  o.common = ClientCommonOptions::from_env();
+  o.base_url = clients::env_or("AZURE_OPENAI_ENDPOINT");
   AzureOptions azure;
   azure.deployment = deployment;
-  azure.api_version = env_or("OPENAI_API_VERSION", azure.api_version);
-  o.api_key = env_or("AZURE_OPENAI_API_KEY");
+  azure.api_version = clients::env_or("OPENAI_API_VERSION", azure.api_version);
+  o.api_key = clients::env_or("AZURE_OPENAI_API_KEY");
   if (o.api_key.empty()) {
-    o.api_key = env_or("AZURE_OPENAI_AD_TOKEN");
+    o.api_key = clients::env_or("AZURE_OPENAI_AD_TOKEN");
     azure.use_bearer_token = !o.api_key.empty();
   }
   o.azure = azure;
@@ -73,6 +71,7 @@ struct OpenAiClient::Impl {
       : options(std::move(o)),
         transport(clients::make_transport_options(options.azure ? "azure" : "openai", options.common)) {
     if (options.backend_name.empty()) options.backend_name = options.azure ? "azure" : "openai";
+    if (!options.common.prices) options.common.prices = std::make_shared<PriceTable>();  // no prices: cost 0
     if (options.base_url.empty()) throw Error(ErrorCode::invalid_argument, "OpenAiOptions: base_url is empty");
   }
 
@@ -153,7 +152,7 @@ ChatResponse OpenAiClient::chat_once(const ChatRequest& request, std::stop_token
   ChatResponse r = chat_response_from_openai_json(http.body);
   r.backend = impl_->options.backend_name;
   r.timings.total_ms = ms_since(t0);
-  fill_cost(r, request.model);
+  fill_cost(r, request.model, *impl_->options.common.prices);
   return r;
 }
 
@@ -197,7 +196,7 @@ ChatResponse OpenAiClient::stream_once(const ChatRequest& request, const ChunkCa
   r.backend = impl_->options.backend_name;
   r.timings.time_to_first_token_ms = ttft_ms;
   r.timings.total_ms = ms_since(t0);
-  fill_cost(r, request.model);
+  fill_cost(r, request.model, *impl_->options.common.prices);
   return r;
 }
 
@@ -211,7 +210,7 @@ ChatResponse OpenAiClient::respond(const ChatRequest& request, std::stop_token s
   ChatResponse r = clients::chat_response_from_responses_json(http.body);
   r.backend = impl_->options.backend_name;
   r.timings.total_ms = ms_since(t0);
-  fill_cost(r, request.model);
+  fill_cost(r, request.model, *impl_->options.common.prices);
   return r;
 }
 
@@ -226,7 +225,7 @@ EmbeddingResponse OpenAiClient::embeddings_once(const EmbeddingRequest& request,
                                          std::to_string(r.data.size()) + " vectors returned");
   }
   r.backend = impl_->options.backend_name;
-  r.usage.cost_usd = PriceTable::global().cost_usd(r.model.empty() ? request.model : r.model, r.usage);
+  r.usage.cost_usd = impl_->options.common.prices->cost_usd(r.model.empty() ? request.model : r.model, r.usage);
   return r;
 }
 

@@ -58,11 +58,6 @@ PriceTable PriceTable::with_defaults() {
   return t;
 }
 
-PriceTable& PriceTable::global() {
-  static PriceTable table = with_defaults();
-  return table;
-}
-
 void PriceTable::set(const std::string& model, ModelPrice price) {
   std::lock_guard lock(mutex_);
   prices_[model] = price;

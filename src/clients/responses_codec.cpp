@@ -119,10 +119,10 @@ ChatResponse chat_response_from_responses_json(std::string_view body) {
   }
   r.choices.push_back(std::move(choice));
   if (auto u = root.object("usage")) {
-    r.usage.prompt_tokens = u->int64("input_tokens");
-    r.usage.completion_tokens = u->int64("output_tokens");
-    r.usage.total_tokens = u->int64("total_tokens", r.usage.prompt_tokens + r.usage.completion_tokens);
-    if (auto d = u->object("input_tokens_details")) r.usage.cached_prompt_tokens = d->int64("cached_tokens");
+    r.usage.prompt_tokens = u->count("input_tokens");
+    r.usage.completion_tokens = u->count("output_tokens");
+    r.usage.total_tokens = u->count("total_tokens", r.usage.prompt_tokens + r.usage.completion_tokens);
+    if (auto d = u->object("input_tokens_details")) r.usage.cached_prompt_tokens = d->count("cached_tokens");
   }
   return r;
 }

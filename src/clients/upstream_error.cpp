@@ -24,6 +24,16 @@ bool says_context_overflow(std::string_view message, std::string_view code) {
          contains_ci(message, "prompt is too long");
 }
 
+// A cnai server names its ErrorCode in "code" (openai_error_json).
+std::optional<ErrorCode> cnai_code(std::string_view code) {
+  for (ErrorCode c : {ErrorCode::rate_limited, ErrorCode::timeout, ErrorCode::unavailable, ErrorCode::overloaded,
+                      ErrorCode::budget_exceeded, ErrorCode::context_overflow, ErrorCode::invalid_argument,
+                      ErrorCode::unsupported, ErrorCode::out_of_memory, ErrorCode::internal}) {
+    if (code == to_string(c)) return c;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ErrorCode error_code_for_status(int status, std::string_view message, std::string_view code) noexcept {
@@ -65,9 +75,10 @@ std::optional<Error> in_band_error(std::string_view provider, std::string_view d
   const boost::json::value& e = root->at("error");
   if (e.is_null()) return std::nullopt;
   UpstreamErrorBody err = upstream_error_from_json(data);
-  ErrorCode code = ErrorCode::upstream;
+  ErrorCode code = cnai_code(err.code).value_or(ErrorCode::upstream);
   if (err.type == "rate_limit_error" || err.code == "rate_limit_exceeded") code = ErrorCode::rate_limited;
   if (err.type == "overloaded_error") code = ErrorCode::overloaded;
+  if (err.code == "context_length_exceeded") code = ErrorCode::context_overflow;
   std::string text = std::string(provider) + " sent an error in the stream";
   if (!err.type.empty()) text += " (" + err.type + ")";
   text += ": " + err.message;

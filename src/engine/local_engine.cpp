@@ -88,6 +88,7 @@ std::string LocalEngine::render_prompt(const ChatRequest& request) const {
   in.add_generation_prompt = true;
   in.bos_token = impl_->bos_text;
   in.eos_token = impl_->eos_text;
+  in.now = impl_->options.template_now;
   return impl_->chat_template.render(in);
 }
 

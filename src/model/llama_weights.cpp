@@ -77,17 +77,10 @@ void release_pages(const Tensor& t) {
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
-// Env CNAI_PACK=0 keeps the file's layout (A/B measurements).
-bool packing_enabled() {
-  const char* env = std::getenv("CNAI_PACK");
-  return !(env && std::strcmp(env, "0") == 0);
-}
-
 // All matrices in one allocation (huge pages); each source's pages are
 // released as soon as it is packed, the largest (the output) first, so memory
 // peaks at the packed total plus one small source matrix.
 void pack_matrices(ModelWeights& w, bool file_mapped) {
-  if (!packing_enabled()) return;
   const bool tied = w.output.data() == w.tok_embd.data();
   std::vector<Tensor*> ts{&w.output};
   for (LayerWeights& l : w.layers)
@@ -102,7 +95,7 @@ void pack_matrices(ModelWeights& w, bool file_mapped) {
 
 }  // namespace
 
-std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfig& c, bool file_mapped) {
+std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfig& c, bool file_mapped, bool repack) {
   auto w = std::make_unique<ModelWeights>();
   w->config = c;
   w->tok_embd = matrix(g, "token_embd.weight", c.n_vocab, c.n_embd);
@@ -111,7 +104,7 @@ std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfi
   if (c.has_rope_freqs) w->rope_freqs = vector_f32(g, "rope_freqs.weight", c.n_rot / 2);
   w->layers.reserve(static_cast<std::size_t>(c.n_layer));
   for (int i = 0; i < c.n_layer; ++i) w->layers.push_back(load_layer(g, c, i));
-  pack_matrices(*w, file_mapped);
+  if (repack) pack_matrices(*w, file_mapped);  // ModelOptions::repack
   return w;
 }
 

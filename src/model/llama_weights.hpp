@@ -36,6 +36,7 @@ struct ModelWeights {
 /// Error(unsupported) for a matrix type with no matmul kernel. Matrices are
 /// repacked for the CPU kernels where that pays (ops::pack_for_matmul); with
 /// file_mapped (gguf maps a file) the original pages are then released.
-std::unique_ptr<ModelWeights> load_weights(const GgufReader& gguf, const ModelConfig& config, bool file_mapped);
+std::unique_ptr<ModelWeights> load_weights(const GgufReader& gguf, const ModelConfig& config, bool file_mapped,
+                                           bool repack = true);
 
 }  // namespace cnai::model

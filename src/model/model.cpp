@@ -18,7 +18,8 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   m->path_ = path;
   m->options_ = options;
   if (m->options_.n_ctx <= 0) m->options_.n_ctx = std::min(config.n_ctx_train, 4096);
-  m->weights_ = model::load_weights(gguf, config, /*file_mapped=*/true);  // tensors keep the mapping alive
+  if (options.isa) set_cpu_isa(*options.isa);  // before packing: the layout follows the kernels
+  m->weights_ = model::load_weights(gguf, config, /*file_mapped=*/true, options.repack);  // tensors keep the mapping alive
   m->pool_ = std::make_unique<ThreadPool>(options.threads);
   m->options_.threads = m->pool_->size();
   return m;

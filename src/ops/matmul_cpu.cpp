@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cnai/core/cpu_features.hpp"
 #include "cnai/core/error.hpp"
 #include "cnai/ops/quantize.hpp"
 #include "ops/matmul_kernels.hpp"
@@ -17,30 +18,15 @@
 namespace cnai::ops {
 namespace {
 
-const MatmulKernels* family_by_name(const char* name) {
-  if (std::strcmp(name, "scalar") == 0) return &matmul_kernels_scalar();
-  if (std::strcmp(name, "avx2") == 0)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? matmul_kernels_avx2() : nullptr;
-  if (std::strcmp(name, "avx512") == 0)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")
-               ? matmul_kernels_avx512()
-               : nullptr;
-  return nullptr;
+// The family core's CPU detector chose (one choice for every kernel table).
+const MatmulKernels& family_for(CpuIsa isa) {
+#if CNAI_X86_KERNELS
+  if (isa == CpuIsa::avx512) return *matmul_kernels_avx512();
+  if (isa == CpuIsa::avx2) return *matmul_kernels_avx2();
+#endif
+  (void)isa;
+  return matmul_kernels_scalar();
 }
-
-const MatmulKernels* best_family() {
-  if (const char* env = std::getenv("CNAI_ISA"); env && *env) {
-    if (const MatmulKernels* k = family_by_name(env)) return k;
-    throw Error(ErrorCode::unsupported, std::string("CNAI_ISA=") + env +
-                                            " names no kernel family available on this CPU (scalar, avx2, avx512)");
-  }
-  for (const char* name : {"avx512", "avx2"})
-    if (const MatmulKernels* k = family_by_name(name)) return k;
-  return &matmul_kernels_scalar();
-}
-
-std::atomic<const MatmulKernels*> g_forced{nullptr};
 
 // Grow-only scratch: no allocation once the largest shape has been seen.
 struct ActScratch {
@@ -140,20 +126,17 @@ void run_rows(const MatmulKernels& k, const Tensor& x, const ActQ8& xq, const Ma
 
 }  // namespace
 
-const MatmulKernels& matmul_kernels() {
-  if (const MatmulKernels* f = g_forced.load(std::memory_order_acquire)) return *f;
-  static const MatmulKernels* best = best_family();
-  return *best;
-}
+const MatmulKernels& matmul_kernels() { return family_for(active_cpu_isa()); }
 
 bool force_matmul_isa(const char* name) {
   if (!name) {
-    g_forced.store(nullptr, std::memory_order_release);
+    set_cpu_isa(std::nullopt);
     return true;
   }
-  const MatmulKernels* k = family_by_name(name);
-  if (k) g_forced.store(k, std::memory_order_release);
-  return k != nullptr;
+  const auto isa = cpu_isa_from_string(name);
+  if (!isa || !cpu_isa_available(*isa)) return false;
+  set_cpu_isa(*isa);
+  return true;
 }
 
 const char* matmul_isa() { return matmul_kernels().name; }

@@ -47,15 +47,16 @@ struct MatmulKernels {
 };
 
 const MatmulKernels& matmul_kernels_scalar();
-const MatmulKernels* matmul_kernels_avx2();    // nullptr when not compiled in
+// Defined only when the x86 kernels are built (CNAI_X86_KERNELS).
+const MatmulKernels* matmul_kernels_avx2();
 const MatmulKernels* matmul_kernels_avx512();
 
-/// The family in use: CNAI_ISA (scalar|avx2|avx512) if set, else the best the
-/// CPU supports.
+/// The family of cnai::active_cpu_isa() (core/cpu_features.hpp).
 const MatmulKernels& matmul_kernels();
 
-/// Test hook: forces a family by name ("scalar", "avx2", "avx512"); returns
-/// false if that family is unavailable on this CPU. nullptr restores the default.
+/// Test hook over cnai::set_cpu_isa: chooses a family by name ("scalar",
+/// "avx2", "avx512") for every kernel; returns false if that family is
+/// unavailable here. nullptr restores the best.
 bool force_matmul_isa(const char* name);
 
 }  // namespace cnai::ops

@@ -29,10 +29,12 @@ struct RowKernels {
 };
 
 const RowKernels& row_kernels_generic() noexcept;
+// Defined only when the x86 kernels are built (CNAI_X86_KERNELS).
 const RowKernels& row_kernels_avx2() noexcept;
 const RowKernels& row_kernels_avx512() noexcept;
 
-/// The best table this CPU supports.
+/// The table of cnai::active_cpu_isa() (core/cpu_features.hpp), the family
+/// matmul uses too.
 const RowKernels& row_kernels() noexcept;
 
 }  // namespace cnai::ops::cpu

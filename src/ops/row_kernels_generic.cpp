@@ -1,9 +1,7 @@
 // row_kernels_generic — portable inner loops, and the run-time ISA choice.
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 #include <cmath>
 
+#include "cnai/core/cpu_features.hpp"
 #include "ops/row_kernels.hpp"
 #include "ops/half.hpp"
 
@@ -115,29 +113,16 @@ constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, row_max,
 
 const RowKernels& row_kernels_generic() noexcept { return kGeneric; }
 
-// clang 14's __builtin_cpu_supports does not know "f16c": ask CPUID (leaf 1, ECX bit 29).
-static bool cpu_has_f16c() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
-#else
-  return false;
-#endif
-}
-
+// The table of the family core's CPU detector chose, as matmul's.
 const RowKernels& row_kernels() noexcept {
-  static const RowKernels* best = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
-      return &row_kernels_avx512();
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
-      return &row_kernels_avx2();
-    }
-    return &kGeneric;
-  }();
-  return *best;
+#if CNAI_X86_KERNELS
+  switch (active_cpu_isa()) {
+    case CpuIsa::avx512: return row_kernels_avx512();
+    case CpuIsa::avx2: return row_kernels_avx2();
+    case CpuIsa::scalar: break;
+  }
+#endif
+  return kGeneric;
 }
 
 }  // namespace cnai::ops::cpu

@@ -118,7 +118,7 @@ ChatTemplate ChatTemplate::chatml() { return parse(kChatMl); }
 
 std::string ChatTemplate::render(const ChatTemplateInputs& inputs) const {
   auto globals = std::make_shared<text::jinja::Frame>();
-  text::jinja::add_builtin_globals(*globals);
+  text::jinja::add_builtin_globals(*globals, inputs.now);
   List messages;
   for (const auto& m : inputs.messages) messages.push_back(message_value(m));
   globals->vars["messages"] = Value::make_list(std::move(messages));
@@ -136,9 +136,10 @@ std::string ChatTemplate::render(const ChatTemplateInputs& inputs) const {
   return run(*impl_, std::move(globals));
 }
 
-std::string ChatTemplate::render_json(std::string_view context_json) const {
+std::string ChatTemplate::render_json(std::string_view context_json,
+                                      std::optional<std::chrono::system_clock::time_point> now) const {
   auto globals = std::make_shared<text::jinja::Frame>();
-  text::jinja::add_builtin_globals(*globals);
+  text::jinja::add_builtin_globals(*globals, now);
   merge_json_object(*globals, context_json, "template context");
   return run(*impl_, std::move(globals));
 }

@@ -198,7 +198,7 @@ TEST_CASE("AnthropicClient chat: headers, hoisted system, usage and cost") {
   ChatResponse r = client.chat(simple_request());
   CHECK(r.choices.at(0).message.content == "Hello!");
   CHECK(r.backend == "anthropic");
-  auto price = PriceTable::global().find("claude-3-5-haiku");
+  auto price = PriceTable::with_defaults().find("claude-3-5-haiku");  // the options' default table
   REQUIRE(price);
   CHECK(r.usage.cost_usd == doctest::Approx(price->input_per_million + price->output_per_million));
   auto req = server.last_request();

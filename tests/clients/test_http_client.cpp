@@ -33,7 +33,7 @@ HttpClientOptions test_options() {
   options.timeouts.first_byte = 3s;
   options.timeouts.idle_read = 3s;
   options.timeouts.total = 10s;
-  options.https_proxy = "";  // tests talk to loopback whatever the environment says
+  options.https_proxy = "";  // the default: tests talk to loopback directly
   return options;
 }
 

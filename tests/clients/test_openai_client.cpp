@@ -78,16 +78,17 @@ TEST_CASE("chat: request headers and body, response, usage and cost") {
   OpenAiOptions o = fast_options(server);
   o.organization = "org-1";
   o.project = "proj-1";
+  o.common.prices = std::make_shared<PriceTable>();
+  o.common.prices->set("gpt-4o-mini", {3.0, 5.0, -1});
   OpenAiClient client(o);
   ChatResponse r = client.chat(hello_request());
   CHECK(r.choices.at(0).message.content == "Hello there");
   CHECK(r.choices[0].finish_reason == FinishReason::stop);
   CHECK(r.backend == "openai");
   CHECK(r.usage.total_tokens == 3000);
-  auto price = PriceTable::global().find("gpt-4o-mini");
-  REQUIRE(price);
-  CHECK(r.usage.cost_usd == doctest::Approx((1000 * price->input_per_million + 2000 * price->output_per_million) / 1e6));
-  CHECK(r.usage.cost_usd > 0);
+  CHECK(r.usage.cost_usd == doctest::Approx((1000 * 3.0 + 2000 * 5.0) / 1e6));  // the options' table
+  o.common.prices->set("gpt-4o-mini", {1.0, 1.0, -1});  // shared: the client sees updates
+  CHECK(client.chat(hello_request()).usage.cost_usd == doctest::Approx(3000 * 1.0 / 1e6));
 
   auto req = server.last_request();
   REQUIRE(req);
@@ -367,11 +368,11 @@ TEST_CASE("embeddings, models, responses") {
   auto e = client.embeddings(er);
   REQUIRE(e.data.size() == 2);
   CHECK(e.data[0] == std::vector<float>{1.0f, 2.0f});
-  CHECK(e.usage.cost_usd == doctest::Approx(PriceTable::global().find("text-embedding-3-small")->input_per_million));
+  CHECK(e.usage.cost_usd == doctest::Approx(PriceTable::with_defaults().find("text-embedding-3-small")->input_per_million));
   CHECK(client.list_models() == std::vector<std::string>{"gpt-4o", "gpt-4.1"});
   ChatResponse r = client.respond(hello_request());
   CHECK(r.choices.at(0).message.content == "Hi!");
-  CHECK(r.usage.cost_usd == doctest::Approx(PriceTable::global().find("gpt-4.1")->input_per_million));
+  CHECK(r.usage.cost_usd == doctest::Approx(PriceTable::with_defaults().find("gpt-4.1")->input_per_million));
   bj::value body = bj::parse(server.last_request()->body);
   CHECK(body.at("input").as_array()[0].at("content").as_string() == "Say hello");
   CHECK(body.at("max_output_tokens").to_number<int>() == 16);
@@ -411,6 +412,32 @@ TEST_CASE("from_env reads the SDK's variables") {
   unsetenv("OPENAI_ORG_ID");
   unsetenv("OPENAI_PROJECT_ID");
   CHECK(OpenAiOptions::from_env().base_url == "https://api.openai.com/v1");
+}
+
+TEST_CASE("The proxy comes from options (from_env reads HTTPS_PROXY); nothing else reads the environment") {
+  TestHttpServer server;
+  server.route("POST", "/v1/chat/completions", [](const TestRequest&) { return TestResponse::json(kChatBody); });
+  setenv("HTTPS_PROXY", "http://127.0.0.1:9", 1);  // nothing listens there
+  setenv("NO_PROXY", "internal.example", 1);
+  const ClientCommonOptions env = ClientCommonOptions::from_env();
+  CHECK(env.https_proxy == "http://127.0.0.1:9");
+  CHECK(env.no_proxy == "internal.example");
+  CHECK(OpenAiOptions::from_env().common.https_proxy == "http://127.0.0.1:9");
+  OpenAiOptions o = fast_options(server);
+  CHECK(o.common.https_proxy.empty());  // plain options carry no proxy
+  o.base_url = "https://127.0.0.1:" + std::to_string(server.port()) + "/v1";
+  o.common.retries.max_retries = 0;
+  o.common.https_proxy = env.https_proxy;
+  // With the (dead) proxy set for https, the call goes to the proxy and fails there.
+  const Error e = expect_error([&] { OpenAiClient(o).chat(hello_request()); });
+  CHECK(e.code() == ErrorCode::unavailable);
+  CHECK_MESSAGE(std::string(e.what()).find(":9") != std::string::npos, std::string(e.what()));
+  unsetenv("HTTPS_PROXY");
+  unsetenv("NO_PROXY");
+  // Plain http never goes through the CONNECT proxy, whatever the environment said.
+  OpenAiOptions plain = fast_options(server);
+  plain.common.https_proxy = env.https_proxy;
+  CHECK(OpenAiClient(plain).chat(hello_request()).choices.at(0).message.content == "Hello there");
 }
 
 TEST_CASE("live OpenAI chat (only with OPENAI_API_KEY)") {

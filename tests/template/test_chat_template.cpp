@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -118,4 +121,25 @@ TEST_CASE("one template renders concurrently from several threads") {
   }
   for (auto& th : threads) th.join();
   CHECK(mismatches.load() == 0);
+}
+
+TEST_CASE("strftime_now formats ChatTemplateInputs::now (an option, not the environment)") {
+  std::tm tm{};
+  tm.tm_year = 2024 - 1900;
+  tm.tm_mon = 2;  // March
+  tm.tm_mday = 5;
+  tm.tm_hour = 14;
+  tm.tm_min = 7;
+  tm.tm_sec = 9;
+  tm.tm_isdst = -1;
+  const auto when = std::chrono::system_clock::from_time_t(std::mktime(&tm));
+  const cnai::ChatTemplate t = cnai::ChatTemplate::parse("{{ strftime_now('%Y-%m-%d %H:%M:%S %A %d %B') }}");
+  cnai::ChatTemplateInputs in;
+  in.now = when;
+  CHECK(t.render(in) == "2024-03-05 14:07:09 Tuesday 05 March");
+  CHECK(t.render_json("{}", when) == "2024-03-05 14:07:09 Tuesday 05 March");
+  setenv("CNAI_TEMPLATE_NOW", "1999-01-01 00:00:00", 1);  // the library ignores it; only the CLI maps it
+  CHECK(t.render(in) == "2024-03-05 14:07:09 Tuesday 05 March");
+  CHECK(t.render({}).substr(0, 4) != "1999");
+  unsetenv("CNAI_TEMPLATE_NOW");
 }

@@ -1,6 +1,8 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -81,6 +83,34 @@ double Args::get_double(const std::string& name, double fallback) const {
 }
 
 std::string model_path(const Args& args) { return args.get_or("-m", args.get_or("--model", default_model_path())); }
+
+void apply_model_env(ModelOptions& options) {
+  if (const char* isa = std::getenv("CNAI_ISA"); isa && *isa) {
+    options.isa = cpu_isa_from_string(isa);
+    if (!options.isa) {
+      throw Error(ErrorCode::invalid_argument, std::string("CNAI_ISA=") + isa + " is not scalar, avx2 or avx512");
+    }
+  }
+  if (const char* pack = std::getenv("CNAI_PACK"); pack && std::string(pack) == "0") options.repack = false;
+}
+
+std::optional<std::chrono::system_clock::time_point> template_now_from_env() {
+  const char* fixed = std::getenv("CNAI_TEMPLATE_NOW");
+  if (!fixed || !*fixed) return std::nullopt;
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (std::sscanf(fixed, "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s) < 3) {
+    throw Error(ErrorCode::invalid_argument, std::string("CNAI_TEMPLATE_NOW='") + fixed + "' is not YYYY-MM-DD HH:MM:SS");
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  tm.tm_isdst = -1;  // let mktime decide, as a wall-clock time
+  return std::chrono::system_clock::from_time_t(std::mktime(&tm));
+}
 
 std::string read_file(const std::string& path) {
   if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});

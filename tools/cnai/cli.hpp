@@ -2,11 +2,14 @@
 // Each subcommand lives in its own cmd_*.cpp and registers itself.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "cnai/model/model.hpp"
 
 namespace cnai::cli {
 
@@ -47,6 +50,15 @@ std::string default_model_path();
 
 /// The model a command runs on: -m or --model, else default_model_path().
 std::string model_path(const Args& args);
+
+/// The environment's say over model loading, which the library never reads
+/// itself: CNAI_ISA=scalar|avx2|avx512 -> options.isa, CNAI_PACK=0 ->
+/// options.repack = false. Error(invalid_argument) for an unknown CNAI_ISA.
+void apply_model_env(ModelOptions& options);
+
+/// CNAI_TEMPLATE_NOW="YYYY-MM-DD HH:MM:SS" (local time): the time chat
+/// templates' strftime_now() sees, for reproducible renders; nullopt when unset.
+std::optional<std::chrono::system_clock::time_point> template_now_from_env();
 
 /// A whole file's bytes ("-": standard input). Error(not_found) naming the path.
 std::string read_file(const std::string& path);

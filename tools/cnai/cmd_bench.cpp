@@ -69,6 +69,7 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string kv = args.get_or("--kv-type", "f16");  // llama-bench's default too
   if (kv != "f32" && kv != "f16") throw cnai::Error(cnai::ErrorCode::invalid_argument, "bench: --kv-type must be f16 or f32");
   mo.kv_type = kv == "f16" ? cnai::KvCacheType::f16 : cnai::KvCacheType::f32;
+  cnai::cli::apply_model_env(mo);
   auto model = cnai::Model::load(path, mo);
   cnai::ContextOptions co;
   co.n_ctx = n_prompt + n_gen;

@@ -44,6 +44,7 @@ int run_logits(const std::vector<std::string>& argv) {
   const std::vector<std::int32_t> tokens = parse_tokens(*tokens_text);
   cnai::ModelOptions mo;
   mo.threads = static_cast<int>(args.get_int("-t", 0));
+  cnai::cli::apply_model_env(mo);
   auto model = cnai::Model::load(args.get_or("-m", cnai::cli::default_model_path()), mo);
   const bool all = args.has("--all");
   cnai::ContextOptions co;

@@ -52,7 +52,7 @@ int run_template(const std::vector<std::string>& argv) {
     for (auto& [k, v] : c.as_object()) context[k] = v;
   }
   const auto tmpl = chatml ? cnai::ChatTemplate::chatml() : cnai::ChatTemplate::parse(source);
-  const std::string out = tmpl.render_json(boost::json::serialize(context));
+  const std::string out = tmpl.render_json(boost::json::serialize(context), cnai::cli::template_now_from_env());
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

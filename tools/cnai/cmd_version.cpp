@@ -1,11 +1,12 @@
 #include <cstdio>
 
 #include "cli.hpp"
+#include "cnai/version.hpp"
 
 namespace {
 
 int run_version(const std::vector<std::string>&) {
-  std::printf("cnai 0.1.0\n");
+  std::printf("cnai %s\n", CNAI_VERSION_STRING);
   return 0;
 }
 

@@ -35,6 +35,8 @@ LocalEngineOptions engine_options_from(const Args& args) {
       throw Error(ErrorCode::invalid_argument, "--kv-type must be f16 or f32, got '" + *kv + "'");
     o.model.kv_type = *kv == "f16" ? KvCacheType::f16 : KvCacheType::f32;
   }
+  apply_model_env(o.model);
+  o.template_now = template_now_from_env();
   o.default_sampling.temperature = 0.8f;
   o.default_sampling.top_k = 40;
   o.default_sampling.top_p = 0.95f;

@@ -82,6 +82,8 @@ struct ChatRequest {
   std::optional<int> max_tokens;
   std::vector<std::string> stop;
   bool stream = false;
+  /// stream_options.include_usage: a server's stream ends with a usage-only chunk.
+  bool stream_include_usage = false;
   std::optional<ResponseFormat> response_format;
   std::vector<Tool> tools;
   std::optional<std::string> tool_choice;  // "auto" | "none" | "required" | a function name

@@ -1,9 +1,13 @@
 // Settings shared by every cloud API client: timeouts, retries, client-side
-// rate limits. Plain values (std only) so hosts can fill them from config.
+// rate limits, TLS, proxy, prices. Plain values (std only) so hosts can fill
+// them from config; from_env() reads the SDKs' environment conventions.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
+
+#include "cnai/clients/pricing.hpp"
 
 namespace cnai {
 
@@ -32,6 +36,18 @@ struct ClientCommonOptions {
   ClientRateLimits rate_limits;
   std::string ca_file;  // empty: the system CA store
   bool verify_peer = true;
+  /// "http://host:port" of a CONNECT proxy for https requests; empty: none.
+  std::string https_proxy;
+  /// Hosts that bypass the proxy, NO_PROXY syntax: comma-separated names or
+  /// domain suffixes (".example.com" or "example.com"), "*" for all.
+  std::string no_proxy;
+  /// Prices for Usage::cost_usd (a copy of the built-in defaults unless set).
+  /// Shared, and thread-safe: a host may update prices while clients run.
+  std::shared_ptr<PriceTable> prices = std::make_shared<PriceTable>(PriceTable::with_defaults());
+
+  /// The defaults plus the proxy from HTTPS_PROXY / https_proxy and NO_PROXY /
+  /// no_proxy, as the official SDKs (httpx) read them.
+  static ClientCommonOptions from_env();
 };
 
 }  // namespace cnai

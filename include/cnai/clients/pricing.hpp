@@ -1,6 +1,7 @@
 // Prices of well-known cloud models (USD per million tokens) and the cost of
 // a Usage. The built-in table is a default taken from public price lists as of
-// kPricesAsOf; prices change, so override them with PriceTable::set.
+// kPricesAsOf; prices change, so override them with PriceTable::set. Each
+// client takes its table in ClientCommonOptions::prices.
 #pragma once
 
 #include <map>
@@ -33,8 +34,6 @@ class PriceTable {
 
   /// A table filled with the built-in defaults.
   static PriceTable with_defaults();
-  /// The process-wide table used by the clients (starts with the defaults).
-  static PriceTable& global();
 
   void set(const std::string& model, ModelPrice price);
   std::optional<ModelPrice> find(std::string_view model) const;

@@ -44,6 +44,8 @@ struct LocalEngineOptions {
   bool reuse_prefix = true;
   /// Backend::name(), ChatResponse::backend.
   std::string backend_name = "local";
+  /// The time the chat template's strftime_now() sees; unset: now.
+  std::optional<std::chrono::system_clock::time_point> template_now{};
 };
 
 /// A generation at the token level: what the chat calls run underneath.

@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "cnai/core/cpu_features.hpp"
 
 namespace cnai {
 
@@ -41,6 +44,13 @@ struct ModelOptions {
   int threads = 0;      // compute threads; <= 0 means physical cores
   int n_ctx = 0;        // default context length of new contexts; 0: min(n_ctx_train, 4096)
   KvCacheType kv_type = KvCacheType::f32;
+  /// Kernel family, set for the whole process before the weights load (see
+  /// set_cpu_isa); unset: the family in use (the best, unless chosen). The
+  /// CLI maps env CNAI_ISA=scalar|avx2|avx512 onto it.
+  std::optional<CpuIsa> isa{};
+  /// Repack Q4_1/Q8_0 weights at load into the layout the kernels read fastest;
+  /// false keeps the file's layout (A/B measurements; the CLI's CNAI_PACK=0).
+  bool repack = true;
 };
 
 namespace model {

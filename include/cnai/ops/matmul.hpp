@@ -43,9 +43,9 @@ std::vector<Tensor> pack_for_matmul(std::span<const Tensor* const> ws,
 /// True when `matmul` takes weights of type t.
 bool matmul_supports(DType t) noexcept;
 
-/// Name of the kernel family chosen at run time ("avx512-vnni", "avx2", "scalar").
-/// The best one the CPU supports, unless env CNAI_ISA=scalar|avx2|avx512 forces
-/// one (read once, at the first matmul).
+/// Name of the kernel family in use ("avx512-vnni", "avx2", "scalar"): that of
+/// cnai::active_cpu_isa() (core/cpu_features.hpp), the best the CPU supports
+/// unless ModelOptions::isa or set_cpu_isa chose another.
 const char* matmul_isa();
 
 }  // namespace cnai::ops

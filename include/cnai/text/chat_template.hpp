@@ -3,7 +3,9 @@
 // A built-in engine implements the Jinja subset real chat templates use.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +21,9 @@ struct ChatTemplateInputs {
   std::string bos_token;
   std::string eos_token;
   std::string extra_context_json;    // optional JSON object merged into the globals (e.g. {"date_string": "..."})
+  /// The time strftime_now() formats (in the local time zone); unset: now.
+  /// Fixed times make renders reproducible (tests, the CLI's CNAI_TEMPLATE_NOW).
+  std::optional<std::chrono::system_clock::time_point> now{};
 };
 
 namespace text {
@@ -34,11 +39,12 @@ class ChatTemplate {
 
   /// Renders the conversation. raise_exception -> Error(invalid_argument) with the template's
   /// message; runtime errors (unknown filter, bad operand types, undefined attribute access)
-  /// -> Error(invalid_argument) naming line:column. `strftime_now` uses the local time, or the
-  /// fixed time in env CNAI_TEMPLATE_NOW ("YYYY-MM-DD HH:MM:SS").
+  /// -> Error(invalid_argument) naming line:column. `strftime_now` formats inputs.now.
   std::string render(const ChatTemplateInputs& inputs) const;
-  /// Renders with a JSON object as the global context (tests, `cnai template`).
-  std::string render_json(std::string_view context_json) const;
+  /// Renders with a JSON object as the global context (tests, `cnai template`);
+  /// `now` as in ChatTemplateInputs.
+  std::string render_json(std::string_view context_json,
+                          std::optional<std::chrono::system_clock::time_point> now = std::nullopt) const;
 
   const std::string& source() const noexcept;
 

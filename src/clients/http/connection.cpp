@@ -45,8 +45,10 @@ tcp::socket& Connection::socket() {
 
 void Connection::open(const std::optional<Url>& proxy, const Phase& phase, const CancelToken* cancel) {
   if (proxy && tls_) {
-    connect_tcp(proxy->host, proxy->port, phase, cancel);
-    proxy_connect(phase, cancel);
+    Phase via = phase;  // errors name the proxy as well as the origin
+    via.what = fmt::format("{} the proxy {}:{} for", phase.what, proxy->host, proxy->port);
+    connect_tcp(proxy->host, proxy->port, via, cancel);
+    proxy_connect(via, cancel);
   } else {
     connect_tcp(origin_.host, origin_.port, phase, cancel);
   }

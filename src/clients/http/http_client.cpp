@@ -23,25 +23,14 @@ using namespace detail;
 namespace {
 
 std::optional<Url> proxy_from(const HttpClientOptions& options) {
-  std::string value;
-  if (options.https_proxy) {
-    value = *options.https_proxy;
-  } else if (const char* env = std::getenv("HTTPS_PROXY")) {
-    value = env;
-  } else if (const char* lower = std::getenv("https_proxy")) {
-    value = lower;
-  }
+  std::string value = options.https_proxy;
   if (value.empty()) return std::nullopt;
   if (value.find("://") == std::string::npos) value = "http://" + value;
   return Url::parse(value);
 }
 
-// NO_PROXY: comma-separated hosts or domain suffixes; "*" disables the proxy.
-bool bypasses_proxy(const std::string& host) {
-  const char* env = std::getenv("NO_PROXY");
-  if (!env) env = std::getenv("no_proxy");
-  if (!env) return false;
-  std::string_view list = env;
+// NO_PROXY syntax: comma-separated hosts or domain suffixes; "*" disables the proxy.
+bool bypasses_proxy(const std::string& host, std::string_view list) {
   while (!list.empty()) {
     const auto comma = list.find(',');
     std::string_view entry = list.substr(0, comma);
@@ -200,7 +189,7 @@ std::unique_ptr<Connection> HttpClient::Impl::open(const Url& url, Clock::time_p
   CancelGuard guard(cancel, *connection);
   const Phase phase = Phase::make("connecting to", "connect", options.timeouts.connect, total_deadline,
                                   options.timeouts.total);
-  const bool via_proxy = proxy && use_tls && !bypasses_proxy(url.host);
+  const bool via_proxy = proxy && use_tls && !bypasses_proxy(url.host, options.no_proxy);
   connection->open(via_proxy ? proxy : std::nullopt, phase, cancel);
   return connection;
 }

@@ -60,9 +60,10 @@ struct HttpClientOptions {
   std::size_t max_connections_per_host = 16;           // idle pool bound
   std::string ca_file;     // empty: the system CA store
   bool verify_peer = true;
-  /// "http://host:port" of a CONNECT proxy for https; defaults to env
-  /// HTTPS_PROXY / https_proxy. Set to "" to disable explicitly.
-  std::optional<std::string> https_proxy;
+  /// "http://host:port" of a CONNECT proxy for https; empty: none.
+  std::string https_proxy;
+  /// Hosts that bypass it (NO_PROXY syntax, see ClientCommonOptions).
+  std::string no_proxy;
 };
 
 /// Cancels calls from any thread; a blocked call closes its connection and

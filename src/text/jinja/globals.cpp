@@ -1,8 +1,6 @@
 // Builtin global functions of the chat template environment.
 #include "text/jinja/globals.hpp"
 
-#include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <stdexcept>
 
@@ -49,31 +47,17 @@ Dict dict_from_args(const CallArgs& args, const char* what) {
   return d;
 }
 
-std::tm fixed_or_local_time() {
+std::tm local_time(std::optional<std::chrono::system_clock::time_point> now) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(now.value_or(std::chrono::system_clock::now()));
   std::tm tm{};
-  if (const char* fixed = std::getenv("CNAI_TEMPLATE_NOW")) {
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-    if (std::sscanf(fixed, "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s) >= 3) {
-      tm.tm_year = y - 1900;
-      tm.tm_mon = mo - 1;
-      tm.tm_mday = d;
-      tm.tm_hour = h;
-      tm.tm_min = mi;
-      tm.tm_sec = s;
-      tm.tm_isdst = -1;
-      std::mktime(&tm);  // fills in weekday and day of year
-      return tm;
-    }
-  }
-  const std::time_t now = std::time(nullptr);
-  localtime_r(&now, &tm);
+  localtime_r(&t, &tm);
   return tm;
 }
 
-Value strftime_now(Interpreter&, CallArgs& args) {
+Value strftime_now(CallArgs& args, std::optional<std::chrono::system_clock::time_point> now) {
   const Value* fmt = find_arg(args, 0, "format");
   if (fmt == nullptr || !fmt->is_string()) throw std::invalid_argument("strftime_now() needs a format string");
-  const std::tm tm = fixed_or_local_time();
+  const std::tm tm = local_time(now);
   char buf[512];
   const std::size_t n = std::strftime(buf, sizeof buf, fmt->s.c_str(), &tm);
   return Value::string(std::string(buf, n));
@@ -81,7 +65,7 @@ Value strftime_now(Interpreter&, CallArgs& args) {
 
 }  // namespace
 
-void add_builtin_globals(Frame& frame) {
+void add_builtin_globals(Frame& frame, std::optional<std::chrono::system_clock::time_point> now) {
   frame.vars["range"] = Value::function(range_fn);
   frame.vars["namespace"] = Value::function([](Interpreter& in, CallArgs& args) {
     Value ns = Value::make_namespace(dict_from_args(args, "namespace()"));
@@ -94,7 +78,7 @@ void add_builtin_globals(Frame& frame) {
     const Value* msg = find_arg(args, 0, "message");
     throw Error(ErrorCode::invalid_argument, "chat template raised an exception: " + (msg ? to_str(*msg) : std::string()));
   });
-  frame.vars["strftime_now"] = Value::function(strftime_now);
+  frame.vars["strftime_now"] = Value::function([now](Interpreter&, CallArgs& args) { return strftime_now(args, now); });
 }
 
 }  // namespace cnai::text::jinja

@@ -2,13 +2,15 @@
 // dict, raise_exception and strftime_now.
 #pragma once
 
+#include <chrono>
+#include <optional>
+
 #include "text/jinja/interpreter.hpp"
 
 namespace cnai::text::jinja {
 
-/// Adds the builtin globals to `frame`. strftime_now formats the current local
-/// time, or the fixed time in env CNAI_TEMPLATE_NOW ("YYYY-MM-DD HH:MM:SS")
-/// so tests can compare output that contains a date.
-void add_builtin_globals(Frame& frame);
+/// Adds the builtin globals to `frame`. strftime_now formats `now` in the local
+/// time zone (the clock when unset; a fixed time makes output reproducible).
+void add_builtin_globals(Frame& frame, std::optional<std::chrono::system_clock::time_point> now = std::nullopt);
 
 }  // namespace cnai::text::jinja
