@@ -43,6 +43,7 @@ class NoSink final : public ResponseSink {
 Api::Api(Backend& backend, JobService* jobs, const ServerOptions& options)
     : backend_(backend), jobs_(jobs), options_(options) {
   add_inference_routes();
+  add_chat_routes();
   add_job_routes();
 }
 

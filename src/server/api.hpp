@@ -38,6 +38,7 @@ class Api {
   const Route* match(const std::string& method, const std::string& path, Params& params, bool& path_known) const;
 
   void add_inference_routes();  // api_inference.cpp
+  void add_chat_routes();       // api_chat.cpp
   void add_job_routes();        // api_jobs.cpp
   JobService& jobs() const;     // Error(not_found) when there is none
   std::string default_model() const;  // for requests that name none

@@ -5,34 +5,12 @@
 
 #include <cctype>
 
+#include "cnai/api/json.hpp"
+
 namespace cnai::server {
 namespace {
 
 namespace bj = boost::json;
-
-int status_for(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::invalid_argument:
-    case ErrorCode::unsupported:
-    case ErrorCode::context_overflow:
-    case ErrorCode::model_format:
-      return 400;
-    case ErrorCode::unauthorized: return 401;
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::rate_limited:
-    case ErrorCode::budget_exceeded:
-      return 429;
-    case ErrorCode::cancelled: return 499;
-    case ErrorCode::upstream: return 502;
-    case ErrorCode::unavailable:
-    case ErrorCode::overloaded:
-    case ErrorCode::out_of_memory:
-      return 503;
-    case ErrorCode::timeout: return 504;
-    case ErrorCode::internal: return 500;
-  }
-  return 500;
-}
 
 std::string_view type_for(int status) {
   switch (status) {
@@ -50,6 +28,23 @@ std::string_view type_for(int status) {
 
 // "messages[0].role: ..." -> "messages[0].role"; "" when the message does not start with a field.
 std::string param_of(std::string_view message) {
+  // The api/ decoders say "chat request: field 'messages[0].role' ...".
+  if (const auto f = message.find("field '"); f != std::string_view::npos) {
+    const auto end = message.find('\'', f + 7);
+    if (end != std::string_view::npos) return std::string(message.substr(f + 7, end - f - 7));
+  }
+  // Backend's checks say "temperature must be in [0, 2], got 7".
+  if (const auto sp = message.find(' '); sp != std::string_view::npos && sp > 0 && sp < 80) {
+    const std::string_view rest = message.substr(sp + 1);
+    bool ident = true;
+    for (char c : message.substr(0, sp)) {
+      ident = ident && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+                        c == '_' || c == '.' || c == '[' || c == ']');
+    }
+    if (ident && (rest.starts_with("must ") || rest.starts_with("is ") || rest.starts_with("has "))) {
+      return std::string(message.substr(0, sp));
+    }
+  }
   const auto colon = message.find(": ");
   if (colon == std::string_view::npos || colon == 0 || colon > 80) return {};
   for (char c : message.substr(0, colon)) {
@@ -76,7 +71,7 @@ std::string_view message_of(const Error& e) {
 }  // namespace
 
 std::string error_json(const Error& e) {
-  const int status = status_for(e.code());
+  const int status = http_status_for(e.code());
   std::string_view code = to_string(e.code());
   if (e.code() == ErrorCode::context_overflow) code = "context_length_exceeded";
   const std::string_view message = message_of(e);
@@ -85,7 +80,7 @@ std::string error_json(const Error& e) {
 
 HttpReply error_reply(const Error& e) {
   HttpReply r;
-  r.status = status_for(e.code());
+  r.status = http_status_for(e.code());
   r.body = error_json(e);
   if (r.status == 429 || r.status == 503) r.headers.emplace_back("retry-after", "1");
   return r;

@@ -89,13 +89,24 @@ void JobService::process(const QueueEntry& entry, const EndpointExecutor& execut
     store_.acknowledge(entry);  // its job was deleted: nothing to answer
     return;
   }
-  if (job->kind == "response") {
-    CallWatcher watcher(store_, job->id, stop, heartbeat);
-    process_response(*job, entry, execute, watcher.token());
+  // The watcher (a thread) only for entries that will run: a cancelled
+  // batch's queued lines are drained quickly.
+  const bool runs = job->kind == "response" ? job->status == "queued" || job->status == "in_progress"
+                                            : job->status == "in_progress";
+  if (!runs) {
+    if (job->kind == "response") {
+      process_response(*job, entry, execute, stop);
+    } else {
+      process_batch_line(*job, entry, execute, stop, max_deliveries);
+    }
     return;
   }
   CallWatcher watcher(store_, job->id, stop, heartbeat);
-  process_batch_line(*job, entry, execute, watcher.token(), max_deliveries);
+  if (job->kind == "response") {
+    process_response(*job, entry, execute, watcher.token());
+  } else {
+    process_batch_line(*job, entry, execute, watcher.token(), max_deliveries);
+  }
 }
 
 void JobService::process_batch_line(const JobRecord& job, const QueueEntry& entry, const EndpointExecutor& execute,

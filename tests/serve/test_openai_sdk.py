@@ -40,6 +40,46 @@ def test_models_and_responses(cnai):
     assert deltas and deltas == events[-1].response.output_text
 
 
+def test_chat_completions_streaming_and_completions(cnai):
+    server = cnai.serve("--queue", "none")
+    client = client_for(server)
+    model = client.models.list().data[0].id
+    messages = [{"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": "What is the capital of France?"}]
+    r = client.chat.completions.create(model=model, messages=messages, max_tokens=16, temperature=0, seed=1)
+    assert r.object == "chat.completion"
+    assert r.choices[0].message.role == "assistant"
+    assert "Paris" in r.choices[0].message.content
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert r.usage.completion_tokens > 0
+
+    stream = client.chat.completions.create(model=model, messages=messages, max_tokens=16, temperature=0, seed=1,
+                                            stream=True, stream_options={"include_usage": True})
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == r.choices[0].message.content  # greedy: the same answer, streamed
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == r.usage.completion_tokens
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] in ("stop", "length")
+
+    stopped = client.chat.completions.create(model=model, messages=messages, max_tokens=16, temperature=0,
+                                             stop=["capital"])
+    assert "capital" not in stopped.choices[0].message.content
+
+    legacy = client.completions.create(model=model, prompt="Say hello.", max_tokens=8, temperature=0)
+    assert legacy.object == "text_completion" and legacy.choices[0].text
+
+    with pytest.raises(openai.BadRequestError) as n2:
+        client.chat.completions.create(model=model, messages=messages, n=2)
+    assert n2.value.body["param"] == "n"
+    with pytest.raises(openai.BadRequestError) as hot:
+        client.chat.completions.create(model=model, messages=messages, temperature=7)
+    assert hot.value.body["param"] == "temperature"
+    # The local model has no embeddings: a clear 400 naming it, as the SDK's BadRequestError.
+    with pytest.raises(openai.BadRequestError) as emb:
+        client.embeddings.create(model=model, input="hello")
+    assert emb.value.body["code"] == "unsupported"
+
+
 def test_errors_become_sdk_exceptions(cnai, tmpdir_path):
     keys = os.path.join(tmpdir_path, "keys.txt")
     with open(keys, "w") as f:

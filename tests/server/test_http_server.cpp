@@ -58,6 +58,14 @@ struct Upstream {
       return r;
     });
   }
+  void add_embeddings() {
+    http.route("POST", "/v1/embeddings", [this](const cnai::test::TestRequest&) {
+      ++calls;
+      return cnai::test::TestResponse::json(
+          R"({"object":"list","model":"emb","data":[{"object":"embedding","index":0,"embedding":[0.5,-0.25]}],)"
+          R"("usage":{"prompt_tokens":2,"total_tokens":2}})");
+    });
+  }
   cnai::OpenAiOptions options() const {
     cnai::OpenAiOptions o;
     o.base_url = http.base_url() + "/v1";
@@ -364,6 +372,7 @@ TEST_CASE("Drain: readiness drops, in-flight work finishes, new work is refused"
   c.send(http_request("POST", "/v1/responses", R"({"model":"up-model","input":"hi"})"));
   REQUIRE(wait_for([&] { return f.upstream.calls == 1; }));
   RawClient idle(f.server->port());
+  REQUIRE(wait_for([&] { return f.server->stats().connections == 2; }));  // both accepted before draining
   std::thread drainer([&] { f.server->drain(); });
   std::this_thread::sleep_for(100ms);
   idle.send(http_request("GET", "/readyz"));
@@ -371,4 +380,38 @@ TEST_CASE("Drain: readiness drops, in-flight work finishes, new work is refused"
   CHECK(status_of(c.read_response()) == 200);
   drainer.join();
   CHECK_THROWS((void)RawClient(f.server->port()));
+}
+
+TEST_CASE("Chat Completions, legacy Completions and Embeddings through the codecs") {
+  Fixture f(Fixture::base_options(), false);
+  f.upstream.add_embeddings();
+  auto chat = f.json_call("POST", "/v1/chat/completions",
+                          R"({"model":"up-model","messages":[{"role":"user","content":"hi"}]})");
+  CHECK(chat.at("object") == "chat.completion");
+  CHECK(chat.at("choices").at(0).at("message").at("content") == "Hello there");
+
+  RawClient sc(f.server->port());
+  sc.send(http_request("POST", "/v1/chat/completions",
+                       R"({"model":"up-model","messages":[{"role":"user","content":"hi"}],"stream":true,)"
+                       R"("stream_options":{"include_usage":true}})"));
+  const std::string streamed = sc.read(10s, "0\r\n\r\n");
+  CHECK(status_of(streamed) == 200);
+  CHECK(streamed.find("text/event-stream") != std::string::npos);
+  CHECK(streamed.find("\"content\":\"Hel\"") != std::string::npos);
+  CHECK(streamed.find("data: [DONE]") != std::string::npos);
+
+  auto cmpl = f.json_call("POST", "/v1/completions", R"({"model":"up-model","prompt":"hi"})");
+  CHECK(cmpl.at("object") == "text_completion");
+  CHECK(cmpl.at("choices").at(0).at("text") == "Hello there");
+  f.json_call("POST", "/v1/completions", R"({"model":"up-model","prompt":"hi","echo":true})", 400);
+
+  auto emb = f.json_call("POST", "/v1/embeddings", R"({"model":"emb","input":["a"]})");
+  CHECK(emb.at("data").at(0).at("embedding").at(1).as_double() == doctest::Approx(-0.25));
+
+  // Refused before any chunk: a plain status, not a 200 stream.
+  auto bad = f.json_call("POST", "/v1/chat/completions",
+                         R"({"model":"up-model","messages":[{"role":"user","content":"hi"}],"stream":true,"temperature":7})", 400);
+  CHECK(bad.at("error").at("param") == "temperature");
+  auto role = f.json_call("POST", "/v1/chat/completions", R"({"model":"m","messages":[{"role":"wiz","content":"x"}]})", 400);
+  CHECK(role.at("error").at("param") == "messages[0].role");
 }

@@ -254,7 +254,10 @@ TEST_CASE("Cancel: every line has exactly one result, the batch ends cancelled")
   CHECK(b["status"] == "cancelled");
   CHECK(b["cancelling_at"].is_int64());
   CHECK(b["cancelled_at"].is_int64());
-  std::this_thread::sleep_for(300ms);  // the worker drains the queued entries of the cancelled batch
+  // The worker drains the queued entries of the cancelled batch.
+  for (int i = 0; i < 500 && h.store->queue_stats().ready + h.store->queue_stats().pending > 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
   worker.request_stop();
   worker.join();
   auto out = h.lines_of(b["output_file_id"]);
