@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cnai/ops/attention.hpp"
+#include "cnai/ops/paged_attention.hpp"
 #include "cnai/ops/rms_norm.hpp"
 #include "cnai/ops/rope.hpp"
 #include "cnai/ops/softmax.hpp"
@@ -114,6 +115,57 @@ void BM_attention_prefill_f16_64(benchmark::State& st) {
   }
 }
 BENCHMARK(BM_attention_prefill_f16_64);
+
+// The same shapes over a paged cache of 16-row blocks, with the blocks in
+// order (one run, as a Context's) or scattered in reverse (no two adjacent):
+// what reading the cache block by block costs next to one contiguous run.
+struct PagedCache {
+  static constexpr std::int64_t kBlock = 16;
+  cnai::Tensor k, v;
+  std::vector<std::int32_t> blocks;
+  PagedCache(cnai::DType type, std::int64_t n, bool scattered) {
+    const std::int64_t n_blocks = (n + kBlock - 1) / kBlock;
+    k = filled(type, {n_blocks * kBlock, 3, 64});
+    v = filled(type, {n_blocks * kBlock, 3, 64});
+    for (std::int64_t b = 0; b < n_blocks; ++b)
+      blocks.push_back(static_cast<std::int32_t>(scattered ? n_blocks - 1 - b : b));
+  }
+  cnai::ops::PagedKv kv() const { return {&k, &v, kBlock}; }
+};
+
+// Third argument: 1 = scattered blocks, 0 = in order.
+void paged_decode(benchmark::State& st, cnai::DType cache_type) {
+  cnai::ThreadPool& pool = pool_of(st.range(1));
+  const std::int64_t n = st.range(0);
+  auto q = filled(cnai::DType::F32, {1, 9, 64});
+  const PagedCache cache(cache_type, n, st.range(2) != 0);
+  const cnai::ops::AttentionSpan span{cache.blocks, 0, n - 1};
+  auto out = cnai::Tensor::empty(cnai::DType::F32, {1, 9, 64});
+  for (auto _ : st) {
+    cnai::ops::paged_attention(q, cache.kv(), {&span, 1}, 0.125f, out, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.SetItemsProcessed(st.iterations() * n * 9);
+  st.counters["threads"] = pool.size();
+}
+void BM_paged_attention_decode_f32(benchmark::State& st) { paged_decode(st, cnai::DType::F32); }
+void BM_paged_attention_decode_f16(benchmark::State& st) { paged_decode(st, cnai::DType::F16); }
+BENCHMARK(BM_paged_attention_decode_f32)->ArgsProduct({{64, 512, 2048, 8192}, {1, 0}, {0, 1}});
+BENCHMARK(BM_paged_attention_decode_f16)->ArgsProduct({{64, 512, 2048, 8192}, {1, 0}, {0, 1}});
+
+void BM_paged_attention_prefill_f16_64(benchmark::State& st) {
+  cnai::ThreadPool& pool = pool_of(1);
+  auto q = filled(cnai::DType::F32, {64, 9, 64});
+  const PagedCache cache(cnai::DType::F16, 512, st.range(0) != 0);
+  std::vector<cnai::ops::AttentionSpan> spans;
+  for (std::int64_t t = 0; t < 64; ++t) spans.push_back({cache.blocks, 0, 448 + t});
+  auto out = cnai::Tensor::empty(cnai::DType::F32, {64, 9, 64});
+  for (auto _ : st) {
+    cnai::ops::paged_attention(q, cache.kv(), spans, 0.125f, out, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_paged_attention_prefill_f16_64)->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -44,6 +44,7 @@ std::string to_openai_json(const ChatResponse& r) {
   if (r.usage.cached_prompt_tokens > 0) usage["prompt_tokens_details"] = bj::object{{"cached_tokens", r.usage.cached_prompt_tokens}};
   bj::object timings{{"time_to_first_token_ms", r.timings.time_to_first_token_ms},
                      {"total_ms", r.timings.total_ms},
+                     {"queue_ms", r.timings.queue_ms},
                      {"prompt_tokens_per_s", r.timings.prompt_tokens_per_s},
                      {"completion_tokens_per_s", r.timings.completion_tokens_per_s}};
   bj::object o{{"id", r.id},

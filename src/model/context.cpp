@@ -5,22 +5,31 @@
 
 #include "cnai/core/error.hpp"
 #include "cnai/model/model.hpp"
+#include "model/batch.hpp"
 #include "model/kv_cache.hpp"
 #include "model/transformer.hpp"
 
 namespace cnai {
 namespace model {
 
+// One sequence whose blocks are the whole cache, in order: its positions are
+// consecutive cache rows.
 struct ContextState {
-  ContextState(const ModelWeights& w, int ctx, int batch, KvCacheType type)
+  ContextState(const ModelWeights& w, int ctx, int n_batch, KvCacheType type)
       : n_ctx(ctx),
-        kv(w.config.n_layer, ctx, w.config.n_head_kv, w.config.head_dim, type),
-        act(w, batch),
-        last_logits(static_cast<std::size_t>(w.config.n_vocab), 0.0f) {}
+        kv(w.config.n_layer, blocks_for(ctx), KvCache::kDefaultBlockSize, w.config.n_head_kv, w.config.head_dim,
+           type),
+        act(w, n_batch),
+        last_logits(static_cast<std::size_t>(w.config.n_vocab), 0.0f) {
+    for (int b = 0; b < kv.n_blocks(); ++b) blocks.push_back(b);
+  }
+  static int blocks_for(int n_ctx) { return (n_ctx + KvCache::kDefaultBlockSize - 1) / KvCache::kDefaultBlockSize; }
   int n_ctx;
   int n_past = 0;
   KvCache kv;
   Activations act;
+  std::vector<std::int32_t> blocks;
+  Batch batch;
   std::vector<float> last_logits;
   std::vector<float> all_logits;  // grows on the first all-logits eval of a given size
   std::size_t n_all_rows = 0;
@@ -76,7 +85,11 @@ std::span<const float> Context::eval(std::span<const std::int32_t> tokens, bool 
     float* out = all_logits ? s.all_logits.data() + done * static_cast<std::size_t>(V) : s.last_logits.data();
     // Without all_logits, earlier chunks only fill the cache (no output projection).
     if (!all_logits && !last_chunk) out = nullptr;
-    model::forward_batch(w, s.kv, s.act, model_->pool(), tokens.subspan(done, n), s.n_past, out, all_logits);
+    s.batch.clear();
+    const std::int32_t seq = s.batch.add_sequence(s.blocks);
+    for (std::size_t i = 0; i < n; ++i)
+      s.batch.add(tokens[done + i], seq, s.n_past + static_cast<std::int32_t>(i), all_logits || (out && i + 1 == n));
+    model::forward(w, s.kv, s.act, model_->pool(), s.batch, out);
     s.n_past += static_cast<int>(n);
     done += n;
   }

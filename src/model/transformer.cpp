@@ -1,8 +1,8 @@
 #include "model/transformer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
-#include "cnai/ops/attention.hpp"
 #include "cnai/ops/embedding.hpp"
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/rms_norm.hpp"
@@ -24,32 +24,35 @@ struct Dims {
 };
 
 void attention_block(const ModelWeights& w, int il, KvCache& kv, Activations& a, ThreadPool& pool,
-                     const Dims& d, std::int64_t pos0) {
+                     const Dims& d, std::span<const std::int32_t> pos, bool direct) {
   const LayerWeights& l = w.layers[static_cast<std::size_t>(il)];
   const Tensor x = view(a.x, {d.T, d.D});
   Tensor xn = view(a.xn, {d.T, d.D});
   ops::rms_norm(x, l.attn_norm, w.config.rms_eps, xn);
 
-  // An F32 cache receives K and V straight from the projections.
-  const bool direct = kv.is_f32();
+  // direct: the rows go to consecutive F32 cache rows, which receive K and V
+  // straight from the projections.
+  const std::int64_t row0 = a.cache_rows[0];
   Tensor q = view(a.q, {d.T, d.H * d.hd});
-  Tensor k = direct ? kv.k_rows(il, pos0, d.T).reshape({d.T, d.Hkv * d.hd}) : view(a.k, {d.T, d.Hkv * d.hd});
-  Tensor v = direct ? kv.v_rows(il, pos0, d.T).reshape({d.T, d.Hkv * d.hd}) : view(a.v, {d.T, d.Hkv * d.hd});
+  Tensor k = direct ? kv.k_rows(il, row0, d.T).reshape({d.T, d.Hkv * d.hd}) : view(a.k, {d.T, d.Hkv * d.hd});
+  Tensor v = direct ? kv.v_rows(il, row0, d.T).reshape({d.T, d.Hkv * d.hd}) : view(a.v, {d.T, d.Hkv * d.hd});
   const ops::MatmulTarget qkv[3] = {{&l.wq, &q, l.bq.data() ? &l.bq : nullptr},
                                     {&l.wk, &k, l.bk.data() ? &l.bk : nullptr},
                                     {&l.wv, &v, l.bv.data() ? &l.bv : nullptr}};
   ops::matmul_many(xn, qkv, pool);
 
-  const std::span<const std::int32_t> pos(a.positions.data(), static_cast<std::size_t>(d.T));
   Tensor q3 = q.reshape({d.T, d.H, d.hd});
   Tensor k3 = k.reshape({d.T, d.Hkv, d.hd});
   ops::rope(q3, pos, a.rope);
   ops::rope(k3, pos, a.rope);
-  if (!direct) kv.store(il, pos0, d.T, k.data_as<float>(), v.data_as<float>());
+  if (!direct)
+    kv.store(il, std::span<const std::int64_t>(a.cache_rows.data(), static_cast<std::size_t>(d.T)),
+             k.data_as<float>(), v.data_as<float>());
 
   Tensor out3 = view(a.attn, {d.T, d.H, d.hd});
   const float scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
-  ops::attention(q3, kv.k(il), kv.v(il), pos0, scale, out3, pool);
+  ops::paged_attention(q3, kv.layer(il), std::span<const ops::AttentionSpan>(a.spans.data(), static_cast<std::size_t>(d.T)),
+                       scale, out3, pool);
 
   Tensor tmp = view(a.tmp, {d.T, d.D});
   ops::matmul(view(a.attn, {d.T, d.H * d.hd}), l.wo, tmp, pool);
@@ -70,16 +73,39 @@ void ffn_block(const ModelWeights& w, int il, Activations& a, ThreadPool& pool, 
   add_in_place(a.x.data_as<float>(), tmp.data_as<float>(), d.T * d.D);
 }
 
-// Final norm and output projection: every row, or only the last one.
-void output_block(const ModelWeights& w, Activations& a, ThreadPool& pool, const Dims& d, float* logits,
-                  bool all_logits) {
-  const std::int64_t rows = all_logits ? d.T : 1;
-  const std::int64_t first = d.T - rows;
-  const Tensor x = Tensor::borrow(DType::F32, {rows, d.D}, a.x.data_as<float>() + first * d.D);
+// Final norm and output projection of the rows in a.logit_rows: read in
+// place when they are consecutive (the last row, or all), else gathered.
+void output_block(const ModelWeights& w, Activations& a, ThreadPool& pool, const Dims& d, float* logits) {
+  const auto rows = static_cast<std::int64_t>(a.logit_rows.size());
+  const std::int64_t first = a.logit_rows.front();
+  const float* src = a.x.data_as<float>() + first * d.D;
+  if (a.logit_rows.back() - first + 1 != rows) {
+    float* gathered = a.tmp.data_as<float>();
+    for (std::int64_t i = 0; i < rows; ++i)
+      std::copy_n(a.x.data_as<float>() + a.logit_rows[static_cast<std::size_t>(i)] * d.D, d.D, gathered + i * d.D);
+    src = gathered;
+  }
+  const Tensor x = Tensor::borrow(DType::F32, {rows, d.D}, src);
   Tensor xn = view(a.xn, {rows, d.D});
   ops::rms_norm(x, w.output_norm, w.config.rms_eps, xn);
   Tensor y = Tensor::borrow(DType::F32, {rows, d.V}, logits);
   ops::matmul(xn, w.output, y, pool);
+}
+
+// Per row: its cache row, its attention span and whether its logits are
+// wanted. True when the rows go to consecutive cache rows.
+bool plan_rows(const Batch& b, int block_size, Activations& a) {
+  a.logit_rows.clear();
+  bool consecutive = true;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    const auto& blocks = b.block_tables[static_cast<std::size_t>(b.seq[i])];
+    const std::int64_t pos = b.positions[i];
+    a.cache_rows[i] = std::int64_t{blocks[static_cast<std::size_t>(pos / block_size)]} * block_size + pos % block_size;
+    a.spans[i] = ops::AttentionSpan{blocks, 0, pos};
+    if (b.wants_logits[i]) a.logit_rows.push_back(static_cast<std::int32_t>(i));
+    consecutive = consecutive && a.cache_rows[i] == a.cache_rows[0] + static_cast<std::int64_t>(i);
+  }
+  return consecutive;
 }
 
 }  // namespace
@@ -97,7 +123,9 @@ Activations::Activations(const ModelWeights& w, int batch) : n_batch(batch) {
   tmp = Tensor::zeros(DType::F32, {B, D});
   gate = Tensor::zeros(DType::F32, {B, F});
   up = Tensor::zeros(DType::F32, {B, F});
-  positions.assign(static_cast<std::size_t>(B), 0);
+  cache_rows.assign(static_cast<std::size_t>(B), 0);
+  spans.assign(static_cast<std::size_t>(B), ops::AttentionSpan{});
+  logit_rows.reserve(static_cast<std::size_t>(B));
   rope.n_rot = c.n_rot;
   rope.freq_base = c.rope_freq_base;
   rope.freq_scale = c.rope_freq_scale;
@@ -105,18 +133,18 @@ Activations::Activations(const ModelWeights& w, int batch) : n_batch(batch) {
   rope.freq_factors = w.rope_freqs.data() ? w.rope_freqs.data_as<float>() : nullptr;
 }
 
-void forward_batch(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPool& pool,
-                   std::span<const std::int32_t> tokens, std::int64_t pos0, float* logits,
-                   bool all_logits) {
-  const Dims d(w.config, static_cast<std::int64_t>(tokens.size()));
-  for (std::int64_t i = 0; i < d.T; ++i) a.positions[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(pos0 + i);
+void forward(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPool& pool, const Batch& batch,
+             float* logits) {
+  check_batch(batch, w.config.n_vocab, kv.block_size(), kv.n_blocks(), a.n_batch);
+  const Dims d(w.config, static_cast<std::int64_t>(batch.size()));
+  const bool direct = plan_rows(batch, kv.block_size(), a) && kv.is_f32();
   Tensor x = view(a.x, {d.T, d.D});
-  ops::embedding(w.tok_embd, tokens, x);
+  ops::embedding(w.tok_embd, batch.tokens, x);
   for (int il = 0; il < w.config.n_layer; ++il) {
-    attention_block(w, il, kv, a, pool, d, pos0);
+    attention_block(w, il, kv, a, pool, d, batch.positions, direct);
     ffn_block(w, il, a, pool, d);
   }
-  if (logits) output_block(w, a, pool, d, logits, all_logits);
+  if (!a.logit_rows.empty()) output_block(w, a, pool, d, logits);
 }
 
 }  // namespace cnai::model

@@ -1,6 +1,8 @@
 // The shared Llama-family decoder: embedding, n_layer x (attention + SwiGLU FFN)
 // with pre-RMSNorm and residuals, final norm, output projection. Architectures
 // differ only in what their ArchSpec/ModelConfig says (rope style, biases).
+// The pass runs over a Batch: tokens of any number of sequences at any
+// positions, each attending to its own sequence's keys and values.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +10,9 @@
 #include <vector>
 
 #include "cnai/core/thread_pool.hpp"
+#include "cnai/ops/paged_attention.hpp"
 #include "cnai/ops/rope.hpp"
+#include "model/batch.hpp"
 #include "model/kv_cache.hpp"
 #include "model/llama_weights.hpp"
 
@@ -19,16 +23,17 @@ struct Activations {
   Activations(const ModelWeights& w, int n_batch);
   int n_batch;
   Tensor x, xn, q, k, v, attn, tmp, gate, up;
-  std::vector<std::int32_t> positions;
+  std::vector<std::int64_t> cache_rows;       // per row: where its K/V go in the cache
+  std::vector<ops::AttentionSpan> spans;      // per row: what it attends to
+  std::vector<std::int32_t> logit_rows;       // rows whose logits are wanted
   ops::RopeParams rope;
 };
 
-/// Runs tokens (<= a.n_batch of them) at positions pos0.. through the model,
-/// appending their K/V to the cache. Writes [n_vocab] logits of the last token
-/// to `logits`, or [tokens x n_vocab] for every token when all_logits; a null
-/// `logits` skips the output projection (cache filling only).
-void forward_batch(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPool& pool,
-                   std::span<const std::int32_t> tokens, std::int64_t pos0, float* logits,
-                   bool all_logits);
+/// Runs the batch (checked with check_batch) through the model, writing each
+/// row's keys and values into the cache at its sequence's position. Writes the
+/// logits of the rows that want them to `logits`, [batch.n_logits() x n_vocab]
+/// in row order; with no such rows the output projection is skipped.
+void forward(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPool& pool, const Batch& batch,
+             float* logits);
 
 }  // namespace cnai::model

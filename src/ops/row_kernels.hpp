@@ -19,6 +19,12 @@ struct RowKernels {
                   std::int64_t n, std::int64_t head_dim, float* out);
   void (*mix_f16)(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
                   std::int64_t n, std::int64_t head_dim, float* out);
+  /// As mix, but out += the sum: the same chain of roundings as one mix over
+  /// all rows, when the rows come in pieces (the blocks of a paged cache).
+  void (*mix_acc_f32)(const float* p, std::int64_t nq, const float* v, std::int64_t stride,
+                      std::int64_t n, std::int64_t head_dim, float* out);
+  void (*mix_acc_f16)(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
+                      std::int64_t n, std::int64_t head_dim, float* out);
   /// max of p[0, n), n >= 1.
   float (*max)(const float* p, std::int64_t n);
   /// p[j] = exp(p[j] - max) in place; returns the sum.

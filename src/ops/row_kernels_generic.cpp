@@ -32,9 +32,9 @@ void scores_f16_one(const float* q, const std::uint16_t* k, std::int64_t stride,
   }
 }
 
-void mix_f32_one(const float* p, const float* v, std::int64_t stride, std::int64_t n,
+// out += sum_j p[j] * v_j (the mix kernels zero out first).
+void mix_acc_f32_one(const float* p, const float* v, std::int64_t stride, std::int64_t n,
              std::int64_t hd, float* out) {
-  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
   for (std::int64_t j = 0; j < n; ++j) {
     const float* vr = v + j * stride;
     const float w = p[j];
@@ -42,14 +42,25 @@ void mix_f32_one(const float* p, const float* v, std::int64_t stride, std::int64
   }
 }
 
-void mix_f16_one(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
+void mix_acc_f16_one(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
              std::int64_t hd, float* out) {
-  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
   for (std::int64_t j = 0; j < n; ++j) {
     const std::uint16_t* vr = v + j * stride;
     const float w = p[j];
     for (std::int64_t i = 0; i < hd; ++i) out[i] += w * half::to_f32(vr[i]);
   }
+}
+
+void mix_f32_one(const float* p, const float* v, std::int64_t stride, std::int64_t n,
+             std::int64_t hd, float* out) {
+  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  mix_acc_f32_one(p, v, stride, n, hd, out);
+}
+
+void mix_f16_one(const float* p, const std::uint16_t* v, std::int64_t stride, std::int64_t n,
+             std::int64_t hd, float* out) {
+  for (std::int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  mix_acc_f16_one(p, v, stride, n, hd, out);
 }
 
 template <class K>
@@ -83,6 +94,14 @@ void mix_f16(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64
              std::int64_t n, std::int64_t hd, float* out) {
   mix<std::uint16_t>(mix_f16_one, p, nq, v, stride, n, hd, out);
 }
+void mix_acc_f32(const float* p, std::int64_t nq, const float* v, std::int64_t stride,
+                 std::int64_t n, std::int64_t hd, float* out) {
+  mix<float>(mix_acc_f32_one, p, nq, v, stride, n, hd, out);
+}
+void mix_acc_f16(const float* p, std::int64_t nq, const std::uint16_t* v, std::int64_t stride,
+                 std::int64_t n, std::int64_t hd, float* out) {
+  mix<std::uint16_t>(mix_acc_f16_one, p, nq, v, stride, n, hd, out);
+}
 
 float row_max(const float* p, std::int64_t n) {
   float m = p[0];
@@ -106,8 +125,8 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
   }
 }
 
-constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, row_max,
-                              exp_shifted, silu_mul,   "generic"};
+constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, mix_acc_f32, mix_acc_f16,
+                              row_max,    exp_shifted, silu_mul, "generic"};
 
 }  // namespace
 

@@ -96,7 +96,9 @@ template <class V, class K>
 void scores_blocked(const float* q, std::int64_t nq, const K* k, std::int64_t stride, std::int64_t n,
             std::int64_t hd, float scale, float* s) {
   alignas(64) float buf[kBlockFloats];
-  const std::int64_t block = hd < kBlockFloats ? kBlockFloats / hd : 1;
+  // A multiple of 4 rows, so dots groups a row the same way whether the rows
+  // come in one call or in runs of whole 4-row groups (a paged cache's blocks).
+  const std::int64_t block = 4 * hd <= kBlockFloats ? kBlockFloats / hd / 4 * 4 : 1;
   for (std::int64_t j0 = 0; j0 < n; j0 += block) {
     const std::int64_t b = n - j0 < block ? n - j0 : block;
     std::int64_t ld = 0;
@@ -140,10 +142,10 @@ void accumulate(const float* p, const float* v, std::int64_t ld, std::int64_t b,
   }
 }
 
-template <class V, class K>
+template <class V, class K, bool kAcc>
 void mix_blocked(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
          std::int64_t hd, float* out) {
-  for (std::int64_t i = 0; i < nq * hd; ++i) out[i] = 0.0f;
+  if (!kAcc) for (std::int64_t i = 0; i < nq * hd; ++i) out[i] = 0.0f;
   alignas(64) float buf[kBlockFloats];
   const std::int64_t block = hd < kBlockFloats ? kBlockFloats / hd : 1;
   for (std::int64_t j0 = 0; j0 < n; j0 += block) {
@@ -156,7 +158,7 @@ void mix_blocked(const float* p, std::int64_t nq, const K* v, std::int64_t strid
 
 // Small GQA groups (NQ query heads known at compile time): each cache vector
 // is loaded (and converted) once and used by every query, with all
-// accumulators in registers.
+// accumulators in registers. kAcc: the accumulators start from out.
 template <class V, int NQ, class K>
 void scores_direct(const float* q, const K* k, std::int64_t stride, std::int64_t n,
                    std::int64_t hd, float scale, float* s) {
@@ -198,7 +200,7 @@ void scores_direct(const float* q, const K* k, std::int64_t stride, std::int64_t
   }
 }
 
-template <class V, int NQ, class K>
+template <class V, int NQ, class K, bool kAcc>
 void mix_direct(const float* p, const K* v, std::int64_t stride, std::int64_t n, std::int64_t hd,
                 float* out) {
   constexpr std::int64_t W = V::W;
@@ -206,7 +208,7 @@ void mix_direct(const float* p, const K* v, std::int64_t stride, std::int64_t n,
   for (; i + 4 * W <= hd; i += 4 * W) {
     typename V::reg acc[NQ][4];
     for (int r = 0; r < NQ; ++r) {
-      for (int c = 0; c < 4; ++c) acc[r][c] = V::zero();
+      for (int c = 0; c < 4; ++c) acc[r][c] = kAcc ? V::load(out + r * hd + i + c * W) : V::zero();
     }
     for (std::int64_t j = 0; j < n; ++j) {
       typename V::reg vv[4];
@@ -222,7 +224,7 @@ void mix_direct(const float* p, const K* v, std::int64_t stride, std::int64_t n,
   }
   for (; i + W <= hd; i += W) {
     typename V::reg acc[NQ];
-    for (int r = 0; r < NQ; ++r) acc[r] = V::zero();
+    for (int r = 0; r < NQ; ++r) acc[r] = kAcc ? V::load(out + r * hd + i) : V::zero();
     for (std::int64_t j = 0; j < n; ++j) {
       const auto vv = V::load(v + j * stride + i);
       for (int r = 0; r < NQ; ++r) acc[r] = V::fma(V::set1(p[r * n + j]), vv, acc[r]);
@@ -231,7 +233,7 @@ void mix_direct(const float* p, const K* v, std::int64_t stride, std::int64_t n,
   }
   for (; i < hd; ++i) {
     for (int r = 0; r < NQ; ++r) {
-      float a = 0.0f;
+      float a = kAcc ? out[r * hd + i] : 0.0f;
       for (std::int64_t j = 0; j < n; ++j) a += p[r * n + j] * V::scalar(v[j * stride + i]);
       out[r * hd + i] = a;
     }
@@ -250,16 +252,16 @@ void scores(const float* q, std::int64_t nq, const K* k, std::int64_t stride, st
   scores_blocked<V>(q, nq, k, stride, n, hd, scale, s);
 }
 
-template <class V, class K>
+template <class V, class K, bool kAcc = false>
 void mix(const float* p, std::int64_t nq, const K* v, std::int64_t stride, std::int64_t n,
          std::int64_t hd, float* out) {
-  if (nq == 1) return mix_direct<V, 1>(p, v, stride, n, hd, out);
-  if (nq == 2) return mix_direct<V, 2>(p, v, stride, n, hd, out);
+  if (nq == 1) return mix_direct<V, 1, K, kAcc>(p, v, stride, n, hd, out);
+  if (nq == 2) return mix_direct<V, 2, K, kAcc>(p, v, stride, n, hd, out);
   if constexpr (V::kMaxDirect >= 4) {
-    if (nq == 3) return mix_direct<V, 3>(p, v, stride, n, hd, out);
-    if (nq == 4) return mix_direct<V, 4>(p, v, stride, n, hd, out);
+    if (nq == 3) return mix_direct<V, 3, K, kAcc>(p, v, stride, n, hd, out);
+    if (nq == 4) return mix_direct<V, 4, K, kAcc>(p, v, stride, n, hd, out);
   }
-  mix_blocked<V>(p, nq, v, stride, n, hd, out);
+  mix_blocked<V, K, kAcc>(p, nq, v, stride, n, hd, out);
 }
 
 template <class V>
@@ -310,7 +312,8 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
 template <class V>
 constexpr RowKernels make_row_kernels(const char* isa) {
   return RowKernels{scores<V, float>,    scores<V, std::uint16_t>, mix<V, float>,
-                    mix<V, std::uint16_t>, row_max<V>, exp_shifted<V>,         silu_mul<V>,
+                    mix<V, std::uint16_t>, mix<V, float, true>, mix<V, std::uint16_t, true>,
+                    row_max<V>, exp_shifted<V>,         silu_mul<V>,
                     isa};
 }
 

@@ -3,6 +3,7 @@
 // reuse and context overflow.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <stop_token>
 #include <string>
@@ -292,4 +293,25 @@ TEST_CASE("the engine as a Backend: name, capabilities, health") {
   CHECK_FALSE(c.tools);
   CHECK(b.health().status == cnai::HealthStatus::healthy);
   CHECK(b.health().running == 0);
+}
+
+TEST_CASE("time spent waiting for the engine is queue time, not prefill") {
+  auto engine = load_engine(/*reuse_prefix=*/false);
+  if (!engine) return;
+  std::atomic<bool> started{false};
+  std::thread first([&] {
+    engine->chat_stream(ask("Tell me a long story about a dragon.", 48), [&](const ChatChunk&) {
+      started = true;
+      return true;
+    });
+  });
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const ChatResponse second = engine->chat(ask("What is the capital of France?", 8));
+  first.join();
+  const cnai::Timings& t = second.timings;
+  // It waited for the first request's remaining tokens (tens of ms at least).
+  CHECK(t.queue_ms > 10.0);
+  const double prefill_ms = 1000.0 * static_cast<double>(second.usage.prompt_tokens) / t.prompt_tokens_per_s;
+  CHECK(t.queue_ms + prefill_ms <= t.time_to_first_token_ms + 1.0);
+  CHECK(t.time_to_first_token_ms <= t.total_ms);
 }

@@ -103,8 +103,9 @@ struct Usage {
 };
 
 struct Timings {
-  double time_to_first_token_ms = 0.0;
+  double time_to_first_token_ms = 0.0;  // from the call, queue_ms included
   double total_ms = 0.0;
+  double queue_ms = 0.0;                // waiting for the engine before the prompt was evaluated
   double prompt_tokens_per_s = 0.0;
   double completion_tokens_per_s = 0.0;
 };
