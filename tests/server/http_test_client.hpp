@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace cnai::test {
 
@@ -61,6 +62,28 @@ class RawClient {
       std::string more = read(timeout);
       if (more.empty()) break;
       out += more;
+    }
+    return out;
+  }
+  /// One response, whichever framing: Content-Length, or chunked up to its
+  /// last chunk. `pause` between reads makes a slow reader.
+  std::string read_http(std::chrono::milliseconds timeout, std::chrono::milliseconds pause = {}) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    std::string out;
+    while (std::chrono::steady_clock::now() < until) {
+      const auto head_end = out.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const std::string head = out.substr(0, head_end);
+        if (head.find("Transfer-Encoding: chunked") != std::string::npos) {
+          if (out.find("\r\n0\r\n\r\n", head_end) != std::string::npos || out.compare(head_end + 4, 5, "0\r\n\r\n") == 0) return out;
+        } else if (const auto cl = head.find("Content-Length: "); cl != std::string::npos) {
+          if (out.size() >= head_end + 4 + std::stoul(head.substr(cl + 16))) return out;
+        }
+      }
+      std::string piece = read(std::chrono::milliseconds(50));
+      if (piece.empty() && closed_by_peer_) return out;
+      out += piece;
+      if (pause.count() > 0) std::this_thread::sleep_for(pause);
     }
     return out;
   }
