@@ -65,6 +65,18 @@ class RawClient {
     }
     return out;
   }
+  /// What one recv returns within `timeout` (empty: nothing, or closed).
+  std::string read_some(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return {};
+    char buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      closed_by_peer_ = true;
+      return {};
+    }
+    return std::string(buf, static_cast<std::size_t>(n));
+  }
   /// One response, whichever framing: Content-Length, or chunked up to its
   /// last chunk. `pause` between reads makes a slow reader.
   std::string read_http(std::chrono::milliseconds timeout, std::chrono::milliseconds pause = {}) {
@@ -80,7 +92,7 @@ class RawClient {
           if (out.size() >= head_end + 4 + std::stoul(head.substr(cl + 16))) return out;
         }
       }
-      std::string piece = read(std::chrono::milliseconds(50));
+      std::string piece = read_some(std::chrono::milliseconds(50));
       if (piece.empty() && closed_by_peer_) return out;
       out += piece;
       if (pause.count() > 0) std::this_thread::sleep_for(pause);
