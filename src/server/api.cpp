@@ -115,6 +115,12 @@ HttpReply Api::handle(const HttpRequest& request, ResponseSink& sink) {
   return reply;
 }
 
+void Api::mark_internal(const HttpRequest& req, ChatRequest& chat) {
+  chat.priority = req.priority;
+  // Batch lines run below interactive work; routers match the tier (rules: {tier: batch}).
+  if (req.priority < 0) chat.metadata.emplace("tier", "batch");
+}
+
 void Api::note_usage(const HttpRequest& req, const ChatRequest& chat, const ChatResponse* response) {
   UsageRecord u;
   u.model = chat.model;

@@ -42,6 +42,8 @@ class Api {
   void add_job_routes();        // api_jobs.cpp
   JobService& jobs() const;     // Error(not_found) when there is none
   std::string default_model() const;  // for requests that name none
+  /// Priority (and tier "batch") of the server's own calls onto the request.
+  static void mark_internal(const HttpRequest& req, ChatRequest& chat);
   /// Marks an inference request for the usage log (response null: it failed).
   static void note_usage(const HttpRequest& req, const ChatRequest& chat, const ChatResponse* response);
 

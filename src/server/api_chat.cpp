@@ -76,7 +76,7 @@ bj::object completion_choice(std::string_view text, FinishReason finish) {
 void Api::add_chat_routes() {
   add("POST", "/v1/chat/completions", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
     ChatRequest chat = chat_request_from_openai_json(req.body);
-    chat.priority = req.priority;
+    mark_internal(req, chat);
     if (chat.model.empty()) chat.model = default_model();
     note_usage(req, chat, nullptr);
     if (!chat.stream) {
@@ -105,7 +105,7 @@ void Api::add_chat_routes() {
 
   add("POST", "/v1/completions", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
     ChatRequest chat = chat_request_from_openai_json(completions_as_chat(req.body));
-    chat.priority = req.priority;
+    mark_internal(req, chat);
     if (chat.model.empty()) chat.model = default_model();
     note_usage(req, chat, nullptr);
     const std::string id = new_id("cmpl-");

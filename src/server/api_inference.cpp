@@ -62,7 +62,7 @@ void Api::add_inference_routes() {
   add("POST", "/v1/responses", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
     ResponsesRequest rr = responses_request_from_json(req.body);
     if (rr.background) return json(jobs().create_background_response(req.body));
-    rr.chat.priority = req.priority;
+    mark_internal(req, rr.chat);
     if (rr.chat.model.empty()) rr.chat.model = default_model();
     const std::string id = new_id("resp_");
     const std::int64_t created = unix_now();
