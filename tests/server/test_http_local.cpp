@@ -28,7 +28,7 @@ TEST_CASE("LocalEngine behind the server: a disconnect stops generation and free
   {
     cnai::test::RawClient c(server.port());
     c.send(cnai::test::http_request("POST", "/v1/chat/completions", body));
-    const std::string first = c.read(20s, "\"content\"");
+    const std::string first = c.read(120s, "\"content\"");  // sanitizer builds evaluate the prompt slowly
     REQUIRE(first.find("\"content\"") != std::string::npos);
     c.reset();
   }
@@ -39,8 +39,8 @@ TEST_CASE("LocalEngine behind the server: a disconnect stops generation and free
   const auto stopped_after = std::chrono::steady_clock::now() - t0;
   CHECK(server.stats().in_flight == 0);
   CHECK(engine->health().running == 0);
-  // 2000 tokens take tens of seconds here; a stop within a second is the disconnect's doing.
-  CHECK(stopped_after < 1s);
+  // 2000 tokens take a minute or more here; a stop within seconds is the disconnect's doing.
+  CHECK(stopped_after < 5s);
   cnai::test::RawClient next(server.port());
   next.send(cnai::test::http_request("POST", "/v1/chat/completions",
                                      R"({"model":"m","messages":[{"role":"user","content":"Hi"}],"max_tokens":4})"));
