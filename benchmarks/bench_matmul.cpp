@@ -1,5 +1,7 @@
 // matmul kernels at the default model's shapes: GEMV (M=1, decode) and GEMM
-// (M=128, prefill) for Q4_1, Q8_0 and F16 weights, on 1 and 2 threads.
+// (M=128, prefill) for Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants
+// at the shapes llama-quantize gives them in SmolLM2 and Gemma 3 270M (rows of
+// whole super-blocks), on 1 and 2 threads.
 // Set CNAI_ISA=scalar|avx2|avx512 to force a kernel family.
 #include <benchmark/benchmark.h>
 
@@ -73,6 +75,21 @@ BENCHMARK_CAPTURE(BM_matmul, q4_1_packed, DType::Q4_1, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0, DType::Q8_0, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0_packed, DType::Q8_0, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, f16, DType::F16, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q5_0_packed, DType::Q5_0, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q5_1_packed, DType::Q5_1, true)->Apply(shapes);
+
+void kshapes(benchmark::internal::Benchmark* b) {
+  const std::int64_t nk[][2] = {{576, 1536}, {640, 1024}, {640, 2048}};
+  for (std::int64_t m : {1, 128})
+    for (int threads : {1, 2})
+      for (const auto& s : nk) b->Args({s[0], s[1], m, threads});
+  b->ArgNames({"N", "K", "M", "threads"})->UseRealTime()->MinTime(0.05);
+}
+BENCHMARK_CAPTURE(BM_matmul, q2_k, DType::Q2_K, false)->Apply(kshapes);
+BENCHMARK_CAPTURE(BM_matmul, q3_k, DType::Q3_K, false)->Apply(kshapes);
+BENCHMARK_CAPTURE(BM_matmul, q4_k, DType::Q4_K, false)->Apply(kshapes);
+BENCHMARK_CAPTURE(BM_matmul, q5_k, DType::Q5_K, false)->Apply(kshapes);
+BENCHMARK_CAPTURE(BM_matmul, q6_k, DType::Q6_K, false)->Apply(kshapes);
 
 // Every matmul of one forward step of the default model (30 layers: Q/K/V and
 // gate/up as matmul_many, O, down; then the Q8_0 output matrix), with distinct

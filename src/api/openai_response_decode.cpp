@@ -81,6 +81,7 @@ void read_cnai_extras(const json::Fields& root, ChatResponse& r) {
   if (auto t = x->object("timings")) {
     r.timings.time_to_first_token_ms = t->opt_double("time_to_first_token_ms").value_or(0.0);
     r.timings.total_ms = t->opt_double("total_ms").value_or(0.0);
+    r.timings.queue_ms = t->opt_double("queue_ms").value_or(0.0);
     r.timings.prompt_tokens_per_s = t->opt_double("prompt_tokens_per_s").value_or(0.0);
     r.timings.completion_tokens_per_s = t->opt_double("completion_tokens_per_s").value_or(0.0);
   }

@@ -51,18 +51,39 @@ LayerWeights load_layer(const GgufReader& g, const ModelConfig& c, int i) {
                      KV = std::int64_t{c.n_head_kv} * c.head_dim, F = c.n_ff;
   LayerWeights l;
   l.attn_norm = vector_f32(g, p + "attn_norm.weight", D);
-  l.wq = matrix(g, p + "attn_q.weight", Q, D);
-  l.wk = matrix(g, p + "attn_k.weight", KV, D);
-  l.wv = matrix(g, p + "attn_v.weight", KV, D);
+  if (c.fused_qkv) {  // rows [Q | K | V]: three views of one matrix
+    const Tensor qkv = matrix(g, p + "attn_qkv.weight", Q + 2 * KV, D);
+    l.wq = qkv.slice_rows(0, Q);
+    l.wk = qkv.slice_rows(Q, Q + KV);
+    l.wv = qkv.slice_rows(Q + KV, Q + 2 * KV);
+  } else {
+    l.wq = matrix(g, p + "attn_q.weight", Q, D);
+    l.wk = matrix(g, p + "attn_k.weight", KV, D);
+    l.wv = matrix(g, p + "attn_v.weight", KV, D);
+  }
   l.wo = matrix(g, p + "attn_output.weight", D, Q);
+  if (c.qk_norm) {
+    l.q_norm = vector_f32(g, p + "attn_q_norm.weight", c.head_dim);
+    l.k_norm = vector_f32(g, p + "attn_k_norm.weight", c.head_dim);
+  }
+  if (c.post_norms) {
+    l.post_attn_norm = vector_f32(g, p + "post_attention_norm.weight", D);
+    l.post_ffn_norm = vector_f32(g, p + "post_ffw_norm.weight", D);
+  }
   if (c.qkv_bias) {
     l.bq = vector_f32(g, p + "attn_q.bias", Q);
     l.bk = vector_f32(g, p + "attn_k.bias", KV);
     l.bv = vector_f32(g, p + "attn_v.bias", KV);
   }
   l.ffn_norm = vector_f32(g, p + "ffn_norm.weight", D);
-  l.gate = matrix(g, p + "ffn_gate.weight", F, D);
-  l.up = matrix(g, p + "ffn_up.weight", F, D);
+  if (c.fused_gate_up) {  // rows [gate | up]
+    const Tensor gu = matrix(g, p + "ffn_up.weight", 2 * F, D);
+    l.gate = gu.slice_rows(0, F);
+    l.up = gu.slice_rows(F, 2 * F);
+  } else {
+    l.gate = matrix(g, p + "ffn_gate.weight", F, D);
+    l.up = matrix(g, p + "ffn_up.weight", F, D);
+  }
   l.down = matrix(g, p + "ffn_down.weight", D, F);
   return l;
 }
@@ -101,7 +122,7 @@ std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfi
   w->tok_embd = matrix(g, "token_embd.weight", c.n_vocab, c.n_embd);
   w->output_norm = vector_f32(g, "output_norm.weight", c.n_embd);
   w->output = c.tied_output ? w->tok_embd : matrix(g, "output.weight", c.n_vocab, c.n_embd);
-  if (c.has_rope_freqs) w->rope_freqs = vector_f32(g, "rope_freqs.weight", c.n_rot / 2);
+  if (c.has_rope_freqs) w->rope_freqs = vector_f32(g, c.rope_factors_tensor, c.n_rot / 2);
   w->layers.reserve(static_cast<std::size_t>(c.n_layer));
   for (int i = 0; i < c.n_layer; ++i) w->layers.push_back(load_layer(g, c, i));
   if (repack) pack_matrices(*w, file_mapped);  // ModelOptions::repack

@@ -13,11 +13,11 @@ namespace cnai {
 
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
   const GgufReader gguf = GgufReader::open(path);
-  const ModelConfig config = model::read_model_config(gguf);
+  const ModelConfig config = model::read_model_config(gguf, options.n_ctx);
   std::shared_ptr<Model> m(new Model());
   m->path_ = path;
   m->options_ = options;
-  if (m->options_.n_ctx <= 0) m->options_.n_ctx = std::min(config.n_ctx_train, 4096);
+  if (m->options_.n_ctx <= 0) m->options_.n_ctx = model::default_n_ctx(config);
   if (options.isa) set_cpu_isa(*options.isa);  // before packing: the layout follows the kernels
   m->weights_ = model::load_weights(gguf, config, /*file_mapped=*/true, options.repack);  // tensors keep the mapping alive
   m->pool_ = std::make_unique<ThreadPool>(options.threads);

@@ -1,5 +1,6 @@
 #include "model/model_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -51,7 +52,9 @@ void read_rope(const GgufReader& g, const std::string& a, ModelConfig& c) {
 
 }  // namespace
 
-ModelConfig read_model_config(const GgufReader& g) {
+int default_n_ctx(const ModelConfig& c) { return std::min(c.n_ctx_train, 4096); }
+
+ModelConfig read_model_config(const GgufReader& g, int n_ctx) {
   ModelConfig c;
   c.arch = g.get_string("general.architecture");
   const ArchSpec& spec = find_arch(c.arch);
@@ -79,6 +82,14 @@ ModelConfig read_model_config(const GgufReader& g) {
   c.qkv_bias = spec.qkv_bias;
   c.tied_output = g.find_tensor("output.weight") == nullptr;
   c.has_rope_freqs = g.find_tensor("rope_freqs.weight") != nullptr;
+  if (c.has_rope_freqs) c.rope_factors_tensor = "rope_freqs.weight";
+  c.qk_norm = spec.qk_norm;
+  c.post_norms = spec.post_norms;
+  c.gelu_ffn = spec.gelu_ffn;
+  c.fused_qkv = spec.fused_qkv;
+  c.fused_gate_up = spec.fused_gate_up;
+  if (spec.read_extra) spec.read_extra(g, n_ctx > 0 ? n_ctx : default_n_ctx(c), c);
+  c.has_rope_freqs = !c.rope_factors_tensor.empty();
   return c;
 }
 

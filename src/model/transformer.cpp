@@ -1,9 +1,11 @@
 #include "model/transformer.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "cnai/ops/embedding.hpp"
+#include "cnai/ops/geglu.hpp"
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/rms_norm.hpp"
 #include "cnai/ops/swiglu.hpp"
@@ -23,12 +25,43 @@ struct Dims {
       : T(t), D(c.n_embd), H(c.n_head), Hkv(c.n_head_kv), hd(c.head_dim), F(c.n_ff), V(c.n_vocab) {}
 };
 
+// RMSNorm over each head of a [T, heads * hd] projection, in place (QK-norm).
+void norm_heads(Tensor& t, const Tensor& weight, float eps, std::int64_t heads, std::int64_t hd) {
+  Tensor rows = t.reshape({t.rows() * heads, hd});
+  ops::rms_norm(rows, weight, eps, rows);
+}
+
+// Stores the batch's keys and values (unless `stored`) and attends. A local
+// (sliding-window) layer writes into its ring of blocks (plan_local); when a
+// sequence's rows in this batch would overwrite positions an earlier row still
+// reads, rows are stored and attended one at a time, in order.
+void store_and_attend(KvCache& kv, int il, Activations& a, ThreadPool& pool, const Dims& d, bool local,
+                      bool stored, const Tensor& q3, float scale) {
+  const std::vector<std::int64_t>& rows = local ? a.local_rows : a.cache_rows;
+  const std::vector<ops::AttentionSpan>& spans = local ? a.local_spans : a.spans;
+  const std::int64_t row_q = d.H * d.hd, row_kv = d.Hkv * d.hd;
+  const std::int64_t step = local && !a.local_one_piece ? 1 : d.T;
+  for (std::int64_t s = 0; s < d.T; s += step) {
+    const std::int64_t n = std::min(step, d.T - s);
+    if (!stored)
+      kv.store(il, std::span<const std::int64_t>(rows.data() + s, static_cast<std::size_t>(n)),
+               a.k.data_as<float>() + s * row_kv, a.v.data_as<float>() + s * row_kv);
+    const Tensor qs = Tensor::borrow(DType::F32, {n, d.H, d.hd}, q3.data_as<float>() + s * row_q);
+    Tensor out = Tensor::borrow(DType::F32, {n, d.H, d.hd}, a.attn.data_as<float>() + s * row_q);
+    ops::paged_attention(qs, kv.layer(il), std::span<const ops::AttentionSpan>(spans.data() + s, static_cast<std::size_t>(n)),
+                         scale, out, pool);
+  }
+}
+
 void attention_block(const ModelWeights& w, int il, KvCache& kv, Activations& a, ThreadPool& pool,
-                     const Dims& d, std::span<const std::int32_t> pos, bool direct) {
+                     const Dims& d, std::span<const std::int32_t> pos, bool consecutive) {
   const LayerWeights& l = w.layers[static_cast<std::size_t>(il)];
+  const ModelConfig& c = w.config;
+  const bool local = c.is_local_layer(il);
+  const bool direct = consecutive && !local;  // a local layer's rows wrap around its ring
   const Tensor x = view(a.x, {d.T, d.D});
   Tensor xn = view(a.xn, {d.T, d.D});
-  ops::rms_norm(x, l.attn_norm, w.config.rms_eps, xn);
+  ops::rms_norm(x, l.attn_norm, c.rms_eps, xn);
 
   // direct: the rows go to consecutive F32 cache rows, which receive K and V
   // straight from the projections.
@@ -40,22 +73,25 @@ void attention_block(const ModelWeights& w, int il, KvCache& kv, Activations& a,
                                     {&l.wk, &k, l.bk.data() ? &l.bk : nullptr},
                                     {&l.wv, &v, l.bv.data() ? &l.bv : nullptr}};
   ops::matmul_many(xn, qkv, pool);
+  if (c.qk_norm) {
+    norm_heads(q, l.q_norm, c.rms_eps, d.H, d.hd);
+    norm_heads(k, l.k_norm, c.rms_eps, d.Hkv, d.hd);
+  }
 
   Tensor q3 = q.reshape({d.T, d.H, d.hd});
   Tensor k3 = k.reshape({d.T, d.Hkv, d.hd});
-  ops::rope(q3, pos, a.rope);
-  ops::rope(k3, pos, a.rope);
-  if (!direct)
-    kv.store(il, std::span<const std::int64_t>(a.cache_rows.data(), static_cast<std::size_t>(d.T)),
-             k.data_as<float>(), v.data_as<float>());
+  const ops::RopeParams& rope = local ? a.rope_local : a.rope;
+  ops::rope(q3, pos, rope);
+  ops::rope(k3, pos, rope);
 
-  Tensor out3 = view(a.attn, {d.T, d.H, d.hd});
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
-  ops::paged_attention(q3, kv.layer(il), std::span<const ops::AttentionSpan>(a.spans.data(), static_cast<std::size_t>(d.T)),
-                       scale, out3, pool);
+  // Longrope's attn_factor scales cos and sin, so q·k by its square.
+  const float scale = (c.attn_scale > 0.0f ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(d.hd))) *
+                      c.rope_attn_factor * c.rope_attn_factor;
+  store_and_attend(kv, il, a, pool, d, local, direct, q3, scale);
 
   Tensor tmp = view(a.tmp, {d.T, d.D});
   ops::matmul(view(a.attn, {d.T, d.H * d.hd}), l.wo, tmp, pool);
+  if (c.post_norms) ops::rms_norm(tmp, l.post_attn_norm, c.rms_eps, tmp);
   add_in_place(a.x.data_as<float>(), tmp.data_as<float>(), d.T * d.D);
 }
 
@@ -67,9 +103,11 @@ void ffn_block(const ModelWeights& w, int il, Activations& a, ThreadPool& pool, 
   Tensor up = view(a.up, {d.T, d.F});
   const ops::MatmulTarget gu[2] = {{&l.gate, &gate}, {&l.up, &up}};
   ops::matmul_many(xn, gu, pool);
-  ops::swiglu(gate, up, gate);
+  if (w.config.gelu_ffn) ops::geglu(gate, up, gate);
+  else ops::swiglu(gate, up, gate);
   Tensor tmp = view(a.tmp, {d.T, d.D});
   ops::matmul(gate, l.down, tmp, pool);
+  if (w.config.post_norms) ops::rms_norm(tmp, l.post_ffn_norm, w.config.rms_eps, tmp);
   add_in_place(a.x.data_as<float>(), tmp.data_as<float>(), d.T * d.D);
 }
 
@@ -108,6 +146,45 @@ bool plan_rows(const Batch& b, int block_size, Activations& a) {
   return consecutive;
 }
 
+// Sliding-window layers keep each sequence's keys in a ring of its first
+// ceil(window / block_size) blocks: a ring table repeats them, so position p
+// lives in row ring[p / bs] * bs + p % bs and a local layer never holds more
+// than the window (rounded up to whole blocks). Rows attend to (p - window, p].
+void plan_local(const Batch& b, int block_size, int window, Activations& a) {
+  const std::int64_t ring_blocks = (window + block_size - 1) / block_size;
+  a.ring_tables.resize(b.block_tables.size());
+  for (std::size_t s = 0; s < b.block_tables.size(); ++s) {
+    const auto& blocks = b.block_tables[s];
+    const std::size_t kb = std::min<std::size_t>(blocks.size(), static_cast<std::size_t>(ring_blocks));
+    auto& ring = a.ring_tables[s];
+    ring.resize(blocks.size());
+    for (std::size_t j = 0; j < blocks.size(); ++j) ring[j] = blocks[j % kb];
+  }
+  // One store-then-attend pass is safe when, per sequence, the batch's newest
+  // row and the oldest row any of its rows reads are less than a ring apart.
+  a.local_one_piece = true;
+  std::vector<std::int64_t>& lo = a.seq_lo;
+  std::vector<std::int64_t>& hi = a.seq_hi;
+  lo.assign(b.block_tables.size(), INT64_MAX);
+  hi.assign(b.block_tables.size(), -1);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    const auto s = static_cast<std::size_t>(b.seq[i]);
+    const std::int64_t pos = b.positions[i];
+    const std::span<const std::int32_t> ring(a.ring_tables[s]);
+    a.local_rows[i] = std::int64_t{ring[static_cast<std::size_t>(pos / block_size)]} * block_size + pos % block_size;
+    const std::int64_t first = std::max<std::int64_t>(0, pos - window + 1);
+    a.local_spans[i] = ops::AttentionSpan{ring, first, pos};
+    lo[s] = std::min(lo[s], first);
+    hi[s] = std::max(hi[s], pos);
+  }
+  for (std::size_t s = 0; s < b.block_tables.size(); ++s) {
+    const std::int64_t kb = std::min<std::int64_t>(static_cast<std::int64_t>(b.block_tables[s].size()), ring_blocks);
+    if (hi[s] >= 0 && hi[s] - lo[s] >= kb * block_size &&
+        static_cast<std::int64_t>(b.block_tables[s].size()) > ring_blocks)
+      a.local_one_piece = false;
+  }
+}
+
 }  // namespace
 
 Activations::Activations(const ModelWeights& w, int batch) : n_batch(batch) {
@@ -131,6 +208,11 @@ Activations::Activations(const ModelWeights& w, int batch) : n_batch(batch) {
   rope.freq_scale = c.rope_freq_scale;
   rope.style = c.rope_neox ? ops::RopeStyle::neox : ops::RopeStyle::normal;
   rope.freq_factors = w.rope_freqs.data() ? w.rope_freqs.data_as<float>() : nullptr;
+  rope_local = rope;  // local (sliding-window) layers: their own base, no scaling
+  rope_local.freq_base = c.rope_freq_base_swa;
+  rope_local.freq_scale = 1.0f;
+  local_rows.assign(static_cast<std::size_t>(B), 0);
+  local_spans.assign(static_cast<std::size_t>(B), ops::AttentionSpan{});
 }
 
 void forward(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPool& pool, const Batch& batch,
@@ -138,8 +220,11 @@ void forward(const ModelWeights& w, KvCache& kv, Activations& a, ThreadPool& poo
   check_batch(batch, w.config.n_vocab, kv.block_size(), kv.n_blocks(), a.n_batch);
   const Dims d(w.config, static_cast<std::int64_t>(batch.size()));
   const bool direct = plan_rows(batch, kv.block_size(), a) && kv.is_f32();
+  if (w.config.sliding_window > 0) plan_local(batch, kv.block_size(), w.config.sliding_window, a);
   Tensor x = view(a.x, {d.T, d.D});
   ops::embedding(w.tok_embd, batch.tokens, x);
+  if (w.config.embd_scale != 1.0f)
+    for (std::int64_t i = 0; i < d.T * d.D; ++i) x.data_as<float>()[i] *= w.config.embd_scale;
   for (int il = 0; il < w.config.n_layer; ++il) {
     attention_block(w, il, kv, a, pool, d, batch.positions, direct);
     ffn_block(w, il, a, pool, d);

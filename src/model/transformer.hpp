@@ -1,6 +1,7 @@
 // The shared Llama-family decoder: embedding, n_layer x (attention + SwiGLU FFN)
 // with pre-RMSNorm and residuals, final norm, output projection. Architectures
-// differ only in what their ArchSpec/ModelConfig says (rope style, biases).
+// differ only in what their ArchSpec/ModelConfig says (rope style, biases, QK-norm,
+// post-norms, GeGLU, embedding scale, sliding-window layers).
 // The pass runs over a Batch: tokens of any number of sequences at any
 // positions, each attending to its own sequence's keys and values.
 #pragma once
@@ -26,7 +27,13 @@ struct Activations {
   std::vector<std::int64_t> cache_rows;       // per row: where its K/V go in the cache
   std::vector<ops::AttentionSpan> spans;      // per row: what it attends to
   std::vector<std::int32_t> logit_rows;       // rows whose logits are wanted
-  ops::RopeParams rope;
+  ops::RopeParams rope, rope_local;         // rope_local: sliding-window layers
+  // Sliding-window layers (plan_local): rows and spans in each sequence's ring of blocks.
+  std::vector<std::int64_t> local_rows;
+  std::vector<ops::AttentionSpan> local_spans;
+  std::vector<std::vector<std::int32_t>> ring_tables;
+  std::vector<std::int64_t> seq_lo, seq_hi;
+  bool local_one_piece = true;
 };
 
 /// Runs the batch (checked with check_batch) through the model, writing each

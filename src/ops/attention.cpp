@@ -1,6 +1,7 @@
 // attention — argument checks and device dispatch.
 #include "cnai/ops/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -27,7 +28,7 @@ void check_cache(const char* name, const Tensor& c, const Tensor& q) {
 }  // namespace
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t pos0, float scale,
-               Tensor& out, ThreadPool& pool) {
+               Tensor& out, ThreadPool& pool, std::int64_t window) {
   constexpr const char* op = "attention";
   check::f32(op, "q", q);
   check::f32(op, "out", out);
@@ -42,16 +43,18 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t p
                         ") must be a multiple of n_kv_head " + std::to_string(n_kv) + " (k " +
                         k.shape().str() + ")");
   }
-  if (pos0 < 0 || pos0 + q.dim(0) > k.dim(0)) {
+  if (window < 0) check::fail(op, "window must be >= 0, got " + std::to_string(window));
+  const std::int64_t oldest = window > 0 ? std::max<std::int64_t>(0, pos0 - window + 1) : 0;
+  if (pos0 < 0 || pos0 + q.dim(0) - oldest > k.dim(0)) {
     check::fail(op, "positions " + std::to_string(pos0) + " .. " +
-                        std::to_string(pos0 + q.dim(0) - 1) + " do not fit the cache " +
-                        k.shape().str());
+                        std::to_string(pos0 + q.dim(0) - 1) + (window > 0 ? " with window " + std::to_string(window) : "") +
+                        " do not fit the cache " + k.shape().str());
   }
   if (!std::isfinite(scale)) check::fail(op, "scale must be finite");
   check::on_cpu(op, q);
   check::on_cpu(op, out);
   if (q.numel() == 0) return;
-  cpu::attention(q, k, v, pos0, scale, out, pool);
+  cpu::attention(q, k, v, pos0, scale, out, pool, window);
 }
 
 }  // namespace cnai::ops

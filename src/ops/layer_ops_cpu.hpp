@@ -1,4 +1,4 @@
-// layer_ops_cpu — CPU kernels behind rms_norm, rope, softmax, swiglu and
+// layer_ops_cpu — CPU kernels behind rms_norm, rope, softmax, swiglu, geglu and
 // attention. Arguments are already checked by the dispatchers in src/ops/<op>.cpp.
 #pragma once
 
@@ -21,7 +21,9 @@ void softmax_rows(float* x, std::int64_t rows, std::int64_t n) noexcept;
 
 void swiglu(const float* gate, const float* up, float* out, std::int64_t n) noexcept;
 
+void geglu(const float* gate, const float* up, float* out, std::int64_t n) noexcept;
+
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t pos0,
-               float scale, Tensor& out, ThreadPool& pool);
+               float scale, Tensor& out, ThreadPool& pool, std::int64_t window);
 
 }  // namespace cnai::ops::cpu

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/kquant_simd.hpp"
 #include "ops/matmul_kernels.hpp"
 #include "ops/quant_blocks.hpp"
 
@@ -95,6 +96,35 @@ struct Q8_0Format {
   static __m256i act_sum(__m256i) { return _mm256_setzero_si256(); }
 };
 
+// 32 bits -> 32 bytes of 0x10 where the bit is set (Q5's fifth bit).
+__m256i high_bits(const std::uint8_t* qh) {
+  std::uint32_t v;
+  std::memcpy(&v, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(v)),
+                                             _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                               0x0101010101010101, 0x0000000000000000));
+  const __m256i bit = _mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(bit, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
+}
+struct Q5_0Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ5_0);
+  static __m256 dot(const std::uint8_t* b, __m256i x, __m256i sum_x16) {
+    const __m256i q = _mm256_or_si256(unpack_nibbles(b + 6), high_bits(b + 2));
+    const __m256i isum = _mm256_sub_epi32(dot_u8s8(q, x), sum_x16);
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16(b)));
+  }
+  static __m256i act_sum(__m256i x) { return dot_u8s8(_mm256_set1_epi8(16), x); }
+};
+struct Q5_1Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ5_1);
+  static __m256 dot(const std::uint8_t* b, __m256i x, __m256i sum_x) {
+    const __m256i q = _mm256_or_si256(unpack_nibbles(b + 8), high_bits(b + 4));
+    const __m256 d = _mm256_cvtepi32_ps(dot_u8s8(q, x));
+    return _mm256_fmadd_ps(_mm256_set1_ps(f16(b + 2)), _mm256_cvtepi32_ps(sum_x), _mm256_mul_ps(d, _mm256_set1_ps(f16(b))));
+  }
+  static __m256i act_sum(__m256i x) { return dot_u8s8(_mm256_set1_epi8(1), x); }
+};
+
 template <class F, int MR, int NR>
 void quant_micro(const ActQ8& x, std::int64_t i0, const std::uint8_t* const* w, float* y, std::int64_t ldy) {
   const std::int64_t nb = x.k / kQK;
@@ -128,6 +158,59 @@ void quant_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, s
         for (std::int64_t r = i; r < m; ++r)
           nr == kNR ? quant_micro<F, 1, kNR>(x, r, rows, y + n, ldy) : quant_micro<F, 1, 1>(x, r, rows, y + n, ldy);
     }
+  }
+}
+
+// ---- K-quants (Q8_K activations) ----------------------------------------------------
+// Scales of sub-blocks 2c and 2c+1 in int16 lanes 0..7 and 8..15.
+inline __m256i scale_pair(__m256i sc, int c) {
+  const __m256i half = c < 4 ? _mm256_permute2x128_si256(sc, sc, 0x00) : _mm256_permute2x128_si256(sc, sc, 0x11);
+  const char lo = static_cast<char>(4 * (c % 4)), hi = static_cast<char>(lo + 2);
+  const __m256i idx = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
+                                       lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1,
+                                       hi, hi + 1, hi, hi + 1, hi, hi + 1);
+  return _mm256_shuffle_epi8(half, idx);
+}
+
+// Activation rows [i0, i0+MR) against one weight row, a super-block at a time:
+// the block is unpacked once and dotted with every row.
+template <DType T, int MR>
+void k_micro(const ActQ8K& x, std::int64_t i0, const std::uint8_t* w, float* y, std::int64_t ldy) {
+  constexpr std::size_t kBytes = T == DType::Q2_K ? 84 : T == DType::Q3_K ? 110 : T == DType::Q4_K ? 144
+                                 : T == DType::Q5_K ? 176 : 210;
+  const std::int64_t nb = x.k / kQK_K;
+  __m256 acc[MR];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (std::int64_t b = 0; b < nb; ++b) {
+    KRegs r;
+    load_k<T>(w + static_cast<std::size_t>(b) * kBytes, r);
+    __m256i sp[8];
+    for (int c = 0; c < 8; ++c) sp[c] = scale_pair(r.sc, c);
+    for (int i = 0; i < MR; ++i) {
+      const std::int64_t row = i0 + i;
+      const std::int8_t* xq = x.qs + row * x.k + b * kQK_K;
+      __m256i isum = _mm256_setzero_si256();
+      for (int c = 0; c < 8; ++c) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * c));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(r.q[c], xv), sp[c]));
+      }
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bsums + (row * nb + b) * 16));
+      const __m256i mins = _mm256_madd_epi16(r.mn, bs);
+      const float dx = x.d[row * nb + b];
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dx * r.d), acc[i]);
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(-dx * r.dm), acc[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) y[(i0 + i) * ldy] = hsum(acc[i]);
+}
+
+template <DType T>
+void k_tile(const ActQ8K& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
+  for (std::int64_t n = w.n0; n < w.n1; ++n) {
+    const std::uint8_t* wr = w.w + static_cast<std::size_t>(n) * w.w_stride;
+    std::int64_t i = 0;
+    for (; i + kMR <= m; i += kMR) k_micro<T, kMR>(x, i, wr, y + n, ldy);
+    for (; i < m; ++i) k_micro<T, 1>(x, i, wr, y + n, ldy);
   }
 }
 
@@ -215,7 +298,17 @@ const MatmulKernels* matmul_kernels_avx2() {
                                float_tile<F16Elem>,
                                float_tile<BF16Elem>,
                                nullptr,
-                               nullptr};
+                               nullptr,
+                               quant_tile<Q5_0Format>,
+                               quant_tile<Q5_1Format>,
+                               nullptr,
+                               nullptr,
+                               matmul_kernels_scalar().quantize_act_k,
+                               k_tile<DType::Q2_K>,
+                               k_tile<DType::Q3_K>,
+                               k_tile<DType::Q4_K>,
+                               k_tile<DType::Q5_K>,
+                               k_tile<DType::Q6_K>};
   return &k;
 }
 

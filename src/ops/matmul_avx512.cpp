@@ -14,6 +14,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/kquant_simd.hpp"
 #include "ops/matmul_kernels.hpp"
 #include "ops/matmul_pack.hpp"
 #include "ops/quant_blocks.hpp"
@@ -47,6 +48,42 @@ void quantize_act(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8&
       out.s[i * nb + b] = f16_round(static_cast<float>(sum) * d);
     }
   }
+}
+
+// GGML's quantize_row_q8_K: the element of largest magnitude maps to -127.
+void quantize_act_k(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8K& out) {
+  const std::int64_t nb = out.k / kQK_K;
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + i * ldx + b * kQK_K;
+      __m512 v[16], hi = _mm512_loadu_ps(xb), lo = hi;
+      for (int c = 0; c < 16; ++c) {
+        v[c] = _mm512_loadu_ps(xb + 16 * c);
+        hi = _mm512_max_ps(hi, v[c]);
+        lo = _mm512_min_ps(lo, v[c]);
+      }
+      const float vmax = _mm512_reduce_max_ps(hi), vmin = _mm512_reduce_min_ps(lo);
+      float max = vmax >= -vmin ? vmax : vmin;
+      if (vmax == -vmin)  // a tie of magnitudes: GGML keeps the first one
+        for (int j = 0; j < kQK_K; ++j)
+          if (std::fabs(xb[j]) == vmax) { max = xb[j]; break; }
+      std::int8_t* q = out.qs + i * out.k + b * kQK_K;
+      std::int16_t* bs = out.bsums + (i * nb + b) * 16;
+      if (max == 0.0f) {
+        std::memset(q, 0, kQK_K);
+        std::memset(bs, 0, 32);
+        out.d[i * nb + b] = 0.0f;
+        continue;
+      }
+      const float iscale = -127.0f / max;
+      const __m512 vs = _mm512_set1_ps(iscale);
+      for (int c = 0; c < 16; ++c) {
+        const __m512i qi = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v[c], vs)), _mm512_set1_epi32(127));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16 * c), _mm512_cvtsepi32_epi8(qi));
+        bs[c] = static_cast<std::int16_t>(_mm512_reduce_add_epi32(qi));
+      }
+      out.d[i * nb + b] = 1.0f / iscale;
+    }
 }
 
 // Lanes 0..7 = p[0], lanes 8..15 = p[1] (p[1] read only if `two`, else 0).
@@ -102,6 +139,33 @@ struct Q8_0Format {
     return _mm512_sub_epi32(_mm512_setzero_si512(),
                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(-128), x));
   }
+};
+
+// Q5: the nibbles plus 0x10 for every set bit of the block's 32-bit qh.
+template <std::size_t kQh>
+__m512i fifth_bits(const std::uint8_t* b0, const std::uint8_t* b1) {
+  std::uint32_t h0, h1 = 0;
+  std::memcpy(&h0, b0 + kQh, 4);
+  if (b1) std::memcpy(&h1, b1 + kQh, 4);
+  return _mm512_maskz_set1_epi8(static_cast<__mmask64>(h0) | (static_cast<__mmask64>(h1) << 32), 0x10);
+}
+struct Q5_0Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ5_0), kQs = 6;
+  static constexpr bool kHasMin = false;
+  static __m512i unpack(const std::uint8_t* b0, const std::uint8_t* b1) {
+    return _mm512_or_si512(unpack_nibbles(b0 + kQs, b1 ? b1 + kQs : nullptr), fifth_bits<2>(b0, b1));
+  }
+  static __m512i act_bias(__m512i x) {
+    return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(16), x));
+  }
+};
+struct Q5_1Format {
+  static constexpr std::size_t kBytes = sizeof(BlockQ5_1), kQs = 8;
+  static constexpr bool kHasMin = true;
+  static __m512i unpack(const std::uint8_t* b0, const std::uint8_t* b1) {
+    return _mm512_or_si512(unpack_nibbles(b0 + kQs, b1 ? b1 + kQs : nullptr), fifth_bits<4>(b0, b1));
+  }
+  static __m512i act_bias(__m512i) { return _mm512_setzero_si512(); }
 };
 
 // Block scales of one or two blocks: lanes 0..7 = block b, 8..15 = block b+1.
@@ -192,6 +256,89 @@ void quant_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, s
         case 3: quant_micro_nr<F, 3>(nr, t, y + n, ldy); break;
         default: quant_micro_nr<F, 4>(nr, t, y + n, ldy); break;
       }
+    }
+  }
+}
+
+// ---- K-quants (Q8_K activations) ----------------------------------------------------
+// A super-block in 64-byte vectors: q[c] holds sub-blocks 4c..4c+3, one per
+// 128-bit lane, and sc[c] their scales in the matching 8 int16 lanes, so
+// vpmaddubsw + vpdpwssd give Σ sc·q·x without any horizontal step.
+struct KRegs512 {
+  __m512i q[4], sc[4];
+  __m256i mn;
+  float d, dm;
+};
+
+template <DType T>
+inline void load_k512(const std::uint8_t* blk, KRegs512& r) {
+  KRegs k;
+  load_k<T>(blk, k);
+  const __m512i sc = _mm512_castsi256_si512(k.sc);
+  for (int c = 0; c < 4; ++c) {
+    r.q[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k.q[2 * c]), k.q[2 * c + 1], 1);
+    const short s0 = static_cast<short>(4 * c);
+    const __m512i idx = _mm512_set_epi16(s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 2,
+                                         s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 1, s0 + 1,
+                                         s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0, s0, s0, s0, s0, s0, s0, s0);
+    r.sc[c] = _mm512_permutexvar_epi16(idx, sc);
+  }
+  r.mn = k.mn;
+  r.d = k.d;
+  r.dm = k.dm;
+}
+
+template <DType T>
+constexpr std::size_t k_bytes() {
+  return T == DType::Q2_K ? 84 : T == DType::Q3_K ? 110 : T == DType::Q4_K ? 144 : T == DType::Q5_K ? 176 : 210;
+}
+
+// Activation rows [i0, i0+MR) against one weight row; the float accumulators
+// take d·dx·Σ and −dm·dx·Σ mn·bsum per super-block.
+template <DType T, int MR>
+void k_micro(const ActQ8K& x, std::int64_t i0, const std::uint8_t* w, float* y, std::int64_t ldy) {
+  const std::int64_t nb = x.k / kQK_K;
+  __m512 acc[MR];
+  __m256 acc_min[MR];
+  for (int i = 0; i < MR; ++i) {
+    acc[i] = _mm512_setzero_ps();
+    acc_min[i] = _mm256_setzero_ps();
+  }
+  for (std::int64_t b = 0; b < nb; ++b) {
+    KRegs512 r;
+    load_k512<T>(w + static_cast<std::size_t>(b) * k_bytes<T>(), r);
+    for (int i = 0; i < MR; ++i) {
+      const std::int64_t row = i0 + i;
+      const std::int8_t* xq = x.qs + row * x.k + b * kQK_K;
+      __m512i isum = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c)
+        isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(r.q[c], _mm512_loadu_si512(xq + 64 * c)), r.sc[c]);
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bsums + (row * nb + b) * 16));
+      const float dx = x.d[row * nb + b];
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dx * r.d), acc[i]);
+      acc_min[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(r.mn, bs)), _mm256_set1_ps(-dx * r.dm), acc_min[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    const __m256 m = acc_min[i];
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    y[(i0 + i) * ldy] = _mm512_reduce_add_ps(acc[i]) + _mm_cvtss_f32(s);
+  }
+}
+
+template <DType T>
+void k_tile(const ActQ8K& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
+  for (std::int64_t n = w.n0; n < w.n1; ++n) {
+    const std::uint8_t* wr = w.w + static_cast<std::size_t>(n) * w.w_stride;
+    std::int64_t i = 0;
+    for (; i + kMR <= m; i += kMR) k_micro<T, kMR>(x, i, wr, y + n, ldy);
+    switch (m - i) {
+      case 3: k_micro<T, 3>(x, i, wr, y + n, ldy); break;
+      case 2: k_micro<T, 2>(x, i, wr, y + n, ldy); break;
+      case 1: k_micro<T, 1>(x, i, wr, y + n, ldy); break;
+      default: break;
     }
   }
 }
@@ -377,6 +524,43 @@ void q4_1_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
   for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
 }
 
+// Q5_0_R16 / Q5_1_R16: Q4_1_R16's nibbles plus the fifth bits of chunk c, one
+// shift and mask of the arranged qh line each (matmul_pack.hpp).
+template <bool kMin, int MR>
+void q5_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
+  __m512 acc[MR];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
+  for (std::int64_t b = 0; b < t.nb; ++b) {
+    __m512i lo[4], hi[4];
+    const __m512i h = _mm512_loadu_si512(t.g + q5_r16_qh(kMin, b));
+    for (int c = 0; c < 4; ++c) {
+      const __m512i v = _mm512_loadu_si512(t.g + q5_r16_qs(kMin, b) + c * 64);
+      lo[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(v, low), _mm512_slli_epi16(h, 4 - c), bit4, 0xF8);
+      hi[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), _mm512_srli_epi16(h, c), bit4,
+                                        0xF8);
+    }
+    const __m512 dw = f16x16(t.g + q5_r16_d(kMin, b));
+    __m512 mw = _mm512_setzero_ps();
+    if constexpr (kMin) mw = f16x16(t.g + q5_r16_d(kMin, b) + 32);
+    for (int i = 0; i < MR; ++i) {
+      const std::int64_t row = t.i0 + i;
+      const std::int8_t* xq = t.x->qs + row * t.x->k + b * kQK;
+      // Q5_0's quants carry +16: start from -16·Σx.
+      __m512i s0 = kMin ? _mm512_setzero_si512() : _mm512_set1_epi32(-16 * t.x->qsum[row * t.nb + b]);
+      __m512i s1 = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c) {
+        s0 = _mm512_dpbusd_epi32(s0, lo[c], bcast4(xq + 4 * c));
+        s1 = _mm512_dpbusd_epi32(s1, hi[c], bcast4(xq + 16 + 4 * c));
+      }
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+      acc[i] = _mm512_fmadd_ps(dot, _mm512_mul_ps(dw, _mm512_set1_ps(t.x->d[row * t.nb + b])), acc[i]);
+      if constexpr (kMin) acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(t.x->s[row * t.nb + b]), acc[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
+}
+
 template <template <int> class Micro>
 void packed_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
   PackedTile t{&x, 0, x.k / kQK, nullptr, 0};
@@ -399,6 +583,14 @@ struct Q8_0R16 {
   static void run(const PackedTile& t, float* y, std::int64_t ldy) { q8_0_r16_micro<MR>(t, y, ldy); }
 };
 template <int MR>
+struct Q5_0R16 {
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q5_r16_micro<false, MR>(t, y, ldy); }
+};
+template <int MR>
+struct Q5_1R16 {
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q5_r16_micro<true, MR>(t, y, ldy); }
+};
+template <int MR>
 struct Q4_1R16 {
   static void run(const PackedTile& t, float* y, std::int64_t ldy) { q4_1_r16_micro<MR>(t, y, ldy); }
 };
@@ -415,7 +607,17 @@ const MatmulKernels* matmul_kernels_avx512() {
                                float_tile<F16Elem>,
                                float_tile<BF16Elem>,
                                packed_tile<Q4_1R16>,
-                               packed_tile<Q8_0R16>};
+                               packed_tile<Q8_0R16>,
+                               quant_tile<Q5_0Format>,
+                               quant_tile<Q5_1Format>,
+                               packed_tile<Q5_0R16>,
+                               packed_tile<Q5_1R16>,
+                               quantize_act_k,
+                               k_tile<DType::Q2_K>,
+                               k_tile<DType::Q3_K>,
+                               k_tile<DType::Q4_K>,
+                               k_tile<DType::Q5_K>,
+                               k_tile<DType::Q6_K>};
   return &k;
 }
 

@@ -11,6 +11,7 @@
 #include "cnai/core/cpu_features.hpp"
 #include "cnai/core/error.hpp"
 #include "cnai/ops/quantize.hpp"
+#include "ops/kquant_unpack.hpp"
 #include "ops/matmul_kernels.hpp"
 #include "ops/matmul_pack.hpp"
 #include "ops/quant_blocks.hpp"
@@ -41,8 +42,32 @@ struct ActScratch {
   }
 };
 
+// Q8_K activations for the K-quants, grow-only like ActScratch.
+struct ActScratchK {
+  std::vector<std::int8_t> qs;
+  std::vector<float> d;
+  std::vector<std::int16_t> bsums;
+  ActQ8K view(std::int64_t m, std::int64_t k) {
+    const auto nq = static_cast<std::size_t>(m * k), nb = static_cast<std::size_t>(m * (k / kQK_K));
+    if (qs.size() < nq) qs.resize(nq);
+    if (d.size() < nb) { d.resize(nb); bsums.resize(nb * 16); }
+    return ActQ8K{qs.data(), d.data(), bsums.data(), k};
+  }
+};
+
 bool is_q8_weight(DType t) {
-  return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0 || is_packed(t);
+  return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q5_0 || t == DType::Q5_1 || t == DType::Q8_0 ||
+         is_packed(t);
+}
+
+KQuantTileFn k_tile_for(const MatmulKernels& k, DType t) {
+  switch (t) {
+    case DType::Q2_K: return k.q2_k;
+    case DType::Q3_K: return k.q3_k;
+    case DType::Q4_K: return k.q4_k;
+    case DType::Q5_K: return k.q5_k;
+    default: return k.q6_k;
+  }
 }
 
 void fill_qsum(const ActQ8& xq, std::int64_t m) {
@@ -58,8 +83,12 @@ QuantTileFn quant_tile_for(const MatmulKernels& k, DType t) {
   switch (t) {
     case DType::Q4_0: return k.q4_0;
     case DType::Q4_1: return k.q4_1;
+    case DType::Q5_0: return k.q5_0;
+    case DType::Q5_1: return k.q5_1;
     case DType::Q4_1_R16: return k.q4_1_r16;
     case DType::Q8_0_R16: return k.q8_0_r16;
+    case DType::Q5_0_R16: return k.q5_0_r16;
+    case DType::Q5_1_R16: return k.q5_1_r16;
     default: return k.q8_0;
   }
 }
@@ -81,23 +110,7 @@ void unpacked_rows(const MatmulKernels& k, const ActQ8& xq, std::int64_t m, cons
   }
 }
 
-// Weights with no direct kernel (K-quants): dequantize a few rows at a time
-// into per-thread scratch, then use the F32 kernel.
-void dequant_rows(const MatmulKernels& k, const Tensor& x, const Tensor& w, std::int64_t n0,
-                  std::int64_t n1, float* y, std::int64_t ldy) {
-  constexpr std::int64_t kRows = 4;
-  const std::int64_t K = w.dim(-1);
-  thread_local std::vector<float> buf;
-  if (buf.size() < static_cast<std::size_t>(kRows * K)) buf.resize(static_cast<std::size_t>(kRows * K));
-  for (std::int64_t n = n0; n < n1; n += kRows) {
-    const std::int64_t cnt = std::min(kRows, n1 - n);
-    for (std::int64_t r = 0; r < cnt; ++r) dequantize_row(w.dtype(), w.row_ptr(n + r), buf.data() + r * K, K);
-    const WeightRows rows{reinterpret_cast<const std::uint8_t*>(buf.data()), static_cast<std::size_t>(K) * 4, 0, cnt};
-    k.f32(x.data_as<float>(), K, x.rows(), K, rows, y + n, ldy);
-  }
-}
-
-void run_rows(const MatmulKernels& k, const Tensor& x, const ActQ8& xq, const MatmulTarget& t,
+void run_rows(const MatmulKernels& k, const Tensor& x, const ActQ8& xq, const ActQ8K& xk, const MatmulTarget& t,
               std::int64_t n0, std::int64_t n1) {
   const Tensor& w = *t.w;
   const std::int64_t M = x.rows(), K = x.dim(-1), N = w.dim(0);
@@ -111,11 +124,13 @@ void run_rows(const MatmulKernels& k, const Tensor& x, const ActQ8& xq, const Ma
       unpacked_rows(k, xq, M, w, n0, n1, y, N);
     }
   } else switch (w.dtype()) {
-    case DType::Q4_0: case DType::Q4_1: case DType::Q8_0: quant_tile_for(k, w.dtype())(xq, M, rows, y, N); break;
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
+      quant_tile_for(k, w.dtype())(xq, M, rows, y, N);
+      break;
     case DType::F32: k.f32(xf, K, M, K, rows, y, N); break;
     case DType::F16: k.f16(xf, K, M, K, rows, y, N); break;
     case DType::BF16: k.bf16(xf, K, M, K, rows, y, N); break;
-    default: dequant_rows(k, x, w, n0, n1, y, N); break;
+    default: k_tile_for(k, w.dtype())(xk, M, rows, y, N); break;
   }
   if (t.bias) {
     const float* b = t.bias->data_as<float>();
@@ -154,6 +169,12 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
     if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_packed(t.w->dtype()); }))
       fill_qsum(xq, M);
   }
+  thread_local ActScratchK scratch_k;
+  ActQ8K xk{};
+  if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_k_quant(t.w->dtype()); })) {
+    xk = scratch_k.view(M, K);
+    k.quantize_act_k(x.data_as<float>(), M, K, xk);
+  }
   // Work is split in tiles of 16 rows of one target (a packed group).
   auto tiles = [](const MatmulTarget& t) { return (t.w->dim(0) + kPackRows - 1) / kPackRows; };
   std::int64_t total = 0;
@@ -163,7 +184,7 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
     for (const auto& t : targets) {
       const std::int64_t n = tiles(t), N = t.w->dim(0);
       const std::int64_t t0 = std::max<std::int64_t>(b - base, 0), t1 = std::min<std::int64_t>(e - base, n);
-      if (t0 < t1) run_rows(k, x, xq, t, t0 * kPackRows, std::min(t1 * kPackRows, N));
+      if (t0 < t1) run_rows(k, x, xq, xk, t, t0 * kPackRows, std::min(t1 * kPackRows, N));
       base += n;
     }
   };

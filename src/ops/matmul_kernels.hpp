@@ -23,6 +23,15 @@ struct ActQ8 {
   std::int32_t* qsum = nullptr;
 };
 
+/// Activations for the K-quants (GGML's Q8_K: f32 scale per 256 elements, Σq per
+/// 16): row m has qs + m*k, d + m*(k/256), bsums + m*(k/16).
+struct ActQ8K {
+  std::int8_t* qs;
+  float* d;
+  std::int16_t* bsums;
+  std::int64_t k;
+};
+
 /// Weight rows [n0, n1) of w (row stride w_stride bytes) against activation
 /// rows [0, m); writes y[i * ldy + n] for every such pair. Packed weights
 /// (matmul_pack.hpp): w is the matrix start, w_stride the bytes per 16-row
@@ -35,6 +44,8 @@ struct WeightRows {
 
 using QuantizeActFn = void (*)(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8& out);
 using QuantTileFn = void (*)(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy);
+using QuantizeActKFn = void (*)(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8K& out);
+using KQuantTileFn = void (*)(const ActQ8K& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy);
 using FloatTileFn = void (*)(const float* x, std::int64_t ldx, std::int64_t m, std::int64_t k,
                              const WeightRows& w, float* y, std::int64_t ldy);
 
@@ -44,6 +55,10 @@ struct MatmulKernels {
   QuantTileFn q4_0, q4_1, q8_0;
   FloatTileFn f32, f16, bf16;
   QuantTileFn q4_1_r16, q8_0_r16;  // packed layouts; nullptr: the family has none
+  QuantTileFn q5_0, q5_1;           // with Q8_0 / Q8_1 activations, as Q4_0 / Q4_1
+  QuantTileFn q5_0_r16, q5_1_r16;
+  QuantizeActKFn quantize_act_k;    // Q8_K, for the K-quants
+  KQuantTileFn q2_k, q3_k, q4_k, q5_k, q6_k;
 };
 
 const MatmulKernels& matmul_kernels_scalar();

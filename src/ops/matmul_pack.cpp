@@ -1,4 +1,4 @@
-// Repacking Q4_1/Q8_0 matrices into their 16-row interleaved layouts, once at
+// Repacking Q4_1/Q8_0/Q5_0/Q5_1 matrices into their 16-row interleaved layouts, once at
 // load, and reading single rows back (embedding lookups of a tied matrix).
 #include "ops/matmul_pack.hpp"
 
@@ -20,33 +20,106 @@ namespace {
 
 constexpr std::size_t kQ8Chunks = 8, kQ4Chunks = 4;  // 4-byte chunks per block row
 
-// Offset inside a group of chunk c of row r in block b.
-std::size_t chunk_offset(bool q8, std::int64_t b, std::size_t c, std::int64_t r) {
-  return (q8 ? q8_0_r16_qs(b) : q4_1_r16_qs(b)) + c * 64 + static_cast<std::size_t>(r) * 4;
+// Offset inside a group of chunk c of row r in block b (qs of any packed type).
+std::size_t chunk_offset(DType packed, std::int64_t b, std::size_t c, std::int64_t r) {
+  std::size_t base = 0;
+  switch (packed) {
+    case DType::Q8_0_R16: base = q8_0_r16_qs(b); break;
+    case DType::Q4_1_R16: base = q4_1_r16_qs(b); break;
+    default: base = q5_r16_qs(packed == DType::Q5_1_R16, b); break;
+  }
+  return base + c * 64 + static_cast<std::size_t>(r) * 4;
+}
+
+// Q5 fifth bits between GGML's qh (bit e = element e) and the packed arrangement.
+std::uint32_t arrange_qh(std::uint32_t qh) {
+  std::uint32_t out = 0;
+  for (int j = 0; j < 4; ++j)
+    for (int c = 0; c < 4; ++c) {
+      out |= ((qh >> (4 * c + j)) & 1u) << (8 * j + c);
+      out |= ((qh >> (16 + 4 * c + j)) & 1u) << (8 * j + 4 + c);
+    }
+  return out;
+}
+std::uint32_t natural_qh(std::uint32_t arranged) {
+  std::uint32_t out = 0;
+  for (int j = 0; j < 4; ++j)
+    for (int c = 0; c < 4; ++c) {
+      out |= ((arranged >> (8 * j + c)) & 1u) << (4 * c + j);
+      out |= ((arranged >> (8 * j + 4 + c)) & 1u) << (16 + 4 * c + j);
+    }
+  return out;
+}
+
+// Block b of one row (src: its GGML block, nullptr for rows past N: zeros)
+// into lane r of group g.
+void pack_block(DType packed, const std::uint8_t* src, std::int64_t b, std::int64_t r, std::uint8_t* g) {
+  if (packed == DType::Q8_0_R16) {
+    BlockQ8_0 blk{};
+    if (src) std::memcpy(&blk, src, sizeof blk);
+    for (std::size_t c = 0; c < kQ8Chunks; ++c)
+      for (std::size_t j = 0; j < 4; ++j)
+        g[chunk_offset(packed, b, c, r) + j] = static_cast<std::uint8_t>(blk.qs[4 * c + j]) ^ 0x80u;
+    std::memcpy(g + q8_0_r16_d(b) + r * 2, &blk.d, 2);
+  } else if (packed == DType::Q4_1_R16) {
+    BlockQ4_1 blk{};
+    if (src) std::memcpy(&blk, src, sizeof blk);
+    for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(g + chunk_offset(packed, b, c, r), blk.qs + 4 * c, 4);
+    std::memcpy(g + q4_1_r16_d(b) + r * 2, &blk.d, 2);
+    std::memcpy(g + q4_1_r16_d(b) + 32 + r * 2, &blk.m, 2);
+  } else {
+    const bool min = packed == DType::Q5_1_R16;
+    BlockQ5_1 blk{};  // Q5_0 has the same fields less m: read it field by field
+    if (src) {
+      std::memcpy(&blk.d, src, 2);
+      if (min) std::memcpy(&blk.m, src + 2, 2);
+      std::memcpy(blk.qh, src + (min ? 4 : 2), 4);
+      std::memcpy(blk.qs, src + (min ? 8 : 6), 16);
+    }
+    for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(g + chunk_offset(packed, b, c, r), blk.qs + 4 * c, 4);
+    std::uint32_t qh;
+    std::memcpy(&qh, blk.qh, 4);
+    qh = arrange_qh(qh);
+    std::memcpy(g + q5_r16_qh(min, b) + r * 4, &qh, 4);
+    std::memcpy(g + q5_r16_d(min, b) + r * 2, &blk.d, 2);
+    if (min) std::memcpy(g + q5_r16_d(min, b) + 32 + r * 2, &blk.m, 2);
+  }
+}
+
+void unpack_block(DType packed, const std::uint8_t* g, std::int64_t b, std::int64_t r, std::uint8_t* dst) {
+  if (packed == DType::Q8_0_R16) {
+    BlockQ8_0 blk;
+    for (std::size_t c = 0; c < kQ8Chunks; ++c)
+      for (std::size_t j = 0; j < 4; ++j)
+        blk.qs[4 * c + j] = static_cast<std::int8_t>(g[chunk_offset(packed, b, c, r) + j] ^ 0x80u);
+    std::memcpy(&blk.d, g + q8_0_r16_d(b) + r * 2, 2);
+    std::memcpy(dst, &blk, sizeof blk);
+  } else if (packed == DType::Q4_1_R16) {
+    BlockQ4_1 blk;
+    for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(blk.qs + 4 * c, g + chunk_offset(packed, b, c, r), 4);
+    std::memcpy(&blk.d, g + q4_1_r16_d(b) + r * 2, 2);
+    std::memcpy(&blk.m, g + q4_1_r16_d(b) + 32 + r * 2, 2);
+    std::memcpy(dst, &blk, sizeof blk);
+  } else {
+    const bool min = packed == DType::Q5_1_R16;
+    std::uint32_t qh;
+    std::memcpy(&qh, g + q5_r16_qh(min, b) + r * 4, 4);
+    qh = natural_qh(qh);
+    std::memcpy(dst, g + q5_r16_d(min, b) + r * 2, 2);
+    if (min) std::memcpy(dst + 2, g + q5_r16_d(min, b) + 32 + r * 2, 2);
+    std::memcpy(dst + (min ? 4 : 2), &qh, 4);
+    for (std::size_t c = 0; c < kQ4Chunks; ++c)
+      std::memcpy(dst + (min ? 8 : 6) + 4 * c, g + chunk_offset(packed, b, c, r), 4);
+  }
 }
 
 void pack_group(DType packed, const std::uint8_t* rows, std::size_t row_bytes, std::int64_t n_rows, std::int64_t k,
                 std::uint8_t* g) {
   const std::int64_t nb = k / kQK;
-  const bool q8 = packed == DType::Q8_0_R16;
+  const std::size_t bb = traits(packed_base(packed)).type_size;
   for (std::int64_t r = 0; r < kPackRows; ++r) {
     const std::uint8_t* src = r < n_rows ? rows + static_cast<std::size_t>(r) * row_bytes : nullptr;
-    for (std::int64_t b = 0; b < nb; ++b) {
-      if (q8) {
-        BlockQ8_0 blk{};  // rows past N: zero quants and scale
-        if (src) std::memcpy(&blk, src + static_cast<std::size_t>(b) * sizeof blk, sizeof blk);
-        for (std::size_t c = 0; c < kQ8Chunks; ++c)
-          for (std::size_t j = 0; j < 4; ++j)
-            g[chunk_offset(true, b, c, r) + j] = static_cast<std::uint8_t>(blk.qs[4 * c + j]) ^ 0x80u;
-        std::memcpy(g + q8_0_r16_d(b) + r * 2, &blk.d, 2);
-      } else {
-        BlockQ4_1 blk{};
-        if (src) std::memcpy(&blk, src + static_cast<std::size_t>(b) * sizeof blk, sizeof blk);
-        for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(g + chunk_offset(false, b, c, r), blk.qs + 4 * c, 4);
-        std::memcpy(g + q4_1_r16_d(b) + r * 2, &blk.d, 2);
-        std::memcpy(g + q4_1_r16_d(b) + 32 + r * 2, &blk.m, 2);
-      }
-    }
+    for (std::int64_t b = 0; b < nb; ++b) pack_block(packed, src ? src + static_cast<std::size_t>(b) * bb : nullptr, b, r, g);
   }
 }
 
@@ -66,34 +139,30 @@ std::shared_ptr<std::uint8_t> packed_storage(std::size_t bytes) {
 
 }  // namespace
 
-DType packed_base(DType t) noexcept { return t == DType::Q4_1_R16 ? DType::Q4_1 : DType::Q8_0; }
+DType packed_base(DType t) noexcept {
+  switch (t) {
+    case DType::Q4_1_R16: return DType::Q4_1;
+    case DType::Q5_0_R16: return DType::Q5_0;
+    case DType::Q5_1_R16: return DType::Q5_1;
+    default: return DType::Q8_0;
+  }
+}
 
 std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
   const std::int64_t nb = k / kQK;
-  return t == DType::Q4_1_R16 ? q4_1_r16_qs(nb) : q8_0_r16_qs((nb + 1) & ~std::int64_t{1});
+  switch (t) {
+    case DType::Q4_1_R16: return q4_1_r16_qs(nb);
+    case DType::Q5_0_R16: return q5_r16_qs(false, (nb + 1) & ~std::int64_t{1});
+    case DType::Q5_1_R16: return q5_r16_qs(true, nb);
+    default: return q8_0_r16_qs((nb + 1) & ~std::int64_t{1});
+  }
 }
 
 void unpack_row(DType t, const std::uint8_t* packed, std::int64_t k, std::int64_t r, std::uint8_t* dst) noexcept {
   const std::int64_t nb = k / kQK;
   const std::uint8_t* g = packed + static_cast<std::size_t>(r / kPackRows) * packed_group_bytes(t, k);
-  const std::int64_t lane = r % kPackRows;
-  const bool q8 = t == DType::Q8_0_R16;
-  for (std::int64_t b = 0; b < nb; ++b) {
-    if (q8) {
-      BlockQ8_0 blk;
-      for (std::size_t c = 0; c < kQ8Chunks; ++c)
-        for (std::size_t j = 0; j < 4; ++j)
-          blk.qs[4 * c + j] = static_cast<std::int8_t>(g[chunk_offset(true, b, c, lane) + j] ^ 0x80u);
-      std::memcpy(&blk.d, g + q8_0_r16_d(b) + lane * 2, 2);
-      std::memcpy(dst + static_cast<std::size_t>(b) * sizeof blk, &blk, sizeof blk);
-    } else {
-      BlockQ4_1 blk;
-      for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(blk.qs + 4 * c, g + chunk_offset(false, b, c, lane), 4);
-      std::memcpy(&blk.d, g + q4_1_r16_d(b) + lane * 2, 2);
-      std::memcpy(&blk.m, g + q4_1_r16_d(b) + 32 + lane * 2, 2);
-      std::memcpy(dst + static_cast<std::size_t>(b) * sizeof blk, &blk, sizeof blk);
-    }
-  }
+  const std::size_t bb = traits(packed_base(t)).type_size;
+  for (std::int64_t b = 0; b < nb; ++b) unpack_block(t, g, b, r % kPackRows, dst + static_cast<std::size_t>(b) * bb);
 }
 
 namespace {
@@ -104,6 +173,8 @@ DType packed_type(const Tensor& w) {
   const MatmulKernels& k = matmul_kernels();
   if (w.dtype() == DType::Q4_1 && k.q4_1_r16) return DType::Q4_1_R16;
   if (w.dtype() == DType::Q8_0 && k.q8_0_r16) return DType::Q8_0_R16;
+  if (w.dtype() == DType::Q5_0 && k.q5_0_r16) return DType::Q5_0_R16;
+  if (w.dtype() == DType::Q5_1 && k.q5_1_r16) return DType::Q5_1_R16;
   return w.dtype();
 }
 

@@ -1,5 +1,5 @@
-// Packed weight layouts (private to src/ops): Q4_1_R16 and Q8_0_R16 hold the
-// blocks of Q4_1/Q8_0 with 16 rows interleaved, so a single-row GEMV streams
+// Packed weight layouts (private to src/ops): Q4_1_R16, Q8_0_R16, Q5_0_R16 and
+// Q5_1_R16 hold the blocks of Q4_1/Q8_0/Q5_0/Q5_1 with 16 rows interleaved, so a single-row GEMV streams
 // one linear, 64-byte-aligned run and each vpdpbusd serves 16 rows at once.
 //
 // Group g (rows 16g..16g+15, rows past N zero), nb = K / 32 blocks; block b's
@@ -9,6 +9,10 @@
 //             d[16]         f16 scales (odd nb: the last pair's second block is zero)
 //   Q4_1_R16: per block {qs[4][16][4], d[16], m[16]} (320 bytes, 5 lines)
 //             qs byte = w.qs[4c + j] (low nibble: element 4c+j, high: 16+4c+j)
+//   Q5_1_R16: per block {qs[4][16][4], qh[16][4], d[16], m[16]} (384 bytes)
+//   Q5_0_R16: the same less m, blocks in pairs as Q8_0_R16 (see q5_r16_qs)
+//             qs as Q4_1_R16; qh byte j of row r: bit c = fifth bit of element 4c+j,
+//             bit 4+c = of element 16+4c+j, so chunk c's bits are one shift and mask away
 // [c][r][j]: chunk c of row r, so a 64-byte line holds 4 bytes of each row.
 #pragma once
 
@@ -21,7 +25,9 @@ namespace cnai::ops {
 
 inline constexpr std::int64_t kPackRows = 16;
 
-inline bool is_packed(DType t) noexcept { return t == DType::Q4_1_R16 || t == DType::Q8_0_R16; }
+inline bool is_packed(DType t) noexcept {
+  return t == DType::Q4_1_R16 || t == DType::Q8_0_R16 || t == DType::Q5_0_R16 || t == DType::Q5_1_R16;
+}
 
 /// Byte offsets of block b's quants and scales inside a group.
 inline std::size_t q8_0_r16_qs(std::int64_t b) noexcept {
@@ -30,8 +36,20 @@ inline std::size_t q8_0_r16_qs(std::int64_t b) noexcept {
 inline std::size_t q8_0_r16_d(std::int64_t b) noexcept { return q8_0_r16_qs(b & ~std::int64_t{1}) + 1024 + static_cast<std::size_t>(b & 1) * 32; }
 inline std::size_t q4_1_r16_qs(std::int64_t b) noexcept { return static_cast<std::size_t>(b) * 320; }
 inline std::size_t q4_1_r16_d(std::int64_t b) noexcept { return q4_1_r16_qs(b) + 256; }  // m follows at +32
+// Q5_0_R16 keeps blocks in pairs {qs[b], qs[b+1], qh[b], qh[b+1], d[b], d[b+1]} (704 bytes,
+// 11 lines): 352-byte single blocks would put every other block's vectors across lines.
+inline std::size_t q5_r16_qs(bool min, std::int64_t b) noexcept {
+  return min ? static_cast<std::size_t>(b) * 384
+             : static_cast<std::size_t>(b >> 1) * 704 + static_cast<std::size_t>(b & 1) * 256;
+}
+inline std::size_t q5_r16_qh(bool min, std::int64_t b) noexcept {
+  return min ? q5_r16_qs(true, b) + 256 : q5_r16_qs(false, b & ~std::int64_t{1}) + 512 + static_cast<std::size_t>(b & 1) * 64;
+}
+inline std::size_t q5_r16_d(bool min, std::int64_t b) noexcept {  // Q5_1: m at +32
+  return min ? q5_r16_qs(true, b) + 320 : q5_r16_qs(false, b & ~std::int64_t{1}) + 640 + static_cast<std::size_t>(b & 1) * 32;
+}
 
-/// Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0.
+/// Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0, Q5_0_R16 -> Q5_0, Q5_1_R16 -> Q5_1.
 DType packed_base(DType t) noexcept;
 
 /// Bytes of one 16-row group of a packed matrix with k columns.

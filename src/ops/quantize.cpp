@@ -9,6 +9,7 @@
 
 #include "cnai/core/error.hpp"
 #include "ops/quant_blocks.hpp"
+#include "ops/quantize_k.hpp"
 
 namespace cnai::ops {
 namespace {
@@ -197,6 +198,7 @@ void dequantize_row(DType t, const void* src, float* dst, std::int64_t n) {
     case DType::Q4_K: return dequant_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
     case DType::Q6_K: return dequant_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
     default:
+      if (is_extra_quant(t)) return dequantize_extra(t, src, dst, nb);
       throw Error(ErrorCode::unsupported, "no dequantizer for type " + std::string(to_string(t)));
   }
 }
@@ -220,7 +222,9 @@ void quantize_row(DType t, const float* src, void* dst, std::int64_t n) {
     case DType::Q4_1: return quant_q4_1(src, static_cast<BlockQ4_1*>(dst), nb);
     case DType::Q8_0: return quant_q8(src, static_cast<BlockQ8_0*>(dst), nb);
     case DType::Q8_1: return quant_q8(src, static_cast<BlockQ8_1*>(dst), nb);
+    case DType::Q4_K: case DType::Q6_K: return quantize_extra(t, src, dst, nb);
     default:
+      if (is_extra_quant(t)) return quantize_extra(t, src, dst, nb);
       throw Error(ErrorCode::unsupported, "no quantizer for type " + std::string(to_string(t)));
   }
 }

@@ -32,6 +32,8 @@ struct RowKernels {
   /// out[i] = silu(gate[i]) * up[i].
   void (*silu_mul)(const float* gate, const float* up, float* out, std::int64_t n);
   const char* isa;
+  /// out[i] = gelu_tanh(gate[i]) * up[i] (GeGLU), gelu_tanh(x) = x·sigmoid(2√(2/π)(x + 0.044715x³)).
+  void (*gelu_mul)(const float* gate, const float* up, float* out, std::int64_t n);
 };
 
 const RowKernels& row_kernels_generic() noexcept;

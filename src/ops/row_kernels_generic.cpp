@@ -125,8 +125,15 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
   }
 }
 
+void gelu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-2.0f * 0.7978845608028654f * (g + 0.044715f * g * g * g))) * up[i];
+  }
+}
+
 constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32, mix_f16, mix_acc_f32, mix_acc_f16,
-                              row_max,    exp_shifted, silu_mul, "generic"};
+                              row_max,    exp_shifted, silu_mul, "generic", gelu_mul};
 
 }  // namespace
 

@@ -29,7 +29,7 @@ std::optional<DTypeTraits> dtype_traits(std::uint32_t raw) noexcept {
     case DType::Q5_K: return DTypeTraits{"Q5_K", 256, 2 + 2 + 12 + 32 + 128, true};
     case DType::Q6_K: return DTypeTraits{"Q6_K", 256, 128 + 64 + 16 + 2, true};
     case DType::Q8_K: return DTypeTraits{"Q8_K", 256, 4 + 256 + 32, true};
-    case DType::Q4_1_R16: case DType::Q8_0_R16: return std::nullopt;
+    case DType::Q4_1_R16: case DType::Q8_0_R16: case DType::Q5_0_R16: case DType::Q5_1_R16: return std::nullopt;
   }
   return std::nullopt;
 }
@@ -48,7 +48,9 @@ const DTypeTraits& traits(DType t) {
     }
     // Packed layouts: per row, the same bytes per block as their base type.
     for (auto [packed, tr] : {std::pair{DType::Q4_1_R16, DTypeTraits{"Q4_1_R16", 32, 2 + 2 + 16, true}},
-                         std::pair{DType::Q8_0_R16, DTypeTraits{"Q8_0_R16", 32, 2 + 32, true}}}) {
+                         std::pair{DType::Q8_0_R16, DTypeTraits{"Q8_0_R16", 32, 2 + 32, true}},
+                         std::pair{DType::Q5_0_R16, DTypeTraits{"Q5_0_R16", 32, 2 + 4 + 16, true}},
+                         std::pair{DType::Q5_1_R16, DTypeTraits{"Q5_1_R16", 32, 2 + 2 + 4 + 16, true}}}) {
       tb.v[static_cast<std::uint32_t>(packed)] = tr;
       tb.known[static_cast<std::uint32_t>(packed)] = true;
     }

@@ -117,7 +117,11 @@ TEST_CASE("ChatResponse -> OpenAI JSON -> ChatResponse, cnai extras included") {
   c.token_ids = {1, 2, 3, 49152};
   in.choices.push_back(c);
   in.usage = {11, 4, 15, 6, 0.25};
-  in.timings = {12.5, 40.0, 900.0, 210.5};
+  in.timings.time_to_first_token_ms = 12.5;
+  in.timings.total_ms = 40.0;
+  in.timings.queue_ms = 3.5;
+  in.timings.prompt_tokens_per_s = 900.0;
+  in.timings.completion_tokens_per_s = 210.5;
   const cnai::ChatResponse out = cnai::chat_response_from_openai_json(cnai::to_openai_json(in));
   CHECK(out.id == in.id);
   CHECK(out.model == in.model);
@@ -136,6 +140,8 @@ TEST_CASE("ChatResponse -> OpenAI JSON -> ChatResponse, cnai extras included") {
   CHECK(out.usage.cached_prompt_tokens == 6);
   CHECK(out.usage.cost_usd == 0.25);
   CHECK(out.timings.time_to_first_token_ms == 12.5);
+  CHECK(out.timings.queue_ms == 3.5);
+  CHECK(out.timings.prompt_tokens_per_s == 900.0);
   CHECK(out.timings.completion_tokens_per_s == 210.5);
 }
 
@@ -169,7 +175,7 @@ TEST_CASE("ChatChunk -> chunk JSON -> ChatChunk") {
 
 TEST_CASE("SSE writer: include_usage adds a usage-only chunk, [DONE] ends, errors are events") {
   cnai::ChatChunk last;
-  last.id = "c";
+  last.id = std::string(1, 'c');
   last.model = "m";
   last.finish_reason = cnai::FinishReason::stop;
   last.usage = cnai::Usage{5, 7, 12, 0, 0};

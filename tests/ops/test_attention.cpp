@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -47,22 +48,23 @@ Cache make_cache(std::int64_t n_ctx, std::int64_t n_kv, std::int64_t hd, DType d
 
 std::vector<double> attention_ref(const std::vector<float>& q, const Cache& c, std::int64_t t_n,
                                   std::int64_t n_head, std::int64_t n_kv, std::int64_t hd,
-                                  std::int64_t pos0, double scale) {
+                                  std::int64_t pos0, double scale, std::int64_t window = 0) {
   std::vector<double> out(q.size(), 0.0);
   for (std::int64_t t = 0; t < t_n; ++t) {
     for (std::int64_t h = 0; h < n_head; ++h) {
       const std::int64_t g = h / (n_head / n_kv), n = pos0 + t + 1;
+      const std::int64_t lo = window > 0 ? std::max<std::int64_t>(0, n - window) : 0;
       const float* qr = q.data() + (t * n_head + h) * hd;
       std::vector<double> s(static_cast<std::size_t>(n));
       double mx = -INFINITY, sum = 0;
-      for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t j = lo; j < n; ++j) {
         double d = 0;
         for (std::int64_t i = 0; i < hd; ++i) d += double(qr[i]) * c.k_vals[(j * n_kv + g) * hd + i];
         s[j] = d * scale;
         mx = std::max(mx, s[j]);
       }
-      for (auto& x : s) sum += (x = std::exp(x - mx));
-      for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t j = lo; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
+      for (std::int64_t j = lo; j < n; ++j) {
         for (std::int64_t i = 0; i < hd; ++i) {
           out[(t * n_head + h) * hd + i] += s[j] / sum * c.v_vals[(j * n_kv + g) * hd + i];
         }
@@ -236,4 +238,65 @@ TEST_CASE("each ISA's row max finds the maximum at any position") {
       }
     }
   }
+}
+
+TEST_CASE("sliding-window attention over a ring cache matches the windowed reference") {
+  cnai::ThreadPool pool(2);
+  struct Case {
+    std::int64_t t, n_head, n_kv, hd, pos0, window, cap;
+  };
+  const Case cases[] = {
+      {1, 4, 1, 64, 10, 8, 8},      // decode, the window wraps around the ring
+      {1, 4, 1, 64, 3, 8, 8},       // decode before the window fills
+      {5, 4, 2, 32, 20, 8, 12},     // a batch: window + T - 1 rows in use
+      {7, 4, 4, 16, 0, 4, 10},      // prefill from 0 with a window shorter than the batch
+      {3, 2, 1, 16, 5, 4, 64},      // a ring larger than every position: no wrap
+      {1, 9, 3, 64, 900, 512, 512}, // long decode, positions split across threads, wrapped
+  };
+  for (DType dt : {DType::F32, DType::F16})
+    for (const Case& c : cases) {
+      CAPTURE(c.t);
+      CAPTURE(c.pos0);
+      CAPTURE(c.window);
+      CAPTURE(c.cap);
+      const std::int64_t n_pos = c.pos0 + c.t;
+      const Cache full = make_cache(n_pos, c.n_kv, c.hd, dt, std::uint32_t(c.pos0 + 7));
+      // The ring holds only the positions the batch reads; every other row is poison.
+      Cache ring = make_cache(c.cap, c.n_kv, c.hd, dt, 1);
+      const std::int64_t row = c.n_kv * c.hd, esize = dt == DType::F16 ? 2 : 4;
+      for (std::int64_t i = 0; i < c.cap * row; ++i) {
+        if (dt == DType::F16) {
+          ring.k.data_as<std::uint16_t>()[i] = ring.v.data_as<std::uint16_t>()[i] = 0x7E00;  // NaN
+        } else {
+          ring.k.data_as<float>()[i] = ring.v.data_as<float>()[i] = NAN;
+        }
+      }
+      for (std::int64_t p = std::max<std::int64_t>(0, c.pos0 - c.window + 1); p < n_pos; ++p) {
+        std::memcpy(ring.k.row_ptr((p % c.cap) * c.n_kv), full.k.row_ptr(p * c.n_kv), static_cast<std::size_t>(row * esize));
+        std::memcpy(ring.v.row_ptr((p % c.cap) * c.n_kv), full.v.row_ptr(p * c.n_kv), static_cast<std::size_t>(row * esize));
+      }
+      Tensor q = Tensor::empty(DType::F32, {c.t, c.n_head, c.hd});
+      std::mt19937 rng(3);
+      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      for (std::int64_t i = 0; i < q.numel(); ++i) q.data_as<float>()[i] = dist(rng);
+      const std::vector<float> qv(q.data_as<float>(), q.data_as<float>() + q.numel());
+      Tensor out = Tensor::empty(DType::F32, {c.t, c.n_head, c.hd});
+      const float scale = 1.0f / std::sqrt(float(c.hd));
+      cnai::ops::attention(q, ring.k, ring.v, c.pos0, scale, out, pool, c.window);
+      const auto ref = attention_ref(qv, full, c.t, c.n_head, c.n_kv, c.hd, c.pos0, scale, c.window);
+      double worst = 0;
+      for (std::size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(ref[i] - out.data_as<float>()[i]));
+      CHECK(worst < 2e-5);
+    }
+}
+
+TEST_CASE("sliding-window attention refuses a batch whose window no longer fits the ring") {
+  cnai::ThreadPool pool(1);
+  const Cache ring = make_cache(8, 1, 16, DType::F32, 2);
+  Tensor q = Tensor::zeros(DType::F32, {2, 1, 16}), out = Tensor::zeros(DType::F32, {2, 1, 16});
+  // Positions 20, 21 with window 8 read 13 .. 21: 9 rows, one more than the ring has.
+  CHECK_THROWS_AS(cnai::ops::attention(q, ring.k, ring.v, 20, 0.25f, out, pool, 8), cnai::Error);
+  Tensor q1 = Tensor::zeros(DType::F32, {1, 1, 16}), out1 = Tensor::zeros(DType::F32, {1, 1, 16});
+  cnai::ops::attention(q1, ring.k, ring.v, 20, 0.25f, out1, pool, 8);  // one token fits
+  CHECK(std::isfinite(out1.data_as<float>()[0]));
 }

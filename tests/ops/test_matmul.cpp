@@ -25,14 +25,17 @@ using cnai::testing::random_weight;
 namespace {
 
 
-// What the kernels see of x: Q8_0 (Q8_1 for Q4_1) round trip for weights
-// dotted in integers, x itself otherwise.
+// What the kernels see of x: the Q8_0 (Q8_1 for Q4_1/Q5_1, Q8_K for the
+// K-quants) round trip for weights dotted in integers, x itself otherwise.
 std::vector<double> effective_x(const Tensor& x, DType wt) {
   const std::int64_t m = x.rows(), k = x.dim(1);
   std::vector<double> out(static_cast<std::size_t>(m * k));
-  const bool q8 = wt == DType::Q4_0 || wt == DType::Q4_1 || wt == DType::Q8_0;
-  const DType act = wt == DType::Q4_1 ? DType::Q8_1 : DType::Q8_0;
-  std::vector<std::uint8_t> buf(q8 ? cnai::row_bytes(DType::Q8_1, k) : 0);
+  const bool kq = wt == DType::Q2_K || wt == DType::Q3_K || wt == DType::Q4_K || wt == DType::Q5_K ||
+                  wt == DType::Q6_K;
+  const bool q8 = kq || wt == DType::Q4_0 || wt == DType::Q4_1 || wt == DType::Q5_0 || wt == DType::Q5_1 ||
+                  wt == DType::Q8_0;
+  const DType act = kq ? DType::Q8_K : wt == DType::Q4_1 || wt == DType::Q5_1 ? DType::Q8_1 : DType::Q8_0;
+  std::vector<std::uint8_t> buf(q8 ? cnai::row_bytes(act, k) : 0);
   std::vector<float> row(static_cast<std::size_t>(k));
   for (std::int64_t i = 0; i < m; ++i) {
     const float* xr = x.data_as<float>() + i * k;
@@ -90,9 +93,9 @@ TEST_CASE("matmul matches the double reference for every weight type, shape and 
   for (const char* isa : families) {
     REQUIRE(ops::force_matmul_isa(isa));
     CHECK(std::string(ops::matmul_isa()).rfind(isa, 0) == 0);
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q4_K,
-                    DType::Q6_K}) {
-      const bool kq = t == DType::Q4_K || t == DType::Q6_K;
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                    DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+      const bool kq = cnai::traits(t).block_size == 256;
       const std::vector<std::int64_t> ks = kq ? std::vector<std::int64_t>{256, 512}
                                               : std::vector<std::int64_t>{32, 64, 96, 544};
       unsigned seed = 10;

@@ -30,7 +30,7 @@ namespace {
 // the kernels see it (Q8 round trip); tolerance relative to Σ |x·w|.
 void check_reference(const Tensor& x, const Tensor& w, const float* y, std::int64_t ldy, const std::string& what) {
   const std::int64_t m = x.rows(), k = x.dim(1), n = w.dim(0);
-  const DType act = w.dtype() == DType::Q4_1 ? DType::Q8_1 : DType::Q8_0;
+  const DType act = w.dtype() == DType::Q4_1 || w.dtype() == DType::Q5_1 ? DType::Q8_1 : DType::Q8_0;
   std::vector<std::uint8_t> buf(cnai::row_bytes(DType::Q8_1, k));
   std::vector<float> xr(static_cast<std::size_t>(m * k)), wr(static_cast<std::size_t>(k));
   for (std::int64_t i = 0; i < m; ++i) {
@@ -78,8 +78,8 @@ bool pack_or_skip(const Tensor& w, Tensor& packed) {
 
 }  // namespace
 
-TEST_CASE("packing round-trips every row of Q4_1 and Q8_0 matrices") {
-  for (DType t : {DType::Q4_1, DType::Q8_0})
+TEST_CASE("packing round-trips every row of Q4_1, Q8_0, Q5_0 and Q5_1 matrices") {
+  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1})
     for (std::int64_t k : {32, 96, 576})
       for (std::int64_t n : {1, 15, 16, 17, 50}) {
         const Tensor w = random_weight(t, n, k, static_cast<unsigned>(n * 1000 + k));
@@ -102,7 +102,7 @@ TEST_CASE("packing round-trips every row of Q4_1 and Q8_0 matrices") {
 TEST_CASE("matmul on packed weights matches the reference at awkward shapes in every family") {
   IsaGuard guard;
   cnai::ThreadPool pool1(1), pool2(2), pool3(3);
-  for (DType t : {DType::Q4_1, DType::Q8_0}) {
+  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1}) {
     unsigned seed = 100;
     for (std::int64_t k : {32, 96, 544})
       for (std::int64_t n : {1, 15, 17, 50}) {
@@ -143,7 +143,7 @@ TEST_CASE("matmul_many mixes packed and plain targets whose row counts are not m
 }
 
 TEST_CASE("embedding reads rows of a packed (tied) matrix exactly as of the original") {
-  for (DType t : {DType::Q4_1, DType::Q8_0}) {
+  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1}) {
     const Tensor w = random_weight(t, 37, 64, 9);
     Tensor p;
     if (!pack_or_skip(w, p)) return;
@@ -158,6 +158,8 @@ TEST_CASE("embedding reads rows of a packed (tied) matrix exactly as of the orig
 TEST_CASE("packed layouts are not file types") {
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q4_1_R16)).has_value());
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q8_0_R16)).has_value());
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q5_0_R16)).has_value());
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q5_1_R16)).has_value());
   CHECK(cnai::traits(DType::Q8_0_R16).block_size == 32);
   CHECK(ops::matmul_supports(DType::Q4_1_R16));
 }

@@ -1,4 +1,4 @@
-// Tests of rms_norm, rope, softmax and swiglu against plain double-precision
+// Tests of rms_norm, rope, softmax, swiglu and geglu against plain double-precision
 // references written here, at awkward shapes.
 #include <doctest/doctest.h>
 
@@ -11,6 +11,7 @@
 #include "cnai/ops/rms_norm.hpp"
 #include "cnai/ops/rope.hpp"
 #include "cnai/ops/softmax.hpp"
+#include "cnai/ops/geglu.hpp"
 #include "cnai/ops/swiglu.hpp"
 
 using cnai::DType;
@@ -207,6 +208,27 @@ TEST_CASE("swiglu is silu(gate) * up, also in place") {
   CHECK(cnai::ops::silu(0.0f) == 0.0f);
   Tensor bad = Tensor::empty(DType::F32, {3, 36});
   CHECK_THROWS_AS(cnai::ops::swiglu(u, bad, out), cnai::Error);
+}
+
+TEST_CASE("geglu is tanh-GELU(gate) * up, also in place and at extreme gates") {
+  Tensor g = random_tensor({3, 37}, 23, -8.0f, 8.0f);
+  Tensor u = random_tensor({3, 37}, 24);
+  g.data_as<float>()[5] = 60.0f;   // exp overflow side: gelu(x) = x
+  g.data_as<float>()[6] = -60.0f;  // and 0
+  Tensor out = Tensor::empty(DType::F32, {3, 37});
+  std::vector<double> ref;
+  for (std::int64_t i = 0; i < g.numel(); ++i) {
+    const double x = g.data_as<float>()[i];
+    ref.push_back(0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x))) * u.data_as<float>()[i]);
+  }
+  cnai::ops::geglu(g, u, out);
+  CHECK(max_abs_diff(ref, out) < 2e-5);
+  cnai::ops::geglu(g, u, g);
+  CHECK(max_abs_diff(ref, g) < 2e-5);
+  CHECK(cnai::ops::gelu_tanh(0.0f) == 0.0f);
+  CHECK(cnai::ops::gelu_tanh(1.0f) == doctest::Approx(0.8411920).epsilon(1e-6));
+  Tensor bad = Tensor::empty(DType::F32, {3, 36});
+  CHECK_THROWS_AS(cnai::ops::geglu(u, bad, out), cnai::Error);
 }
 
 TEST_CASE("softmax gives exactly zero to -inf logits (masked tokens)") {

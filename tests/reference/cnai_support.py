@@ -22,3 +22,14 @@ def default_model() -> Path:
             pytest.fail(msg + " and CNAI_REQUIRE_MODEL=1")
         pytest.skip(msg)
     return path
+
+
+def gemma_model() -> Path:
+    """Gemma 3 270M Q4_K_M (scripts/fetch_gemma.sh), or skip/fail as for the default model."""
+    path = Path(os.environ.get("CNAI_GEMMA_MODEL") or default_model_path().with_name("gemma-3-270m-q4_k_m.gguf"))
+    if not path.is_file():
+        msg = f"Gemma model {path} is missing (run scripts/fetch_gemma.sh, or set CNAI_GEMMA_MODEL)"
+        if os.environ.get("CNAI_REQUIRE_MODEL") == "1":
+            pytest.fail(msg + " and CNAI_REQUIRE_MODEL=1")
+        pytest.skip(msg)
+    return path

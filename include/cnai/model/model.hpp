@@ -18,7 +18,7 @@ class ThreadPool;
 
 /// Hyper-parameters of a decoder-only transformer, read from `<arch>.*` GGUF keys.
 struct ModelConfig {
-  std::string arch;         // "llama", "qwen2"
+  std::string arch;         // "llama", "qwen2", "qwen3", "gemma3", "phi3"
   std::string name;         // general.name, if present
   int n_layer = 0;
   int n_embd = 0;
@@ -36,6 +36,24 @@ struct ModelConfig {
   float rms_eps = 1e-5f;
   bool tied_output = false;       // token_embd.weight doubles as the output matrix
   bool qkv_bias = false;
+  // Architecture features beyond Llama's (set from the architecture and its metadata):
+  bool qk_norm = false;           // RMSNorm over each Q and K head before rope (qwen3, gemma3)
+  bool post_norms = false;        // RMSNorm of each block's output before the residual (gemma3)
+  bool gelu_ffn = false;          // GeGLU (tanh GELU) instead of SwiGLU (gemma3)
+  bool fused_qkv = false;         // attn_qkv.weight = [Q | K | V] (phi3)
+  bool fused_gate_up = false;     // ffn_up.weight = [gate | up] (phi3)
+  float embd_scale = 1.0f;        // embeddings times this (gemma3: sqrt(n_embd))
+  float attn_scale = 0.0f;        // q·k scale; 0: 1/sqrt(head_dim)
+  float rope_attn_factor = 1.0f;  // longrope's cos/sin magnitude (phi3)
+  int sliding_window = 0;         // local layers attend to this many positions; 0: none
+  int swa_pattern = 0;            // every swa_pattern-th layer is global (gemma3: 6)
+  float rope_freq_base_swa = 10000.0f;  // rope base of the local layers
+  std::string rope_factors_tensor;      // per-dimension rope divisors (rope_freqs / phi3's short or long)
+
+  /// True when layer il uses sliding-window attention.
+  bool is_local_layer(int il) const noexcept {
+    return sliding_window > 0 && swa_pattern > 0 && il % swa_pattern < swa_pattern - 1;
+  }
 };
 
 enum class KvCacheType { f32, f16 };

@@ -35,6 +35,8 @@ enum class DType : std::uint32_t {
   // from a file: the same blocks with 16 rows interleaved (see src/ops/matmul_pack.hpp).
   Q4_1_R16 = 60,
   Q8_0_R16 = 61,
+  Q5_0_R16 = 62,
+  Q5_1_R16 = 63,
 };
 
 struct DTypeTraits {

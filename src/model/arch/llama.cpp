@@ -5,7 +5,7 @@
 namespace cnai::model {
 
 const ArchSpec& llama_arch() noexcept {
-  static constexpr ArchSpec spec{"llama", /*rope_neox=*/false, /*qkv_bias=*/false};
+  static constexpr ArchSpec spec{.name = "llama", .rope_neox = false, .qkv_bias = false};
   return spec;
 }
 

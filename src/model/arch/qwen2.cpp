@@ -4,7 +4,7 @@
 namespace cnai::model {
 
 const ArchSpec& qwen2_arch() noexcept {
-  static constexpr ArchSpec spec{"qwen2", /*rope_neox=*/true, /*qkv_bias=*/true};
+  static constexpr ArchSpec spec{.name = "qwen2", .rope_neox = true, .qkv_bias = true};
   return spec;
 }
 
