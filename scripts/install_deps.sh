@@ -7,6 +7,8 @@ DEB_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates unzip clang libclang-rt-14-dev
   libeigen3-dev libfmt-dev libboost1.81-dev libboost-json1.81-dev libssl-dev zlib1g-dev
   libpcre2-dev pybind11-dev doctest-dev libbenchmark-dev python3-venv openssl ccache
+  # the server's queues and stores (tests start their own redis-server / postgres)
+  libsqlite3-dev sqlite3 libhiredis-dev redis-server libpq-dev postgresql
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

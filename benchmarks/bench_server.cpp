@@ -1,0 +1,100 @@
+// Server overhead: small non-streaming chat requests to an instant in-process
+// backend, called directly vs through HttpServer over loopback HTTP/1.1
+// keep-alive (1 and 8 clients). Counters: requests/s and the p50/p99
+// latency of each path; the difference is what the server adds.
+//   build/benchmarks/cnai_bench_server --benchmark_min_time=2
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "cnai/api/json.hpp"
+#include "cnai/server/http_server.hpp"
+#include "server/http_test_client.hpp"
+
+namespace {
+
+// Answers at once: what is measured is everything around the backend.
+class InstantBackend final : public cnai::Backend {
+ public:
+  const std::string& name() const noexcept override { return name_; }
+  cnai::BackendCapabilities capabilities() const override { return {}; }
+
+ protected:
+  cnai::ChatResponse do_chat(const cnai::ChatRequest& r, std::stop_token) override {
+    cnai::ChatResponse out;
+    out.id = "chatcmpl-1";
+    out.model = r.model;
+    cnai::Choice c;
+    c.message = cnai::Message::assistant("Hello there");
+    c.finish_reason = cnai::FinishReason::stop;
+    out.choices.push_back(c);
+    out.usage = {10, 2, 12, 0, 0};
+    out.backend = name_;
+    return out;
+  }
+  cnai::ChatResponse do_chat_stream(const cnai::ChatRequest& r, const cnai::ChunkCallback&, std::stop_token s) override {
+    return do_chat(r, s);
+  }
+
+ private:
+  std::string name_ = "instant";
+};
+
+const std::string kBody = R"({"model":"m","messages":[{"role":"user","content":"Say hello"}],"max_tokens":16})";
+
+void report(benchmark::State& state, std::vector<double>& us) {
+  std::sort(us.begin(), us.end());
+  if (us.empty()) return;
+  state.counters["p50_us"] = us[us.size() / 2];
+  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  state.counters["req_per_s"] = benchmark::Counter(static_cast<double>(us.size()), benchmark::Counter::kIsRate);
+}
+
+// The direct path also decodes the body and encodes the answer, as a host
+// embedding the codecs would: the server's own share is what remains.
+void BM_DirectBackendCall(benchmark::State& state) {
+  InstantBackend backend;
+  std::vector<double> us;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    cnai::ChatRequest req = cnai::chat_request_from_openai_json(kBody);
+    std::string out = cnai::to_openai_json(backend.chat(req));
+    benchmark::DoNotOptimize(out);
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  report(state, us);
+}
+BENCHMARK(BM_DirectBackendCall);
+
+void BM_ThroughServer(benchmark::State& state) {
+  static InstantBackend backend;
+  static std::unique_ptr<cnai::HttpServer> server;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    cnai::ServerOptions o;
+    o.port = 0;
+    o.io_threads = 1;
+    o.compute_threads = 4;
+    server = std::make_unique<cnai::HttpServer>(backend, o);
+    server->start();
+  });
+  cnai::test::RawClient client(server->port());  // one keep-alive connection per benchmark thread
+  const std::string request = cnai::test::http_request("POST", "/v1/chat/completions", kBody);
+  std::vector<double> us;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    client.send(request);
+    const std::string r = client.read_http(std::chrono::seconds(5));
+    if (cnai::test::status_of(r) != 200) state.SkipWithError("non-200 answer");
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  report(state, us);
+}
+BENCHMARK(BM_ThroughServer)->Threads(1)->Threads(8)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,173 @@
+// Api routes of Chat Completions, legacy Completions (served as a one-turn
+// chat) and Embeddings, through the api/ codecs. A stream's head is sent
+// with its first chunk, so a request the backend refuses at once still gets
+// its HTTP status; later failures are in-stream error events.
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "cnai/api/json.hpp"
+#include "cnai/api/openai_sse.hpp"
+#include "server/api.hpp"
+#include "server/error_reply.hpp"
+#include "server/job_format.hpp"
+
+namespace cnai::server {
+namespace {
+
+namespace bj = boost::json;
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+HttpReply json_reply(std::string body) {
+  HttpReply r;
+  r.body = std::move(body);
+  return r;
+}
+
+void start_sse(ResponseSink& sink) {
+  if (!sink.streaming()) sink.start_stream(200, "text/event-stream", {{"cache-control", "no-cache"}});
+}
+
+// A legacy Completions body as a Chat Completions body: the prompt becomes
+// the user's message; fields only raw completion has are refused by name.
+std::string completions_as_chat(std::string_view body) {
+  boost::system::error_code ec;
+  bj::parse_options opts;
+  opts.max_depth = 64;
+  bj::value v = bj::parse(bj::string_view(body.data(), body.size()), ec, {}, opts);
+  if (ec) throw Error(ErrorCode::invalid_argument, fmt::format("body: malformed JSON ({})", ec.message()));
+  if (!v.is_object()) throw Error(ErrorCode::invalid_argument, "body: expected a JSON object");
+  bj::object o = std::move(v.as_object());
+  const bj::value* prompt = o.if_contains("prompt");
+  std::string text;
+  if (prompt && prompt->is_string()) {
+    text = std::string(prompt->as_string());
+  } else if (prompt && prompt->is_array() && prompt->as_array().size() == 1 && prompt->as_array()[0].is_string()) {
+    text = std::string(prompt->as_array()[0].as_string());
+  } else {
+    throw Error(ErrorCode::invalid_argument, "prompt: expected a string (or an array of one string)");
+  }
+  for (const char* f : {"echo", "suffix", "logprobs", "best_of"}) {
+    const bj::value* x = o.if_contains(f);
+    if (x && !x->is_null() && !(x->is_bool() && !x->as_bool()) && !(x->is_int64() && x->as_int64() <= 1)) {
+      throw Error(ErrorCode::unsupported, fmt::format("{}: not supported by this server", f));
+    }
+    o.erase(f);
+  }
+  o.erase("prompt");
+  o["messages"] = bj::array{bj::object{{"role", "user"}, {"content", text}}};
+  return bj::serialize(o);
+}
+
+bj::object completion_choice(std::string_view text, FinishReason finish) {
+  return {{"text", text},
+          {"index", 0},
+          {"logprobs", nullptr},
+          {"finish_reason", finish == FinishReason::none ? bj::value(nullptr) : bj::value(bj::string(to_string(finish)))}};
+}
+
+}  // namespace
+
+void Api::add_chat_routes() {
+  add("POST", "/v1/chat/completions", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
+    ChatRequest chat = chat_request_from_openai_json(req.body);
+    mark_internal(req, chat);
+    if (chat.model.empty()) chat.model = default_model();
+    note_usage(req, chat, nullptr);
+    if (!chat.stream) {
+      ChatResponse r = backend_.chat(chat, sink.stop_token());
+      note_usage(req, chat, &r);
+      return json_reply(to_openai_json(r));
+    }
+    OpenAiSseWriter writer({chat.stream_include_usage, unix_now()});
+    try {
+      ChatResponse r = backend_.chat_stream(
+          chat,
+          [&](const ChatChunk& c) {
+            start_sse(sink);
+            return sink.write(writer.chunk(c));
+          },
+          sink.stop_token());
+      note_usage(req, chat, &r);
+      start_sse(sink);
+      sink.write(writer.done());
+    } catch (const Error& e) {
+      if (!sink.streaming()) throw;  // nothing sent yet: a plain error reply with its status
+      sink.write(writer.error(e));
+    }
+    return HttpReply{};
+  });
+
+  add("POST", "/v1/completions", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
+    ChatRequest chat = chat_request_from_openai_json(completions_as_chat(req.body));
+    mark_internal(req, chat);
+    if (chat.model.empty()) chat.model = default_model();
+    note_usage(req, chat, nullptr);
+    const std::string id = new_id("cmpl-");
+    const std::int64_t created = unix_now();
+    auto object = [&](bj::object choice) {
+      return bj::object{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", chat.model},
+                        {"choices", bj::array{std::move(choice)}}};
+    };
+    auto usage_of = [](const Usage& u) {
+      return bj::object{{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens},
+                        {"total_tokens", u.total_tokens}};
+    };
+    if (!chat.stream) {
+      ChatResponse r = backend_.chat(chat, sink.stop_token());
+      note_usage(req, chat, &r);
+      const Choice* c = r.choices.empty() ? nullptr : &r.choices[0];
+      bj::object o = object(completion_choice(c ? c->message.content : "", c ? c->finish_reason : FinishReason::stop));
+      o["usage"] = usage_of(r.usage);
+      return json_reply(bj::serialize(o));
+    }
+    try {
+      ChatResponse r = backend_.chat_stream(
+          chat,
+          [&](const ChatChunk& c) {
+            if (c.delta_content.empty() && c.finish_reason == FinishReason::none) return !sink.stop_token().stop_requested();
+            start_sse(sink);
+            return sink.write("data: " + bj::serialize(object(completion_choice(c.delta_content, c.finish_reason))) + "\n\n");
+          },
+          sink.stop_token());
+      note_usage(req, chat, &r);
+      start_sse(sink);
+      if (chat.stream_include_usage) {
+        bj::object last = object(completion_choice("", FinishReason::none));
+        last["choices"] = bj::array{};
+        last["usage"] = usage_of(r.usage);
+        sink.write("data: " + bj::serialize(last) + "\n\n");
+      }
+      sink.write("data: [DONE]\n\n");
+    } catch (const Error& e) {
+      if (!sink.streaming()) throw;
+      sink.write("data: " + error_json(e) + "\n\n");
+    }
+    return HttpReply{};
+  });
+
+  add("POST", "/v1/embeddings", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
+    EmbeddingRequest e = embedding_request_from_openai_json(req.body);
+    if (e.model.empty()) e.model = default_model();
+    ChatRequest for_usage;
+    for_usage.model = e.model;
+    for_usage.user = e.user;
+    note_usage(req, for_usage, nullptr);
+    EmbeddingResponse r = backend_.embeddings(e, sink.stop_token());
+    UsageRecord u;
+    u.model = e.model;
+    u.user = e.user.value_or("");
+    u.backend = r.backend;
+    u.prompt_tokens = r.usage.prompt_tokens;
+    u.cost_usd = r.usage.cost_usd;
+    req.usage = std::move(u);
+    return json_reply(to_openai_json(r, e.encoding_format));
+  });
+}
+
+}  // namespace cnai::server

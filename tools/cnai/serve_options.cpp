@@ -1,0 +1,79 @@
+#include "serve_options.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cnai/clients/openai_client.hpp"
+#include "cnai/core/error.hpp"
+#include "cnai/engine/local_engine.hpp"
+#include "local_options.hpp"
+
+namespace cnai::cli {
+
+const char* const kBackendFlagsUsage =
+    "backend (one of):\n"
+    "  -m MODEL                   the local engine on a GGUF file (default: the set-up's model)\n"
+    "  --upstream URL             an OpenAI-compatible server, e.g. http://127.0.0.1:8081/v1\n"
+    "  --upstream-key-env VAR     its API key's environment variable (default OPENAI_API_KEY)\n"
+    "  --model-id NAME            the model id /v1/models lists (repeatable)\n"
+    "queue:\n"
+    "  --queue URL                sqlite:///path.db, redis://[:password@]host:port, or none\n"
+    "                             (default: $CNAI_QUEUE, else sqlite under $CNAI_CACHE_DIR/jobs.db)\n"
+    "  --lease-ms N               a claimed entry unacknowledged this long goes to another worker (default 120000)\n";
+
+std::shared_ptr<Backend> backend_from(const Args& args, std::vector<std::string>& model_ids) {
+  model_ids = args.get_all("--model-id");
+  if (auto url = args.get("--upstream")) {
+    OpenAiOptions o;
+    o.base_url = *url;
+    const char* key = std::getenv(args.get_or("--upstream-key-env", "OPENAI_API_KEY").c_str());
+    o.api_key = key ? key : "";
+    o.backend_name = "upstream";
+    return std::make_shared<OpenAiClient>(o);
+  }
+  const std::string path = model_path(args);
+  auto engine = LocalEngine::load(path, engine_options_from(args));
+  if (model_ids.empty()) model_ids.push_back(std::filesystem::path(path).stem().string());
+  return engine;
+}
+
+std::unique_ptr<JobStore> job_store_from(const Args& args) {
+  const char* env_queue = std::getenv("CNAI_QUEUE");  // e.g. from a Kubernetes Secret
+  std::string url = args.get_or("--queue", env_queue ? env_queue : "");
+  if (url == "none") return nullptr;
+  if (url.empty()) {
+    const char* cache = std::getenv("CNAI_CACHE_DIR");
+    const char* home = std::getenv("HOME");
+    const std::string dir = cache ? cache : std::string(home ? home : ".") + "/.cache/cnai";
+    std::filesystem::create_directories(dir);
+    url = "sqlite://" + dir + "/jobs.db";
+  }
+  JobStoreOptions o;
+  o.lease = std::chrono::milliseconds(args.get_int("--lease-ms", o.lease.count()));
+  return open_job_store(url, o);
+}
+
+namespace {
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+}  // namespace
+
+void block_stop_signals() {
+  sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int wait_for_stop_signal() {
+  sigset_t set = stop_signals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace cnai::cli
