@@ -7,7 +7,7 @@
 namespace cnai::model {
 
 const ArchSpec& bert_arch() noexcept {
-  static constexpr ArchSpec spec{"bert", /*rope_neox=*/false, /*qkv_bias=*/true, /*encoder=*/true};
+  static constexpr ArchSpec spec{.name = "bert", .rope_neox = false, .qkv_bias = true, .encoder = true};
   return spec;
 }
 
