@@ -73,16 +73,15 @@ void apply_request_flags(const Args& args, ChatRequest& r) {
 }
 
 std::string timing_line(const ChatResponse& r) {
-  char buf[384];
+  char buf[320];
   std::snprintf(buf, sizeof buf,
-                "[%s %s] prompt %lld tokens (%lld cached) at %.1f tokens/s; %lld generated at %.1f tokens/s; "
+                "] prompt %lld tokens (%lld cached) at %.1f tokens/s; %lld generated at %.1f tokens/s; "
                 "first token %.0f ms, total %.0f ms; $%.6f; finish %s\n",
-                r.backend.c_str(), r.model.c_str(), static_cast<long long>(r.usage.prompt_tokens),
-                static_cast<long long>(r.usage.cached_prompt_tokens), r.timings.prompt_tokens_per_s,
-                static_cast<long long>(r.usage.completion_tokens), r.timings.completion_tokens_per_s,
-                r.timings.time_to_first_token_ms, r.timings.total_ms, r.usage.cost_usd,
-                r.choices.empty() ? "none" : std::string(to_string(r.choices[0].finish_reason)).c_str());
-  return buf;
+                static_cast<long long>(r.usage.prompt_tokens), static_cast<long long>(r.usage.cached_prompt_tokens),
+                r.timings.prompt_tokens_per_s, static_cast<long long>(r.usage.completion_tokens),
+                r.timings.completion_tokens_per_s, r.timings.time_to_first_token_ms, r.timings.total_ms,
+                r.usage.cost_usd, r.choices.empty() ? "none" : std::string(to_string(r.choices[0].finish_reason)).c_str());
+  return "[" + r.backend + " " + r.model + buf;  // names whole, whatever bytes they hold
 }
 
 }  // namespace cnai::cli
