@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-jinja2 = pytest.importorskip("jinja2")
+import jinja2  # scripts/requirements.txt: a missing one is a failure, not a skip
 from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
 
-from cnai_support import CNAI_BIN, default_model  # noqa: E402
-SHARED_DATA = Path(os.environ.get("CNAI_SHARED_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+from cnai_support import CNAI_BIN, SHARED_DATA, default_model, shared_data  # noqa: E402
 TEMPLATE_DIR = SHARED_DATA / "chat-templates"
 FIXED_NOW = datetime.datetime(2024, 7, 26, 12, 0, 0)
 
@@ -244,8 +243,7 @@ CASES = [(c, g) for c in CONVERSATIONS for g in (True, False)]
 
 
 def test_templates_present():
-    if not TEMPLATE_DIR.is_dir():
-        pytest.skip(f"shared chat templates missing at {TEMPLATE_DIR} (set CNAI_SHARED_DATA_DIR)")
+    shared_data("chat-templates")
     assert len(TEMPLATES) >= 17, f"expected the shared chat templates in {TEMPLATE_DIR}"
 
 

@@ -3,9 +3,21 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
-#include <filesystem>
 
 namespace cnai::testing {
+
+bool inputs_required() {
+  const char* req = std::getenv("CNAI_REQUIRE_MODEL");
+  return req && std::string(req) == "1";
+}
+
+void missing_input(const std::string& what, const std::string& how) {
+  if (inputs_required()) {
+    FAIL(what << " is missing and CNAI_REQUIRE_MODEL=1 (" << how << ")");
+  } else {
+    MESSAGE("SKIPPED: " << what << " is missing (" << how << ")");
+  }
+}
 
 std::string default_model_path() {
   if (const char* p = std::getenv("CNAI_MODEL"); p && *p) return p;
@@ -16,12 +28,19 @@ std::string default_model_path() {
 std::optional<std::string> default_model_or_skip() {
   const std::string path = default_model_path();
   if (std::filesystem::is_regular_file(path)) return path;
-  const char* req = std::getenv("CNAI_REQUIRE_MODEL");
-  if (req && std::string(req) == "1") {
-    FAIL("default model missing at " << path << " and CNAI_REQUIRE_MODEL=1 (run scripts/fetch_model.sh)");
-  } else {
-    MESSAGE("SKIPPED: default model missing at " << path << " (run scripts/fetch_model.sh)");
-  }
+  missing_input("the default model " + path, "run scripts/fetch_model.sh, or set CNAI_MODEL");
+  return std::nullopt;
+}
+
+std::filesystem::path shared_data_dir() {
+  if (const char* env = std::getenv("CNAI_SHARED_DATA_DIR"); env && *env) return env;
+  return CNAI_SHARED_DATA_DIR;
+}
+
+std::optional<std::filesystem::path> shared_data_or_skip(const std::string& relative) {
+  const auto path = shared_data_dir() / relative;
+  if (std::filesystem::exists(path)) return path;
+  missing_input("shared test data " + path.string(), "set CNAI_SHARED_DATA_DIR to the shared data folder");
   return std::nullopt;
 }
 
