@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "cnai/core/default_model.hpp"
+
 namespace cnai::testing {
 
 bool inputs_required() {
@@ -21,8 +23,7 @@ void missing_input(const std::string& what, const std::string& how) {
 
 std::string default_model_path() {
   if (const char* p = std::getenv("CNAI_MODEL"); p && *p) return p;
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "") + "/.cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  return cnai::default_model_path();
 }
 
 std::optional<std::string> default_model_or_skip() {

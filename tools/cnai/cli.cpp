@@ -9,6 +9,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "cnai/core/default_model.hpp"
 #include "cnai/core/error.hpp"
 
 namespace cnai::cli {
@@ -135,14 +136,7 @@ const std::map<std::string, Command>& commands() { return registry(); }
 
 std::string default_model_path() {
   if (const char* m = std::getenv("CNAI_MODEL"); m && *m) return m;
-  std::string cache;
-  if (const char* c = std::getenv("CNAI_CACHE_DIR"); c && *c) {
-    cache = c;
-  } else {
-    const char* home = std::getenv("HOME");
-    cache = std::string(home ? home : ".") + "/.cache/cnai";
-  }
-  return cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  return cnai::default_model_path();  // the library's: the cache directory's default model
 }
 
 }  // namespace cnai::cli

@@ -159,7 +159,7 @@ int run_command(const std::vector<std::string>& argv) {
   flags.insert(flags.end(), cnai::cli::kLocalFlagNames.begin(), cnai::cli::kLocalFlagNames.end());
   Args args(argv, flags);
   if (args.has("-h") || args.has("--help")) {
-    std::fprintf(stdout, "%s%s", kUsage, cnai::cli::kLocalFlagsUsage);
+    std::fprintf(stdout, "%s%s", kUsage, cnai::cli::local_flags_usage().c_str());
     return 0;
   }
   if (!args.has("--provider")) return run_local(args);
