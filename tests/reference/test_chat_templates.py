@@ -337,3 +337,48 @@ def test_random_expressions(tmp_path, seed):
     path = tmp_path / "t.jinja"
     path.write_text(source, encoding="utf-8")
     check(tmp_path, source, ["--template", str(path)], EXPR_CONTEXT)
+
+
+# --- dicts with non-string keys, as Python's --------------------------------
+# Published templates build lookup tables such as {0: 'User', 1: 'Assistant'};
+# jinja2 (Python dicts) decides every expected output here.
+INT_KEY_TEMPLATES = [
+    "{% set names = {0: 'User', 1: 'Assistant'} %}{% for m in messages %}{{ names[loop.index0 % 2] }}: {{ m.content }}\n{% endfor %}",
+    "{% set d = {1: 'a', 2.5: 'b', true: 'c', none: 'n', 'k': 'v'} %}{{ d }}|{{ d[1] }}|{{ d[2.5] }}|{{ d[none] }}|{{ d|length }}",
+    "{% set d = {1: 'int', 1.0: 'float', true: 'bool'} %}{{ d }} {{ d|length }} {{ d[1.0] }}",
+    "{% set d = {(1, 2): 'pair', (3,): 'one'} %}{{ d[(1, 2)] }} {{ (1, 2) in d }} {{ (2, 1) in d }} {{ d }}",
+    "{% set d = {3: 'c', 1: 'a', 2: 'b'} %}{% for k in d %}{{ k }}{% endfor %} {{ d|dictsort }} {{ d.keys()|list }} {{ d.items()|list }}",
+    "{% set d = {3: 'c', 1: 'a'} %}{{ d|tojson }} {{ {true: 1, none: 2, 1.5: 3}|tojson }} {{ d.get(3) }} {{ d.get(9, 'none') }}",
+    "{% set d = {1: 'x'} %}{{ 1 in d }} {{ '1' in d }} {{ d['1'] is defined }} {{ d[2] is defined }} {{ d == {1.0: 'x'} }}",
+    "{% set d = {1: 'a', 'b': 2} %}{{ d|dictsort }}",
+    "{% set d = {[1]: 'list'} %}{{ d }}",
+    "{{ {1: 'a'}[[1]] }}",
+    "{{ {(1, 2): 'a'}|tojson }}",
+    "{% set d = {0: 'zero'} %}{{ d|first }} {{ d|last }} {{ d.values()|list }} {{ d|items|list }}",
+]
+
+
+@pytest.mark.parametrize("index", range(len(INT_KEY_TEMPLATES)))
+def test_dicts_with_non_string_keys(tmp_path, index):
+    source = INT_KEY_TEMPLATES[index]
+    path = tmp_path / "t.jinja"
+    path.write_text(source, encoding="utf-8")
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
+                {"role": "user", "content": "Bye"}]
+    check(tmp_path, source, ["--template", str(path)], {"messages": messages})
+
+
+INT_KEY_ATOMS = EXPR_ATOMS + ["{1: 'one', 2: 'two'}", "{0: 'a', true: 'b'}", "{none: 1, 2.5: 'x'}",
+                              "{(1, 'x'): 3}", "{1: {2: 'deep'}}"]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_expressions_with_non_string_keys(tmp_path, seed):
+    rng = random.Random(1000 + seed)
+    atoms = [rng.choice(INT_KEY_ATOMS[-5:]) for _ in range(2)]
+    source = ("{% set a = " + atoms[0] + " %}{% set b = " + atoms[1] + " %}{{ (a|" + rng.choice(EXPR_FILTERS) +
+              ") }} {{ a == b }} {{ " + rng.choice(["1", "2", "0", "true", "none", "2.5", "(1, 'x')", "'a'"]) +
+              " in a }} {{ a[" + rng.choice(["1", "2", "0", "true", "none", "2.5", "(1, 'x')"]) + "] }}")
+    path = tmp_path / "t.jinja"
+    path.write_text(source, encoding="utf-8")
+    check(tmp_path, source, ["--template", str(path)], EXPR_CONTEXT)
