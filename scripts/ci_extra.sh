@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI extras: a host project that vendors cnai for the cloud clients only, the
-# CUDA build (compile and link only; no GPU here) and a bounded fuzzing run of
-# every libFuzzer target.
+# portable kernels compiled for aarch64, the CUDA build (compile and link only;
+# no GPU here) and a bounded fuzzing run of every libFuzzer target.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -15,9 +15,22 @@ cmake --build "$consumer" -j "$CNAI_JOBS" --target cloud_consumer
 "$consumer/cloud_consumer"
 
 # Under CI (CI set, or CNAI_REQUIRE_MODEL=1 as .ci/run sets) nothing may be
-# skipped quietly: a missing nvcc fails the run.
+# skipped quietly: a missing nvcc or aarch64 compiler fails the run.
 under_ci=0
 [[ -n "${CI:-}" || "${CNAI_REQUIRE_MODEL:-}" == 1 ]] && under_ci=1
+
+# Off x86 only the portable kernels exist: the code below the text layer
+# (core, tensor, ops, gguf, model; no third-party headers) must compile for
+# aarch64 without the *_avx2/*_avx512 files.
+if command -v aarch64-linux-gnu-g++ >/dev/null 2>&1; then
+  ls "$CNAI_ROOT"/src/{core,tensor,ops,gguf,model,model/arch}/*.cpp | grep -v -E '_avx(2|512)\.cpp$' |
+    xargs -P "$CNAI_JOBS" -I{} aarch64-linux-gnu-g++ -std=c++20 -fsyntax-only -Wall -Wextra -Werror \
+      -I"$CNAI_ROOT/include" -I"$CNAI_ROOT/src" -DCNAI_X86_KERNELS=0 {}
+  echo "aarch64 compile check (portable kernels): OK"
+elif ((under_ci)); then
+  echo "aarch64 compile check: FAILED: aarch64-linux-gnu-g++ is required under CI" >&2
+  exit 1
+fi
 
 if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   export PATH="/usr/local/cuda/bin:$PATH"

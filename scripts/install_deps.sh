@@ -7,6 +7,7 @@ DEB_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates unzip clang libclang-rt-14-dev
   libeigen3-dev libfmt-dev libboost1.81-dev libboost-json1.81-dev libssl-dev zlib1g-dev
   libpcre2-dev pybind11-dev doctest-dev libbenchmark-dev python3-venv openssl ccache
+  g++-aarch64-linux-gnu   # ci_extra.sh: the portable kernels compile off x86
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
