@@ -27,7 +27,7 @@ std::shared_ptr<cnai::text::jinja::Frame> make_globals() {
             "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}}}],
           "add_generation_prompt": true, "bos_token": "<s>", "eos_token": "</s>"})",
       "fuzz context");
-  for (const auto& [k, v] : ctx.dict->entries) g->vars[k] = v;
+  for (const auto& [k, v] : ctx.dict->entries) g->vars[k.s] = v;  // JSON keys: strings
   return g;
 }
 

@@ -9,6 +9,7 @@ DEB_PACKAGES=(
   libpcre2-dev pybind11-dev doctest-dev libbenchmark-dev python3-venv openssl ccache
   # the server's queues and stores (tests start their own redis-server / postgres)
   libsqlite3-dev sqlite3 libhiredis-dev redis-server libpq-dev postgresql
+  g++-aarch64-linux-gnu   # ci_extra.sh: the portable kernels compile off x86
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

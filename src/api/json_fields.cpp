@@ -37,7 +37,8 @@ std::string Fields::path_of(std::string_view key) const {
 void Fields::fail(std::string_view key, std::string_view expected) const { fail(key, expected, code_); }
 
 void Fields::fail(std::string_view key, std::string_view expected, ErrorCode code) const {
-  throw Error(code, context_ + ": field '" + path_of(key) + "' " + std::string(expected));
+  // Keys come from the document: escaped like any text from outside.
+  throw Error(code, context_ + ": field '" + core::printable(path_of(key), 200) + "' " + std::string(expected));
 }
 
 const bj::value* Fields::raw(std::string_view key) const {

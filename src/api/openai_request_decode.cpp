@@ -8,6 +8,7 @@
 #include "api/json_fields.hpp"
 #include "cnai/api/json.hpp"
 #include "cnai/core/error.hpp"
+#include "core/printable.hpp"
 
 namespace cnai {
 namespace {
@@ -43,7 +44,7 @@ Role role_of(const json::Fields& m) {
   if (s == "assistant") return Role::assistant;
   if (s == "tool") return Role::tool;
   if (s == "function") m.fail("role", "'function' (deprecated) is not supported: use 'tool'", ErrorCode::unsupported);
-  m.fail("role", "has unknown role '" + s.substr(0, 40) + "'");
+  m.fail("role", "has unknown role '" + core::printable(s, 40) + "'");
 }
 
 ContentPart part_of(const json::Fields& p) {
@@ -61,7 +62,7 @@ ContentPart part_of(const json::Fields& p) {
       part.image_url = required_str(*o, "url");
     }
   } else {
-    p.fail("type", "'" + part.type.substr(0, 40) + "' is not supported (text and image_url are)", ErrorCode::unsupported);
+    p.fail("type", "'" + core::printable(part.type, 40) + "' is not supported (text and image_url are)", ErrorCode::unsupported);
   }
   return part;
 }
@@ -182,7 +183,7 @@ ResponseFormat response_format_of(const json::Fields& f) {
 Tool tool_of(const json::Fields& t) {
   Tool tool;
   tool.type = t.str("type", "function");
-  if (tool.type != "function") t.fail("type", "'" + tool.type.substr(0, 40) + "' is not supported (function is)", ErrorCode::unsupported);
+  if (tool.type != "function") t.fail("type", "'" + core::printable(tool.type, 40) + "' is not supported (function is)", ErrorCode::unsupported);
   auto fn = t.object("function");
   if (!fn) t.fail("function", "is missing");
   tool.name = required_str(*fn, "name");

@@ -2,6 +2,7 @@
 #include "api/json_fields.hpp"
 #include "cnai/api/json.hpp"
 #include "cnai/core/error.hpp"
+#include "core/printable.hpp"
 
 namespace cnai {
 namespace {
@@ -18,7 +19,7 @@ Role role_from_string(const json::Fields& f, std::string_view key, const std::st
   if (s == "system") return Role::system;
   if (s == "developer") return Role::developer;
   if (s == "tool") return Role::tool;
-  f.fail(key, "has unknown role '" + s.substr(0, 40) + "'");
+  f.fail(key, "has unknown role '" + core::printable(s, 40) + "'");
 }
 
 /// content is a string, null, or (some compatible servers) an array of text parts.

@@ -2,6 +2,7 @@
 
 #include "api/json_fields.hpp"
 #include "cnai/core/error.hpp"
+#include "core/printable.hpp"
 
 namespace cnai::clients {
 namespace {
@@ -166,7 +167,8 @@ std::optional<ChatChunk> AnthropicStreamDecoder::on_event(std::string_view event
     std::string message = err ? err->str("message") : "";
     ErrorCode code = etype == "overloaded_error" ? ErrorCode::overloaded
                      : etype == "rate_limit_error" ? ErrorCode::rate_limited : ErrorCode::upstream;
-    throw Error(code, "anthropic sent an error in the stream (" + etype + "): " + message);
+    throw Error(code, "anthropic sent an error in the stream (" + core::printable(etype, 100) + "): " +
+                          core::printable(message, 300));
   }
   if (type == "message_start") {
     auto msg = root.object("message");

@@ -1,11 +1,14 @@
 #include "clients/api_transport.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <exception>
 #include <thread>
 
 #include "clients/deadline_guard.hpp"
 #include "clients/upstream_error.hpp"
 #include "cnai/core/error.hpp"
+#include "core/printable.hpp"
 
 namespace cnai::clients {
 namespace {
@@ -29,9 +32,22 @@ FailureKind kind_of(const Error& e) {
   }
 }
 
-bool content_type_has(const HttpResponse& r, std::string_view what) {
-  auto ct = r.header("content-type");
-  return ct && ct->find(what) != std::string::npos;
+// The media type of a response, lowercased, parameters dropped
+// ("Text/Event-Stream; charset=utf-8" -> "text/event-stream").
+std::string media_type(const HttpResponse& r) {
+  std::string type = r.header("content-type").value_or("");
+  type = type.substr(0, type.find(';'));
+  std::erase_if(type, [](char c) { return c == ' ' || c == '\t'; });
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
+// application/json, and the +json types and lenient servers' */json.
+bool is_json(const HttpResponse& r) { return media_type(r).find("json") != std::string::npos; }
+bool is_event_stream(const HttpResponse& r) { return media_type(r) == "text/event-stream"; }
+
+std::string content_type_for_error(const HttpResponse& r) {
+  return core::printable(r.header("content-type").value_or("(none)"), 100);
 }
 
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
@@ -41,15 +57,9 @@ constexpr std::size_t kMaxErrorBody = 64 * 1024;
 ApiTransportOptions make_transport_options(std::string provider, const ClientCommonOptions& common) {
   ApiTransportOptions o;
   o.provider = std::move(provider);
-  o.retry.max_retries = common.retries.max_retries;
-  o.retry.initial_delay = common.retries.initial_delay;
-  o.retry.max_delay = common.retries.max_delay;
-  o.rate_limits.requests_per_minute = common.rate_limits.requests_per_minute;
-  o.rate_limits.tokens_per_minute = common.rate_limits.tokens_per_minute;
-  o.http.timeouts.connect = common.timeouts.connect;
-  o.http.timeouts.first_byte = common.timeouts.first_byte;
-  o.http.timeouts.total = common.timeouts.total;
-  o.http.timeouts.idle_read = common.timeouts.idle_read;
+  o.retry = RetryConfig(common.retries);
+  o.rate_limits = common.rate_limits;
+  o.http.timeouts = common.timeouts;
   o.http.ca_file = common.ca_file;
   o.http.verify_peer = common.verify_peer;
   o.http.https_proxy = common.https_proxy;
@@ -120,49 +130,51 @@ HttpResponse ApiTransport::send_json(const HttpRequest& request, const CallConte
       continue;
     }
     if (is_success(response.status)) {
-      if (!content_type_has(response, "json")) {
+      if (!is_json(response)) {
         throw Error(ErrorCode::upstream, options_.provider + ": expected a JSON response, got content type '" +
-                                             response.header("content-type").value_or("(none)") + "'");
+                                             content_type_for_error(response) + "'");
       }
       return response;
     }
     RetryDecision d = after_failure(retries, FailureKind::http_status, &response, false);
-    if (!d.retry) throw error_from_response(options_.provider, response.status, response.body);
+    if (!d.retry) throw error_from_response(options_.provider, response);
     wait_before_retry(d.delay, ctx);
   }
 }
 
 void ApiTransport::stream_sse(const HttpRequest& request, const CallContext& ctx,
-                              const std::function<bool(const SseEvent&)>& on_event,
+                              const std::function<BodyControl(const SseEvent&)>& on_event,
                               const std::function<bool()>& content_delivered) {
   for (int retries = 0;; ++retries) {
     acquire_capacity(ctx);
     HttpResponse head;
     std::string error_body;
     std::exception_ptr failure;  // thrown inside callbacks, rethrown here
-    bool stopped = false;
+    BodyControl control = BodyControl::more;
     SseParser parser;
     auto on_headers = [&](const HttpResponse& h) { head = h; };
-    auto on_data = [&](std::string_view bytes) -> bool {
+    auto on_data = [&](std::string_view bytes) -> BodyControl {
       if (!is_success(head.status)) {
         if (error_body.size() < kMaxErrorBody) error_body.append(bytes.substr(0, kMaxErrorBody - error_body.size()));
-        return true;
+        return BodyControl::more;
       }
-      if (!content_type_has(head, "text/event-stream")) {
+      if (!is_event_stream(head)) {
         failure = std::make_exception_ptr(Error(
             ErrorCode::upstream, options_.provider + ": expected an SSE stream (text/event-stream), got content type '" +
-                                     head.header("content-type").value_or("(none)") + "'"));
-        return false;
+                                     content_type_for_error(head) + "'"));
+        return BodyControl::stop;
       }
       try {
         parser.feed(bytes, [&](const SseEvent& ev) {
-          if (!stopped && !on_event(ev)) stopped = true;
+          if (control == BodyControl::more) control = on_event(ev);
         });
       } catch (...) {
-        failure = std::current_exception();
-        return false;
+        if (control != BodyControl::finished) {  // what follows the end marker cannot fail the call
+          failure = std::current_exception();
+          return BodyControl::stop;
+        }
       }
-      return !stopped;
+      return control;
     };
     try {
       DeadlineGuard guard(ctx.deadline, ctx.cancel);
@@ -182,15 +194,16 @@ void ApiTransport::stream_sse(const HttpRequest& request, const CallContext& ctx
     }
     if (failure) std::rethrow_exception(failure);
     if (is_success(head.status)) {
-      if (!stopped && !content_type_has(head, "text/event-stream")) {
+      if (control == BodyControl::more && !is_event_stream(head)) {
         throw Error(ErrorCode::upstream, options_.provider + ": expected an SSE stream (text/event-stream), got content type '" +
-                                             head.header("content-type").value_or("(none)") + "'");
+                                             content_type_for_error(head) + "'");
       }
       return;
     }
     if (error_body.empty()) error_body = head.body;
+    head.body = std::move(error_body);
     RetryDecision d = after_failure(retries, FailureKind::http_status, &head, false);
-    if (!d.retry) throw error_from_response(options_.provider, head.status, error_body);
+    if (!d.retry) throw error_from_response(options_.provider, head);
     wait_before_retry(d.delay, ctx);
   }
 }

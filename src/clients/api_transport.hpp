@@ -45,11 +45,13 @@ class ApiTransport {
   /// else throws the mapped Error. `attempts()` counts HTTP attempts made.
   HttpResponse send_json(const HttpRequest& request, const CallContext& ctx);
 
-  /// Streams SSE events to `on_event` (return false to stop). Retries only
-  /// while `content_delivered()` is false. Returns when the stream ends;
-  /// the adapter checks it saw its own end marker.
+  /// Streams SSE events to `on_event`, which says what next: more; finished
+  /// (its end marker: the rest of the body is drained, and nothing the server
+  /// does after — reset, stall, broken length — is an error); stop (the
+  /// caller cancelled). Retries only while `content_delivered()` is false.
+  /// Returns when the stream ends; the adapter checks it saw its end marker.
   void stream_sse(const HttpRequest& request, const CallContext& ctx,
-                  const std::function<bool(const SseEvent&)>& on_event,
+                  const std::function<BodyControl(const SseEvent&)>& on_event,
                   const std::function<bool()>& content_delivered);
 
   const ApiTransportOptions& options() const noexcept { return options_; }

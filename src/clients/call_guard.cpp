@@ -13,6 +13,13 @@ void OutcomeTracker::failure(const Error& e) {
   failures_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void finish_response(ChatResponse& r, const std::string& backend, const std::string& requested_model,
+                     std::chrono::steady_clock::time_point t0, const PriceTable& prices) {
+  r.backend = backend;
+  r.timings.total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  r.usage.cost_usd = prices.cost_usd(r.model.empty() ? requested_model : r.model, r.usage);
+}
+
 BackendHealth OutcomeTracker::health() const {
   BackendHealth h;
   const int n = failures_.load(std::memory_order_relaxed);

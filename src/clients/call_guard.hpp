@@ -1,15 +1,18 @@
 // What every client call shares around its HTTP work: a std::stop_token
-// bridged onto the HTTP layer's CancelToken, and the outcome recorded for
-// health(): consecutive failures make a client degraded, then unavailable.
+// bridged onto the HTTP layer's CancelToken, the outcome recorded for
+// health() (consecutive failures make a client degraded, then unavailable),
+// and the response bookkeeping (backend, total time, cost).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <stop_token>
 #include <string>
 
 #include "clients/http/http_client.hpp"
 #include "cnai/api/backend.hpp"
+#include "cnai/clients/pricing.hpp"
 #include "cnai/core/error.hpp"
 
 namespace cnai::clients {
@@ -43,6 +46,12 @@ class StopBridge {
   CancelToken token_;  // declared first: the callback may fire while constructing
   std::stop_callback<Cancel> callback_;
 };
+
+/// Sets what every client's response carries: `backend`, timings.total_ms
+/// (since t0), and usage.cost_usd from `prices` (for the response's model,
+/// else the requested one).
+void finish_response(ChatResponse& r, const std::string& backend, const std::string& requested_model,
+                     std::chrono::steady_clock::time_point t0, const PriceTable& prices);
 
 /// Runs `call` and records its outcome; a cancellation is not a failure.
 template <class F>

@@ -1,14 +1,13 @@
-// OpenAiClient: request building, endpoint URLs (OpenAI and Azure), and the
-// streamed-chunk loop; HTTP, retries and limits live in ApiTransport.
+// OpenAiClient: request building, endpoint URLs (OpenAI and Azure) and the
+// decoding of streamed events; HTTP, retries, limits and the stream loop are shared.
 #include "cnai/clients/openai_client.hpp"
 
-#include <cstdlib>
 #include <utility>
 
 #include "clients/api_transport.hpp"
 #include "clients/call_guard.hpp"
 #include "clients/client_env.hpp"
-#include "clients/chat_stream_assembler.hpp"
+#include "clients/chat_stream.hpp"
 #include "clients/responses_codec.hpp"
 #include "clients/upstream_error.hpp"
 #include "cnai/api/json.hpp"
@@ -23,15 +22,6 @@ using Clock = std::chrono::steady_clock;
 std::string strip_slash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
-}
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-void fill_cost(ChatResponse& r, const std::string& requested_model, const PriceTable& prices) {
-  const std::string& model = r.model.empty() ? requested_model : r.model;
-  r.usage.cost_usd = prices.cost_usd(model, r.usage);
 }
 
 }  // namespace
@@ -99,9 +89,8 @@ struct OpenAiClient::Impl {
     }
     if (!options.organization.empty()) h.emplace_back("OpenAI-Organization", options.organization);
     if (!options.project.empty()) h.emplace_back("OpenAI-Project", options.project);
-    h.emplace_back("User-Agent", "cnai/0.1.0");
     for (const auto& [k, v] : options.extra_headers) h.emplace_back(k, v);
-    return req;
+    return req;  // the HTTP layer adds the User-Agent
   }
 
   clients::CallContext context_for(const std::string& body, std::optional<int> max_tokens,
@@ -117,6 +106,10 @@ struct OpenAiClient::Impl {
     OpenAiEncodeOptions e;
     e.use_max_completion_tokens = options.use_max_completion_tokens;
     return e;
+  }
+
+  void finish(ChatResponse& r, const ChatRequest& request, Clock::time_point t0) const {
+    clients::finish_response(r, options.backend_name, request.model, t0, *options.common.prices);
   }
 };
 
@@ -142,7 +135,7 @@ EmbeddingResponse OpenAiClient::do_embeddings(const EmbeddingRequest& request, s
 }
 
 ChatResponse OpenAiClient::chat_once(const ChatRequest& request, std::stop_token stop) {
-  auto t0 = Clock::now();
+  const auto t0 = Clock::now();
   const clients::StopBridge bridge(std::move(stop));
   ChatRequest plain = request;
   plain.stream = false;
@@ -150,67 +143,40 @@ ChatResponse OpenAiClient::chat_once(const ChatRequest& request, std::stop_token
   auto ctx = impl_->context_for(body, request.max_tokens, request.deadline, bridge);
   auto http = impl_->transport.send_json(impl_->make_request("POST", "chat/completions", std::move(body)), ctx);
   ChatResponse r = chat_response_from_openai_json(http.body);
-  r.backend = impl_->options.backend_name;
-  r.timings.total_ms = ms_since(t0);
-  fill_cost(r, request.model, *impl_->options.common.prices);
+  impl_->finish(r, request, t0);
   return r;
 }
 
 ChatResponse OpenAiClient::stream_once(const ChatRequest& request, const ChunkCallback& on_chunk,
                                        std::stop_token stop) {
-  auto t0 = Clock::now();
+  const auto t0 = Clock::now();
   const clients::StopBridge bridge(std::move(stop));
   ChatRequest streamed = request;
   streamed.stream = true;
   std::string body = to_openai_json(streamed, impl_->encode_options());
   auto ctx = impl_->context_for(body, request.max_tokens, request.deadline, bridge);
-  auto http_request = impl_->make_request("POST", "chat/completions", std::move(body));
-
-  clients::ChatStreamAssembler assembler;
-  bool done = false, delivered = false, cancelled = false;
-  double ttft_ms = 0;
-  auto on_event = [&](const clients::SseEvent& ev) -> bool {
-    // After [DONE], keep reading to the end of the body (servers end it right
-    // away) so the connection goes back to the pool instead of being dropped.
-    if (done) return true;
-    if (ev.data == "[DONE]") {
-      done = true;
-      return true;
-    }
-    if (ev.data.empty()) return true;
-    if (auto err = clients::in_band_error(impl_->transport.options().provider, ev.data)) throw *err;
-    ChatChunk chunk = chat_chunk_from_openai_json(ev.data);
-    assembler.add(chunk);
-    if (!delivered && (!chunk.delta_content.empty() || !chunk.tool_calls.empty())) ttft_ms = ms_since(t0);
-    delivered = true;
-    if (on_chunk && !on_chunk(chunk)) {
-      cancelled = true;
-      return false;
-    }
-    return true;
+  const std::string& provider = impl_->transport.options().provider;
+  auto decode = [&](const clients::SseEvent& ev) -> clients::StreamEvent {
+    if (ev.data == "[DONE]") return {std::nullopt, true};
+    if (ev.data.empty()) return {};
+    if (auto err = clients::in_band_error(provider, ev.data)) throw *err;
+    return {chat_chunk_from_openai_json(ev.data), false};
   };
-  impl_->transport.stream_sse(http_request, ctx, on_event, [&] { return delivered; });
-  if (cancelled) throw Error(ErrorCode::cancelled, "chat stream cancelled by the chunk callback");
-  if (!done) throw Error(ErrorCode::upstream, impl_->transport.options().provider + ": stream ended before [DONE]");
-  ChatResponse r = assembler.take();
-  r.backend = impl_->options.backend_name;
-  r.timings.time_to_first_token_ms = ttft_ms;
-  r.timings.total_ms = ms_since(t0);
-  fill_cost(r, request.model, *impl_->options.common.prices);
+  ChatResponse r = clients::run_chat_stream(impl_->transport, impl_->make_request("POST", "chat/completions", std::move(body)),
+                                            ctx, decode, on_chunk, "[DONE]", t0);
+  impl_->finish(r, request, t0);
   return r;
 }
 
 ChatResponse OpenAiClient::respond(const ChatRequest& request, std::stop_token stop) {
   validate_chat_request(request);
-  auto t0 = Clock::now();
+  const auto t0 = Clock::now();
   const clients::StopBridge bridge(std::move(stop));
   std::string body = clients::to_responses_json(request);
   auto ctx = impl_->context_for(body, request.max_tokens, request.deadline, bridge);
   auto http = impl_->transport.send_json(impl_->make_request("POST", "responses", std::move(body)), ctx);
   ChatResponse r = clients::chat_response_from_responses_json(http.body);
-  r.backend = impl_->options.backend_name;
-  r.timings.total_ms = ms_since(t0);
-  fill_cost(r, request.model, *impl_->options.common.prices);
+  impl_->finish(r, request, t0);
   return r;
 }
 

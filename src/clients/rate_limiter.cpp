@@ -36,6 +36,16 @@ bool TokenBucket::try_take(double amount, Clock::time_point now) {
   return true;
 }
 
+TokenBucket::Clock::duration TokenBucket::reserve(double amount, Clock::time_point now) {
+  refill(now);
+  level_ -= std::min(amount, capacity_);
+  if (level_ >= 0) return Clock::duration::zero();
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(-level_ / per_second_)) +
+         Clock::duration(1);
+}
+
+void TokenBucket::refund(double amount) { level_ = std::min(capacity_, level_ + std::min(amount, capacity_)); }
+
 RateLimiter::RateLimiter(RateLimits limits) {
   auto now = Clock::now();
   if (limits.requests_per_minute > 0) requests_.emplace(limits.requests_per_minute, now);
@@ -53,21 +63,41 @@ RateLimiter::Clock::duration RateLimiter::try_acquire(double tokens, Clock::time
   return Clock::duration::zero();
 }
 
+RateLimiter::Clock::duration RateLimiter::reserve(double tokens, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  Clock::duration wait = Clock::duration::zero();
+  if (requests_) wait = std::max(wait, requests_->reserve(1.0, now));
+  if (tokens_) wait = std::max(wait, tokens_->reserve(tokens, now));
+  return wait;
+}
+
+void RateLimiter::refund(double tokens) {
+  std::lock_guard lock(mutex_);
+  if (requests_) requests_->refund(1.0);
+  if (tokens_) tokens_->refund(tokens);
+}
+
 void RateLimiter::acquire(double tokens, const std::function<bool()>& cancelled,
                           std::optional<Clock::time_point> deadline) {
+  if (cancelled && cancelled()) throw Error(ErrorCode::cancelled, "rate limiter: request cancelled while waiting");
+  const auto now = Clock::now();
+  const auto wait = reserve(tokens, now);
+  if (wait == Clock::duration::zero()) return;
+  const auto turn = now + wait;
+  if (deadline && turn > *deadline) {
+    refund(tokens);
+    throw Error(ErrorCode::rate_limited, "client rate limit: waiting " +
+                                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) +
+                                             " ms for capacity would pass the request deadline");
+  }
   // Sleep in short slices so cancellation is noticed promptly.
   constexpr auto kSlice = std::chrono::milliseconds(20);
-  for (;;) {
-    if (cancelled && cancelled()) throw Error(ErrorCode::cancelled, "rate limiter: request cancelled while waiting");
-    auto now = Clock::now();
-    auto wait = try_acquire(tokens, now);
-    if (wait == Clock::duration::zero()) return;
-    if (deadline && now + wait > *deadline) {
-      throw Error(ErrorCode::rate_limited, "client rate limit: waiting " +
-                                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) +
-                                               " ms for capacity would pass the request deadline");
+  while (Clock::now() < turn) {
+    if (cancelled && cancelled()) {
+      refund(tokens);
+      throw Error(ErrorCode::cancelled, "rate limiter: request cancelled while waiting");
     }
-    std::this_thread::sleep_for(std::min<Clock::duration>(wait, kSlice));
+    std::this_thread::sleep_for(std::min<Clock::duration>(turn - Clock::now(), kSlice));
   }
 }
 

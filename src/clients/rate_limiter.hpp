@@ -1,12 +1,16 @@
 // Client-side rate limits: token buckets for requests/minute and
-// tokens/minute. acquire() blocks until both allow the request, honouring a
-// cancellation check and a deadline. Bucket math takes explicit times (testable).
+// tokens/minute. acquire() reserves in arrival order (a bucket may go into
+// debt), so a large request is never starved by a stream of small ones, then
+// waits out its turn, honouring a cancellation check and a deadline. Bucket
+// math takes explicit times (testable).
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
+
+#include "cnai/clients/client_options.hpp"
 
 namespace cnai::clients {
 
@@ -22,6 +26,12 @@ class TokenBucket {
   Clock::duration wait_for(double amount, Clock::time_point now);
   /// Takes `amount` (clamped) if available now.
   bool try_take(double amount, Clock::time_point now);
+  /// Takes `amount` (clamped) now, into debt if need be, and returns how long
+  /// until the bucket is out of debt: the caller's turn. Later reservations
+  /// queue behind it, so turns follow arrival order.
+  Clock::duration reserve(double amount, Clock::time_point now);
+  /// Gives back a reservation that will not be used.
+  void refund(double amount);
   double available(Clock::time_point now);
 
  private:
@@ -33,10 +43,8 @@ class TokenBucket {
   Clock::time_point last_;
 };
 
-struct RateLimits {
-  double requests_per_minute = 0;  // 0: unlimited
-  double tokens_per_minute = 0;    // 0: unlimited
-};
+/// requests_per_minute, tokens_per_minute; 0: unlimited (the public type).
+using RateLimits = ClientRateLimits;
 
 class RateLimiter {
  public:
@@ -44,15 +52,20 @@ class RateLimiter {
 
   explicit RateLimiter(RateLimits limits);
 
-  /// Blocks until one request of `tokens` estimated tokens fits. Throws
-  /// Error(cancelled) when `cancelled()` turns true, Error(rate_limited) when
-  /// the wait would pass `deadline`.
+  /// Reserves one request of `tokens` estimated tokens and blocks until its
+  /// turn (first come, first served). Throws Error(cancelled) when
+  /// `cancelled()` turns true, Error(rate_limited) when the turn would come
+  /// after `deadline`; the reservation is given back then.
   void acquire(double tokens, const std::function<bool()>& cancelled = {},
                std::optional<Clock::time_point> deadline = std::nullopt);
 
-  /// Non-blocking form at an explicit time: how long until the request fits
-  /// (zero means it was taken).
+  /// Non-blocking probe at an explicit time: how long until the request fits
+  /// without debt (zero means it was taken; nothing is reserved otherwise).
   Clock::duration try_acquire(double tokens, Clock::time_point now);
+
+  /// Reserves at an explicit time; returns the wait until the request's turn.
+  Clock::duration reserve(double tokens, Clock::time_point now);
+  void refund(double tokens);
 
  private:
   std::mutex mutex_;

@@ -8,12 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "cnai/clients/client_options.hpp"
+
 namespace cnai::clients {
 
-struct RetryConfig {
-  int max_retries = 2;
-  std::chrono::milliseconds initial_delay{500};
-  std::chrono::milliseconds max_delay{8000};
+/// The public ClientRetries (its defaults: max_retries 2, initial 500 ms, max
+/// 8 s) plus the bound on delays a server may ask for.
+struct RetryConfig : ClientRetries {
+  RetryConfig() = default;
+  explicit RetryConfig(const ClientRetries& retries) : ClientRetries(retries) {}
   /// Server-suggested delays are honoured only when 0 < d <= this.
   std::chrono::milliseconds max_server_delay{60000};
 };

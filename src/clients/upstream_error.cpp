@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "cnai/api/json.hpp"
+#include "core/printable.hpp"
 
 namespace cnai::clients {
 namespace {
@@ -56,8 +57,21 @@ ErrorCode error_code_for_status(int status, std::string_view message, std::strin
   return ErrorCode::invalid_argument;
 }
 
+Error error_from_response(std::string_view provider, const HttpResponse& response) {
+  if (response.status >= 300 && response.status < 400) {
+    const std::string location = core::printable(response.header("location").value_or("(no Location header)"), 300);
+    return Error(ErrorCode::invalid_argument,
+                 std::string(provider) + " redirected (HTTP " + std::to_string(response.status) + ") to '" + location +
+                     "': redirects are not followed; point the client's base URL there",
+                 response.status, location);
+  }
+  return error_from_response(provider, response.status, response.body);
+}
+
 Error error_from_response(std::string_view provider, int status, std::string_view body) {
   UpstreamErrorBody err = upstream_error_from_json(body);
+  err.message = core::printable(err.message, 300);
+  err.type = core::printable(err.type, 100);
   if (err.message.empty()) err.message = "(no error message)";
   ErrorCode code = error_code_for_status(status, err.message, err.code);
   std::string text = std::string(provider) + " returned HTTP " + std::to_string(status);
@@ -75,6 +89,8 @@ std::optional<Error> in_band_error(std::string_view provider, std::string_view d
   const boost::json::value& e = root->at("error");
   if (e.is_null()) return std::nullopt;
   UpstreamErrorBody err = upstream_error_from_json(data);
+  err.message = core::printable(err.message, 300);
+  err.type = core::printable(err.type, 100);
   ErrorCode code = cnai_code(err.code).value_or(ErrorCode::upstream);
   if (err.type == "rate_limit_error" || err.code == "rate_limit_exceeded") code = ErrorCode::rate_limited;
   if (err.type == "overloaded_error") code = ErrorCode::overloaded;

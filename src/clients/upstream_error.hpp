@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 
+#include "clients/http/http_client.hpp"
 #include "cnai/core/error.hpp"
 
 namespace cnai::clients {
@@ -16,6 +17,10 @@ namespace cnai::clients {
 ErrorCode error_code_for_status(int status, std::string_view upstream_message, std::string_view upstream_code) noexcept;
 
 /// The Error to throw for a non-2xx response from `provider` ("openai", ...).
+/// A redirect names its Location (the clients do not follow redirects: an API
+/// base URL that moved is a configuration to fix). Text from the server is
+/// escaped (core/printable) before it reaches a message.
+Error error_from_response(std::string_view provider, const HttpResponse& response);
 Error error_from_response(std::string_view provider, int status, std::string_view body);
 
 /// An error event inside a 2xx stream ({"error": {...}} or an Anthropic

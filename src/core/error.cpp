@@ -38,12 +38,11 @@ bool is_retryable(ErrorCode code) noexcept {
   }
 }
 
-Error::Error(ErrorCode code, std::string message)
-    : std::runtime_error(std::string(to_string(code)) + ": " + message), code_(code) {}
+Error::Error(ErrorCode code, std::string message) : std::runtime_error(std::move(message)), code_(code) {}
 
 Error::Error(ErrorCode code, std::string message, int upstream_status,
              std::string upstream_message)
-    : std::runtime_error(std::string(to_string(code)) + ": " + message),
+    : std::runtime_error(std::move(message)),
       code_(code),
       upstream_status_(upstream_status),
       upstream_message_(std::move(upstream_message)) {}

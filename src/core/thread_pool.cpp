@@ -1,9 +1,16 @@
 #include "cnai/core/thread_pool.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <string>
+#include <system_error>
+
+#include "cnai/core/error.hpp"
+#include "core/cpu_quota.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -15,34 +22,62 @@
 namespace cnai {
 
 int physical_core_count() noexcept {
-  const unsigned logical = std::max(1u, std::thread::hardware_concurrency());
   try {
-    std::set<std::string> cores;
-    for (unsigned cpu = 0; cpu < logical; ++cpu) {
-      std::ifstream f("/sys/devices/system/cpu/cpu" + std::to_string(cpu) +
-                      "/topology/thread_siblings_list");
-      std::string s;
-      if (!(f >> s)) return static_cast<int>(logical);
-      cores.insert(s);
+    // The CPUs this process may run on (taskset, cpuset cgroups)...
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    std::vector<int> cpus;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+      for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
     }
-    return cores.empty() ? static_cast<int>(logical) : static_cast<int>(cores.size());
+    if (cpus.empty()) {
+      for (unsigned cpu = 0; cpu < std::max(1u, std::thread::hardware_concurrency()); ++cpu) cpus.push_back(static_cast<int>(cpu));
+    }
+    // ...counted once per physical core (hyperthread siblings share one)...
+    std::set<std::string> cores;
+    for (int cpu : cpus) {
+      std::ifstream f("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/thread_siblings_list");
+      std::string s;
+      cores.insert(f >> s ? s : "cpu" + std::to_string(cpu));
+    }
+    int n = static_cast<int>(cores.size());
+    // ...and no more than the cgroup CPU quota allows (a container's --cpus).
+    if (auto quota = core::cgroup_cpu_limit()) n = std::min(n, std::max(1, static_cast<int>(std::ceil(*quota))));
+    return std::max(1, n);
   } catch (...) {
-    return static_cast<int>(logical);
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
 }
 
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(n_threads > 0 ? n_threads : physical_core_count()) {
-  workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  if (n_threads_ > kMaxThreads) {
+    throw Error(ErrorCode::invalid_argument, "ThreadPool: " + std::to_string(n_threads_) + " threads asked, at most " +
+                                                 std::to_string(kMaxThreads));
+  }
+  // A thread that cannot be created must not leave the others running (a
+  // std::thread destroyed while joinable calls std::terminate).
+  try {
+    workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  } catch (const std::exception& e) {
+    const std::size_t started = workers_.size();
+    stop_workers();
+    throw Error(ErrorCode::out_of_memory, "ThreadPool: could start only " + std::to_string(started + 1) + " of " +
+                                              std::to_string(n_threads_) + " threads: " + e.what());
+  }
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::stop_workers() noexcept {
   stop_.store(true, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_acq_rel);
   generation_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
+
+ThreadPool::~ThreadPool() { stop_workers(); }
 
 void ThreadPool::run_job(const Job& job, int index) noexcept {
   try {
@@ -68,6 +103,17 @@ void ThreadPool::run_claimed(std::uint32_t gen) noexcept {
 }
 
 void ThreadPool::dispatch(const Job& job) {
+  // One job at a time: a nested run() (from inside a job) would wait for
+  // itself and a concurrent one would overwrite the job in flight. Both fail.
+  if (running_.exchange(true, std::memory_order_acq_rel)) {
+    throw Error(ErrorCode::invalid_argument,
+                "ThreadPool::run called while another run() is in progress on the same pool (nested, or from "
+                "another thread): one caller at a time; give concurrent callers their own pools");
+  }
+  struct Running {
+    std::atomic<bool>& flag;
+    ~Running() { flag.store(false, std::memory_order_release); }
+  } running{running_};
   if (n_threads_ == 1) {
     job.call(job.ctx, 0, 1);
     return;

@@ -40,11 +40,13 @@ void check_chat_request(const ChatRequest& request) {
                 "response_format " + request.response_format->type + " is not supported by the local engine");
 }
 
-GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& request, std::stop_token stop) {
+GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& request, std::stop_token stop,
+                                 int default_max_tokens) {
   GenerateRequest g;
   g.prompt = engine.tokenize_prompt(engine.render_prompt(request));
   g.sampling = request.sampling;
   g.max_tokens = request.max_tokens;
+  if (!g.max_tokens && default_max_tokens > 0) g.max_tokens = default_max_tokens;  // LocalEngineOptions
   g.stop = request.stop;
   g.deadline = request.deadline;
   g.cancel = std::move(stop);
@@ -125,7 +127,7 @@ ChatResponse LocalEngine::do_chat(const ChatRequest& request, std::stop_token st
 ChatResponse LocalEngine::do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
                                          std::stop_token stop) {
   require_decoder("chat");
-  const GenerateRequest g = generate_request(*this, request, std::move(stop));
+  const GenerateRequest g = generate_request(*this, request, std::move(stop), impl_->options.default_max_tokens);
   ChatResponse response;
   response.id = "chatcmpl-local-" + std::to_string(impl_->next_request++);
   response.model = request.model.empty() ? impl_->name : request.model;

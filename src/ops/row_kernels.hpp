@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "cnai/core/cpu_features.hpp"
+
 namespace cnai::ops::cpu {
 
 struct RowKernels {
@@ -42,6 +44,10 @@ const RowKernels& row_kernels_generic() noexcept;
 // Defined only when the x86 kernels are built (CNAI_X86_KERNELS).
 const RowKernels& row_kernels_avx2() noexcept;
 const RowKernels& row_kernels_avx512() noexcept;
+
+/// The table of one family (the generic one when that family is not built in;
+/// check cnai::cpu_isa_available first to run it).
+const RowKernels& row_kernels_for(CpuIsa isa) noexcept;
 
 /// The table of cnai::active_cpu_isa() (core/cpu_features.hpp), the family
 /// matmul uses too.

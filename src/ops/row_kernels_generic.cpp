@@ -143,16 +143,19 @@ constexpr RowKernels kGeneric{scores_f32, scores_f16, mix_f32,  mix_f16, mix_acc
 
 const RowKernels& row_kernels_generic() noexcept { return kGeneric; }
 
-// The table of the family core's CPU detector chose, as matmul's.
-const RowKernels& row_kernels() noexcept {
+const RowKernels& row_kernels_for(CpuIsa isa) noexcept {
 #if CNAI_X86_KERNELS
-  switch (active_cpu_isa()) {
+  switch (isa) {
     case CpuIsa::avx512: return row_kernels_avx512();
     case CpuIsa::avx2: return row_kernels_avx2();
     case CpuIsa::scalar: break;
   }
 #endif
+  (void)isa;
   return kGeneric;
 }
+
+// The table of the family core's CPU detector chose, as matmul's.
+const RowKernels& row_kernels() noexcept { return row_kernels_for(active_cpu_isa()); }
 
 }  // namespace cnai::ops::cpu

@@ -91,7 +91,7 @@ void merge_json_object(text::jinja::Frame& frame, std::string_view json, std::st
   if (json.empty()) return;
   Value v = text::jinja::parse_json_value(json, what);
   if (!v.is_dict()) throw Error(ErrorCode::invalid_argument, std::string(what) + " must be a JSON object");
-  for (auto& [k, x] : v.dict->entries) frame.vars[k] = x;
+  for (auto& [k, x] : v.dict->entries) frame.vars[k.s] = x;  // JSON object keys: strings
 }
 
 std::string run(const text::ChatTemplateImpl& impl, std::shared_ptr<text::jinja::Frame> globals) {

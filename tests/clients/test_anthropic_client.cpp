@@ -307,8 +307,27 @@ TEST_CASE("AnthropicOptions::from_env") {
   setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9", 1);
   AnthropicOptions o = AnthropicOptions::from_env();
   CHECK(o.api_key == "k-env");
-  CHECK(o.base_url == "http://127.0.0.1:9/v1");
+  CHECK(o.base_url == "http://127.0.0.1:9");
   unsetenv("ANTHROPIC_API_KEY");
   unsetenv("ANTHROPIC_BASE_URL");
   CHECK(AnthropicOptions::from_env().base_url == "https://api.anthropic.com/v1");
+}
+
+TEST_CASE("The base URL reaches /v1/messages with or without /v1, from the environment or an option") {
+  TestHttpServer server;
+  server.route("POST", "/v1/messages", [](const TestRequest&) {
+    return TestResponse::json(R"({"id":"m","model":"claude-3-5-haiku","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn"})");
+  });
+  for (const std::string suffix : {"", "/", "/v1", "/v1/"}) {
+    CAPTURE(suffix);
+    AnthropicOptions flag = fast_anthropic(server);
+    flag.base_url = server.base_url() + suffix;  // as `cnai run --base-url` passes it
+    CHECK(AnthropicClient(flag).chat(simple_request()).choices.at(0).message.content == "ok");
+    setenv("ANTHROPIC_BASE_URL", (server.base_url() + suffix).c_str(), 1);
+    AnthropicOptions env = AnthropicOptions::from_env();
+    unsetenv("ANTHROPIC_BASE_URL");
+    env.common = flag.common;
+    CHECK(AnthropicClient(env).chat(simple_request()).choices.at(0).message.content == "ok");
+  }
+  CHECK(server.requests_handled() == 8);  // one request per call: nothing retried or redirected
 }

@@ -376,7 +376,7 @@ TEST_CASE("Streaming delivers the head once, then pieces in order; on_data can s
       },
       [&](std::string_view piece) {
         pieces.emplace_back(piece);
-        return true;
+        return BodyControl::more;
       });
   CHECK(heads == 1);
   CHECK(head.status == 200);
@@ -391,7 +391,7 @@ TEST_CASE("Streaming delivers the head once, then pieces in order; on_data can s
   client.stream(request(server, "/endless"), [](const HttpResponse&) {},
                 [&](std::string_view piece) {
                   received += piece.size();
-                  return received < 100000;
+                  return received < 100000 ? BodyControl::more : BodyControl::stop;
                 });
   CHECK(received >= 100000);
   CHECK(seconds_since(start) < 2.0);
@@ -457,7 +457,7 @@ TEST_CASE("stream() feeding SseParser yields the server's events, even split mid
   client.stream(request(server, "/v1/chat/completions", "POST", "{}"), [](const HttpResponse&) {},
                 [&](std::string_view piece) {
                   parser.feed(piece, [&](const SseEvent& e) { data.push_back(e.data); });
-                  return true;
+                  return BodyControl::more;
                 });
   CHECK_FALSE(parser.finish());
   CHECK(data == std::vector<std::string>{R"({"n":1})", R"({"n":2})", "[DONE]"});

@@ -88,3 +88,42 @@ TEST_CASE("unlimited limiter never waits; token estimate") {
   CHECK(estimate_request_tokens(400, 50) == doctest::Approx(150.0));
   CHECK(estimate_request_tokens(400, std::nullopt) == doctest::Approx(100.0));
 }
+
+TEST_CASE("a large request is not starved by a stream of small ones: turns follow arrival order") {
+  RateLimiter limiter({0, 60000});  // 1000 tokens/s, bucket of 60000
+  limiter.acquire(60000);           // drained
+  std::atomic<bool> stop{false};
+  std::atomic<int> small_done{0};
+  std::thread smalls([&] {
+    while (!stop) {
+      limiter.acquire(10);  // each fits after 10 ms of refill
+      ++small_done;
+    }
+  });
+  std::this_thread::sleep_for(50ms);  // the small ones are flowing
+  const auto t0 = Clock::now();
+  // 500 tokens need 0.5 s of refill. Waiting for the bucket to hold 500 (the
+  // old rule) never happens while the small ones take every 10 that arrive.
+  CHECK_NOTHROW(limiter.acquire(500, {}, Clock::now() + 3s));
+  const auto waited = Clock::now() - t0;
+  stop = true;
+  smalls.join();
+  CHECK(waited >= 400ms);
+  CHECK(waited < 2s);
+  CHECK(small_done > 5);
+}
+
+TEST_CASE("reservations queue in order and a refund gives the tokens back") {
+  const auto t0 = Clock::now();
+  TokenBucket b(60.0, t0);  // 1 per second
+  CHECK(b.reserve(60.0, t0) == Clock::duration::zero());
+  const auto first = b.reserve(2.0, t0);   // 2 s of debt
+  const auto second = b.reserve(1.0, t0);  // behind it: 3 s
+  CHECK(first >= 1999ms);
+  CHECK(first <= 2001ms);
+  CHECK(second >= 2999ms);
+  CHECK(second <= 3001ms);
+  b.refund(1.0);
+  b.refund(2.0);
+  CHECK(b.available(t0) == doctest::Approx(0.0));
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks that includes point one way between the library's layers (DESIGN.md):
 a folder of src/ or include/cnai/ may include only the folders it is allowed
-to use, and no public header names Beast, Asio, Eigen or CUDA.
+to use, no public header names Beast, Asio, Eigen or CUDA, and every public
+header starts with its description.
 
 Run: check_layers.py [ROOT]  (exit 1 and a list of violations on failure)."""
 import pathlib
@@ -48,11 +49,16 @@ def main(root: pathlib.Path) -> int:
         for path in sorted(base.rglob("*")):
             if path.suffix not in (".hpp", ".cpp", ".h"):
                 continue
-            layer = path.relative_to(base).parts[0]
+            parts = path.relative_to(base).parts
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if base.name == "cnai" and path.suffix == ".hpp" and not text.startswith("//"):
+                problems.append(f"{path.relative_to(root)}: a public header starts with its description (// ...)")
+            if base.name == "cnai" and len(parts) == 1:
+                continue  # the umbrella header (cnai/cnai.hpp) includes every layer
+            layer = parts[0]
             if layer not in allowed:
                 problems.append(f"{path.relative_to(root)}: folder '{layer}' is not a layer of DESIGN.md")
                 continue
-            text = path.read_text(encoding="utf-8", errors="replace")
             for n, line in enumerate(text.splitlines(), 1):
                 m = INCLUDE.match(line.strip())
                 if m and m.group(1) in allowed and m.group(1) not in allowed[layer]:

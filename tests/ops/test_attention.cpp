@@ -157,13 +157,8 @@ TEST_CASE("attention rejects inconsistent shapes with the shapes in the message"
 TEST_CASE("each ISA's row kernels match double references at awkward widths") {
   namespace cpu = cnai::ops::cpu;
   std::vector<const cpu::RowKernels*> tables = {&cpu::row_kernels_generic()};
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
-    tables.push_back(&cpu::row_kernels_avx2());
-  }
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
-    tables.push_back(&cpu::row_kernels_avx512());
+  for (cnai::CpuIsa isa : {cnai::CpuIsa::avx2, cnai::CpuIsa::avx512}) {  // those built in and run by this CPU
+    if (cnai::cpu_isa_available(isa)) tables.push_back(&cpu::row_kernels_for(isa));
   }
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> dist(-2.0f, 2.0f);

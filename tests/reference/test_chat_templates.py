@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-jinja2 = pytest.importorskip("jinja2")
+import jinja2  # scripts/requirements.txt: a missing one is a failure, not a skip
 from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
 
-from cnai_support import CNAI_BIN, default_model  # noqa: E402
-SHARED_DATA = Path(os.environ.get("CNAI_SHARED_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+from cnai_support import CNAI_BIN, SHARED_DATA, default_model, shared_data  # noqa: E402
 TEMPLATE_DIR = SHARED_DATA / "chat-templates"
 FIXED_NOW = datetime.datetime(2024, 7, 26, 12, 0, 0)
 
@@ -244,8 +243,7 @@ CASES = [(c, g) for c in CONVERSATIONS for g in (True, False)]
 
 
 def test_templates_present():
-    if not TEMPLATE_DIR.is_dir():
-        pytest.skip(f"shared chat templates missing at {TEMPLATE_DIR} (set CNAI_SHARED_DATA_DIR)")
+    shared_data("chat-templates")
     assert len(TEMPLATES) >= 17, f"expected the shared chat templates in {TEMPLATE_DIR}"
 
 
@@ -336,6 +334,51 @@ def test_random_whitespace_control(tmp_path, seed):
 @pytest.mark.parametrize("seed", range(100))
 def test_random_expressions(tmp_path, seed):
     source = expression_template(seed)
+    path = tmp_path / "t.jinja"
+    path.write_text(source, encoding="utf-8")
+    check(tmp_path, source, ["--template", str(path)], EXPR_CONTEXT)
+
+
+# --- dicts with non-string keys, as Python's --------------------------------
+# Published templates build lookup tables such as {0: 'User', 1: 'Assistant'};
+# jinja2 (Python dicts) decides every expected output here.
+INT_KEY_TEMPLATES = [
+    "{% set names = {0: 'User', 1: 'Assistant'} %}{% for m in messages %}{{ names[loop.index0 % 2] }}: {{ m.content }}\n{% endfor %}",
+    "{% set d = {1: 'a', 2.5: 'b', true: 'c', none: 'n', 'k': 'v'} %}{{ d }}|{{ d[1] }}|{{ d[2.5] }}|{{ d[none] }}|{{ d|length }}",
+    "{% set d = {1: 'int', 1.0: 'float', true: 'bool'} %}{{ d }} {{ d|length }} {{ d[1.0] }}",
+    "{% set d = {(1, 2): 'pair', (3,): 'one'} %}{{ d[(1, 2)] }} {{ (1, 2) in d }} {{ (2, 1) in d }} {{ d }}",
+    "{% set d = {3: 'c', 1: 'a', 2: 'b'} %}{% for k in d %}{{ k }}{% endfor %} {{ d|dictsort }} {{ d.keys()|list }} {{ d.items()|list }}",
+    "{% set d = {3: 'c', 1: 'a'} %}{{ d|tojson }} {{ {true: 1, none: 2, 1.5: 3}|tojson }} {{ d.get(3) }} {{ d.get(9, 'none') }}",
+    "{% set d = {1: 'x'} %}{{ 1 in d }} {{ '1' in d }} {{ d['1'] is defined }} {{ d[2] is defined }} {{ d == {1.0: 'x'} }}",
+    "{% set d = {1: 'a', 'b': 2} %}{{ d|dictsort }}",
+    "{% set d = {[1]: 'list'} %}{{ d }}",
+    "{{ {1: 'a'}[[1]] }}",
+    "{{ {(1, 2): 'a'}|tojson }}",
+    "{% set d = {0: 'zero'} %}{{ d|first }} {{ d|last }} {{ d.values()|list }} {{ d|items|list }}",
+]
+
+
+@pytest.mark.parametrize("index", range(len(INT_KEY_TEMPLATES)))
+def test_dicts_with_non_string_keys(tmp_path, index):
+    source = INT_KEY_TEMPLATES[index]
+    path = tmp_path / "t.jinja"
+    path.write_text(source, encoding="utf-8")
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
+                {"role": "user", "content": "Bye"}]
+    check(tmp_path, source, ["--template", str(path)], {"messages": messages})
+
+
+INT_KEY_ATOMS = EXPR_ATOMS + ["{1: 'one', 2: 'two'}", "{0: 'a', true: 'b'}", "{none: 1, 2.5: 'x'}",
+                              "{(1, 'x'): 3}", "{1: {2: 'deep'}}"]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_expressions_with_non_string_keys(tmp_path, seed):
+    rng = random.Random(1000 + seed)
+    atoms = [rng.choice(INT_KEY_ATOMS[-5:]) for _ in range(2)]
+    source = ("{% set a = " + atoms[0] + " %}{% set b = " + atoms[1] + " %}{{ (a|" + rng.choice(EXPR_FILTERS) +
+              ") }} {{ a == b }} {{ " + rng.choice(["1", "2", "0", "true", "none", "2.5", "(1, 'x')", "'a'"]) +
+              " in a }} {{ a[" + rng.choice(["1", "2", "0", "true", "none", "2.5", "(1, 'x')"]) + "] }}")
     path = tmp_path / "t.jinja"
     path.write_text(source, encoding="utf-8")
     check(tmp_path, source, ["--template", str(path)], EXPR_CONTEXT)

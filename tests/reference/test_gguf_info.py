@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-gguf = pytest.importorskip("gguf")
+import gguf  # scripts/requirements.txt: a missing one is a failure, not a skip
 
 from cnai_support import CNAI_BIN, default_model
 

@@ -3,14 +3,27 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
-#include <filesystem>
+
+#include "cnai/core/default_model.hpp"
 
 namespace cnai::testing {
 
+bool inputs_required() {
+  const char* req = std::getenv("CNAI_REQUIRE_MODEL");
+  return req && std::string(req) == "1";
+}
+
+void missing_input(const std::string& what, const std::string& how) {
+  if (inputs_required()) {
+    FAIL(what << " is missing and CNAI_REQUIRE_MODEL=1 (" << how << ")");
+  } else {
+    MESSAGE("SKIPPED: " << what << " is missing (" << how << ")");
+  }
+}
+
 std::string default_model_path() {
   if (const char* p = std::getenv("CNAI_MODEL"); p && *p) return p;
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "") + "/.cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  return cnai::default_model_path();
 }
 
 namespace {
@@ -29,14 +42,7 @@ std::optional<std::string> existing_or_skip(const std::string& path, const char*
 }  // namespace
 
 std::string embedding_model_path(const std::string& type) {
-  std::string cache;
-  if (const char* c = std::getenv("CNAI_CACHE_DIR"); c && *c) {
-    cache = c;
-  } else {
-    const char* home = std::getenv("HOME");
-    cache = std::string(home ? home : "") + "/.cache/cnai";
-  }
-  return cache + "/models/all-MiniLM-L6-v2." + type + ".gguf";
+  return cnai::default_cache_dir() + "/models/all-MiniLM-L6-v2." + type + ".gguf";
 }
 
 std::optional<std::string> embedding_model_or_skip(const std::string& type) {
@@ -46,12 +52,19 @@ std::optional<std::string> embedding_model_or_skip(const std::string& type) {
 std::optional<std::string> default_model_or_skip() {
   const std::string path = default_model_path();
   if (std::filesystem::is_regular_file(path)) return path;
-  const char* req = std::getenv("CNAI_REQUIRE_MODEL");
-  if (req && std::string(req) == "1") {
-    FAIL("default model missing at " << path << " and CNAI_REQUIRE_MODEL=1 (run scripts/fetch_model.sh)");
-  } else {
-    MESSAGE("SKIPPED: default model missing at " << path << " (run scripts/fetch_model.sh)");
-  }
+  missing_input("the default model " + path, "run scripts/fetch_model.sh, or set CNAI_MODEL");
+  return std::nullopt;
+}
+
+std::filesystem::path shared_data_dir() {
+  if (const char* env = std::getenv("CNAI_SHARED_DATA_DIR"); env && *env) return env;
+  return CNAI_SHARED_DATA_DIR;
+}
+
+std::optional<std::filesystem::path> shared_data_or_skip(const std::string& relative) {
+  const auto path = shared_data_dir() / relative;
+  if (std::filesystem::exists(path)) return path;
+  missing_input("shared test data " + path.string(), "set CNAI_SHARED_DATA_DIR to the shared data folder");
   return std::nullopt;
 }
 

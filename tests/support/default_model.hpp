@@ -1,17 +1,26 @@
-// Locating the default model for tests that need it.
-// Missing model: the test is skipped with a message, or fails if CNAI_REQUIRE_MODEL=1.
+// The one place that decides what a test does when an input it needs is
+// missing (the default model, a file of ../shared/data): with
+// CNAI_REQUIRE_MODEL=1 (CI) it fails; elsewhere it is skipped with a message
+// naming what is missing and how to get it. No test passes by not running.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
 namespace cnai::testing {
 
-/// $CNAI_MODEL, else $HOME/.cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf.
+/// True when missing inputs are failures (CNAI_REQUIRE_MODEL=1).
+bool inputs_required();
+
+/// Reports a missing input: a doctest FAIL when inputs_required(), else a
+/// "SKIPPED: <what> (<how>)" message. The caller then returns.
+void missing_input(const std::string& what, const std::string& how);
+
+/// $CNAI_MODEL, else the library's default model path (cache directory).
 std::string default_model_path();
 
-/// The default model's path if it exists. Otherwise std::nullopt after a doctest
-/// MESSAGE (skip), or a FAIL when CNAI_REQUIRE_MODEL=1.
+/// The default model's path if it exists; otherwise missing_input() and nullopt.
 std::optional<std::string> default_model_or_skip();
 
 /// The set-up's embedding model (scripts/fetch_embedding_model.sh) in weight type
@@ -21,5 +30,10 @@ std::string embedding_model_path(const std::string& type = "Q8_0");
 
 /// As default_model_or_skip, for embedding_model_path(type).
 std::optional<std::string> embedding_model_or_skip(const std::string& type = "Q8_0");
+/// $CNAI_SHARED_DATA_DIR, else ../shared/data next to the checkout (CMake's default).
+std::filesystem::path shared_data_dir();
+
+/// shared_data_dir() / relative if it exists; otherwise missing_input() and nullopt.
+std::optional<std::filesystem::path> shared_data_or_skip(const std::string& relative);
 
 }  // namespace cnai::testing

@@ -136,6 +136,8 @@ struct TestHttpServer::Impl {
   void serve_requests(Stream& stream, tcp::socket& socket);
   template <class Stream>
   bool respond(Stream& stream, tcp::socket& socket, const TestResponse& response, bool keep_alive);
+  template <class Stream>
+  bool endless_framing(Stream& stream, Fault fault);
   TestResponse dispatch(const TestRequest& request);
   bool sleep_for(std::chrono::milliseconds duration) const;
 };
@@ -183,6 +185,33 @@ void TestHttpServer::Impl::serve(tcp::socket socket) {
   socket.close(ignored);
 }
 
+// A chunked response whose chunk extension, or trailer, never ends: writes
+// until the client goes away (the write then fails) or the server stops.
+template <class Stream>
+bool TestHttpServer::Impl::endless_framing(Stream& stream, Fault fault) {
+  asio::write(stream, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                               "Transfer-Encoding: chunked\r\n\r\n")));
+  if (fault == Fault::endless_chunk_extension) {
+    asio::write(stream, asio::buffer(std::string("1;ext=")));
+  } else {
+    asio::write(stream, asio::buffer(std::string("5\r\nhello\r\n0\r\n")));
+  }
+  const std::string filler = fault == Fault::endless_chunk_extension ? std::string(16 * 1024, 'a')
+                                                                      : [] {
+                                                                          std::string t;
+                                                                          while (t.size() < 16 * 1024) t += "X-Trailer: v\r\n";
+                                                                          return t;
+                                                                        }();
+  while (!stopping) {
+    beast::error_code ec;
+    asio::write(stream, asio::buffer(filler), ec);
+    if (ec) break;
+    owner.fault_bytes_ += filler.size();
+    if (owner.fault_bytes_ > (std::size_t{2} << 30)) break;  // 2 GiB: the client never stopped us
+  }
+  return false;
+}
+
 TestResponse TestHttpServer::Impl::dispatch(const TestRequest& request) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   TestHandler handler;
@@ -224,6 +253,10 @@ bool TestHttpServer::Impl::respond(Stream& stream, tcp::socket& socket, const Te
                                    bool keep_alive) {
   if (!sleep_for(response.delay_before_head)) return false;
   if (response.fault == Fault::close_before_response) return false;
+  for (const auto& interim : response.interim) asio::write(stream, asio::buffer(interim));
+  if (response.fault == Fault::endless_chunk_extension || response.fault == Fault::endless_trailer) {
+    return endless_framing(stream, response.fault);
+  }
   const bool chunked = !response.chunks.empty() || response.fault == Fault::endless_body;
   std::vector<std::string> pieces = response.chunks;
   std::string body = response.body;
@@ -247,6 +280,7 @@ bool TestHttpServer::Impl::respond(Stream& stream, tcp::socket& socket, const Te
     head += fmt::format("{}: {}\r\n", name, value);
   }
   if (!has_type) head += "Content-Type: application/json\r\n";
+  if (response.fault == Fault::huge_header) head += "X-Huge: " + std::string(100 * 1024, 'h') + "\r\n";
   if (response.gzip) head += "Content-Encoding: gzip\r\n";
   if (close) head += "Connection: close\r\n";
   if (chunked) {
@@ -277,6 +311,17 @@ bool TestHttpServer::Impl::respond(Stream& stream, tcp::socket& socket, const Te
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     if (i > 0 && !sleep_for(response.chunk_delay)) return false;
     if (!pieces[i].empty()) write_chunk(pieces[i]);
+  }
+  if (response.fault == Fault::reset_after_chunks) {
+    // Let the client read what was sent first: an RST discards unread data.
+    if (!sleep_for(std::chrono::milliseconds(100))) return false;
+    socket.set_option(asio::socket_base::linger(true, 0));  // close sends RST
+    return false;
+  }
+  if (response.fault == Fault::stall_after_chunks) {
+    while (sleep_for(std::chrono::milliseconds(50))) {
+    }
+    return false;
   }
   asio::write(stream, asio::buffer(std::string("0\r\n\r\n")));
   return !close;

@@ -32,6 +32,13 @@ enum class Fault {
   reset_mid_body,         // send half the body, then reset the connection (RST)
   truncated_body,         // Content-Length larger than what is sent, then close
   endless_body,           // chunked body that never ends (until the client leaves)
+  // What a hostile server does (each must leave the client bounded and typed):
+  endless_chunk_extension,  // a chunk header "1;aaaa..." whose extension never ends
+  endless_trailer,          // the last chunk, then trailer fields that never end
+  huge_header,              // one header field of 100 KiB
+  // After the chunks (e.g. an SSE stream's end marker) instead of the last chunk:
+  reset_after_chunks,     // reset the connection (RST)
+  stall_after_chunks,     // say nothing more, keep the connection open
 };
 
 struct TestResponse {
@@ -46,6 +53,9 @@ struct TestResponse {
   bool gzip = false;  // compress the payload, add Content-Encoding: gzip
   bool close_connection = false;
   Fault fault = Fault::none;
+  /// Written before the response, one interim response each (e.g.
+  /// "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n").
+  std::vector<std::string> interim;
 
   static TestResponse json(std::string body, int status = 200);
   /// text/event-stream, each entry one chunk (write "data: ...\n\n" yourself).
@@ -73,6 +83,8 @@ class TestHttpServer {
   std::string base_url() const;  // "http://127.0.0.1:PORT" or "https://..."
   std::size_t connections_accepted() const { return connections_; }
   std::size_t requests_handled() const { return requests_; }
+  /// Bytes written by the endless faults before the client went away.
+  std::size_t fault_bytes_sent() const { return fault_bytes_; }
   std::optional<TestRequest> last_request() const;
   /// Drops every open connection, as a server's idle timeout would.
   void close_connections();
@@ -87,6 +99,7 @@ class TestHttpServer {
   uint16_t port_ = 0;
   std::atomic<std::size_t> connections_{0};
   std::atomic<std::size_t> requests_{0};
+  std::atomic<std::size_t> fault_bytes_{0};
 };
 
 }  // namespace cnai::test

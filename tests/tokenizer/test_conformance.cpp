@@ -90,8 +90,8 @@ std::vector<std::filesystem::path> vocab_files() {
 TEST_CASE("tokenizer conformance with llama.cpp vocab test vectors") {
   const auto files = vocab_files();
   if (files.empty()) {
-    MESSAGE("skipped: no ggml-vocab-*.gguf under " << tokenizer_data_dir().string()
-                                                    << " (set CNAI_SHARED_DATA_DIR)");
+    cnai::testing::missing_input("ggml-vocab-*.gguf under " + tokenizer_data_dir().string(),
+                                 "set CNAI_SHARED_DATA_DIR to the shared data folder");
     return;
   }
   for (const auto& file : files) {

@@ -9,14 +9,9 @@
 
 #include "cnai/gguf/gguf.hpp"
 #include "cnai/text/tokenizer.hpp"
+#include "support/default_model.hpp"
 
 namespace {
-
-std::string default_model() {
-  if (const char* env = std::getenv("CNAI_MODEL"); env != nullptr && *env != '\0') return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "") + "/.cache/cnai/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
 std::int32_t token_id(const cnai::Tokenizer& tok, const std::string& text) {
   const auto& tokens = tok.vocab().tokens;
@@ -29,13 +24,9 @@ std::int32_t token_id(const cnai::Tokenizer& tok, const std::string& text) {
 }  // namespace
 
 TEST_CASE("SmolLM2 tokenizer from the default model") {
-  const std::string path = default_model();
-  if (!std::filesystem::exists(path)) {
-    const char* require = std::getenv("CNAI_REQUIRE_MODEL");
-    if (require != nullptr && std::string(require) == "1") FAIL("default model missing: " << path);
-    MESSAGE("skipped: default model not found at " << path);
-    return;
-  }
+  const auto found = cnai::testing::default_model_or_skip();
+  if (!found) return;
+  const std::string path = *found;
   const auto reader = cnai::GgufReader::open(path);
   const auto tok = cnai::Tokenizer::from_gguf(reader);
   CHECK(tok.vocab_size() == 49152);

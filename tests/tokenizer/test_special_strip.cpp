@@ -19,12 +19,9 @@ std::vector<std::int32_t> encode(const cnai::Tokenizer& t, const std::string& te
 }  // namespace
 
 TEST_CASE("Phi-3's special tokens swallow the whitespace after them; <s> and others keep it") {
-  const auto path = tokenizer_data_dir() / "ggml-vocab-phi-3.gguf";
-  if (!std::filesystem::exists(path)) {
-    FAIL("missing " << path.string() << " (set CNAI_SHARED_DATA_DIR)");
-    return;
-  }
-  const auto phi3 = cnai::Tokenizer::from_gguf(path.string());
+  const auto path = cnai::testing::shared_data_or_skip("tokenizer/ggml-vocab-phi-3.gguf");
+  if (!path) return;
+  const auto phi3 = cnai::Tokenizer::from_gguf(path->string());
   REQUIRE(phi3.vocab().model_name.find("Phi") != std::string::npos);
   // "</s>  CamelCase" encodes as "</s>CamelCase": the spaces after </s> are gone.
   CHECK(encode(phi3, "x</s>  \n CamelCase") == encode(phi3, "x</s>CamelCase"));

@@ -209,12 +209,9 @@ TEST_CASE("StreamDecoder emits a character split across tokens once it is whole"
 }
 
 TEST_CASE("StreamDecoder over a real vocabulary reproduces decode") {
-  const auto path = tokenizer_data_dir() / "ggml-vocab-gpt-2.gguf";
-  if (!std::filesystem::exists(path)) {
-    MESSAGE("skipped: " << path.string() << " not found");
-    return;
-  }
-  const auto tok = cnai::Tokenizer::from_gguf(path.string());
+  const auto path = cnai::testing::shared_data_or_skip("tokenizer/ggml-vocab-gpt-2.gguf");
+  if (!path) return;
+  const auto tok = cnai::Tokenizer::from_gguf(path->string());
   const std::string text = "Emoji \xF0\x9F\x98\xB6\xE2\x80\x8D\xF0\x9F\x8C\xAB\xEF\xB8\x8F and \xF0\x9F\xA6\x99 llama";
   const auto ids = tok.encode(text, {.add_special = false});
   cnai::StreamDecoder stream(tok);

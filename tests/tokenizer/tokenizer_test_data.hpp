@@ -1,14 +1,10 @@
 // Where the tokenizer tests find the shared llama.cpp vocab files:
-// $CNAI_SHARED_DATA_DIR, else the path CMake baked in.
+// $CNAI_SHARED_DATA_DIR/tokenizer, else the path CMake baked in (see
+// support/default_model.hpp for what a test does when they are missing).
 #pragma once
 
-#include <cstdlib>
 #include <filesystem>
-#include <string>
 
-inline std::filesystem::path tokenizer_data_dir() {
-  if (const char* env = std::getenv("CNAI_SHARED_DATA_DIR"); env != nullptr && *env != '\0') {
-    return std::filesystem::path(env) / "tokenizer";
-  }
-  return std::filesystem::path(CNAI_SHARED_DATA_DIR) / "tokenizer";
-}
+#include "support/default_model.hpp"
+
+inline std::filesystem::path tokenizer_data_dir() { return cnai::testing::shared_data_dir() / "tokenizer"; }

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "cnai/core/default_model.hpp"
 #include "cnai/core/error.hpp"
 
 namespace cnai::cli {
@@ -133,20 +134,14 @@ bool register_command(Command command) {
 
 const std::map<std::string, Command>& commands() { return registry(); }
 
-static std::string cache_dir() {
-  if (const char* c = std::getenv("CNAI_CACHE_DIR"); c && *c) return c;
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.cache/cnai";
-}
-
 std::string default_model_path() {
   if (const char* m = std::getenv("CNAI_MODEL"); m && *m) return m;
-  return cache_dir() + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  return cnai::default_model_path();  // the library's: the cache directory's default model
 }
 
 std::string default_embedding_model_path() {
   if (const char* m = std::getenv("CNAI_EMBEDDING_MODEL"); m && *m) return m;
-  return cache_dir() + "/models/all-MiniLM-L6-v2.Q8_0.gguf";
+  return cnai::default_embedding_model_path();
 }
 
 }  // namespace cnai::cli

@@ -44,8 +44,8 @@ struct Command {
 bool register_command(Command command);
 const std::map<std::string, Command>& commands();
 
-/// The default model path: $CNAI_MODEL, else
-/// ${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/SmolLM2-135M-Instruct.Q4_1.gguf.
+/// The default model path: $CNAI_MODEL, else cnai::default_model_path()
+/// (${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/SmolLM2-135M-Instruct.Q4_1.gguf).
 std::string default_model_path();
 
 /// The default embedding model: $CNAI_EMBEDDING_MODEL, else

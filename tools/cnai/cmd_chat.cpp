@@ -51,7 +51,7 @@ int chat_command(const std::vector<std::string>& argv) {
   flags.insert(flags.end(), cnai::cli::kLocalFlagNames.begin(), cnai::cli::kLocalFlagNames.end());
   Args args(argv, flags);
   if (args.has("-h") || args.has("--help")) {
-    std::printf("%s%s", kUsage, cnai::cli::kLocalFlagsUsage);
+    std::printf("%s%s", kUsage, cnai::cli::local_flags_usage().c_str());
     return 0;
   }
   auto engine = cnai::LocalEngine::load(cnai::cli::model_path(args), cnai::cli::engine_options_from(args));

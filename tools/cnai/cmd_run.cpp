@@ -1,9 +1,12 @@
 // `cnai run`: one chat turn. With --provider it calls a cloud API (OpenAI,
 // Azure OpenAI, Anthropic, or any OpenAI-compatible server via --base-url);
 // without it, the local engine on a GGUF model (the default model unless -m).
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "cli.hpp"
 #include "cnai/api/json.hpp"
@@ -21,10 +24,13 @@ constexpr const char* kUsage =
     "usage: cnai run [-m MODEL] -p TEXT [options]          (local model)\n"
     "       cnai run --provider openai|azure|anthropic --model NAME -p TEXT [--system S]\n"
     "                [--base-url URL] [--max-tokens N] [--temperature T] [--json] [--no-stream]\n"
-    "                [--api-key-env VAR] [--deployment NAME] [--max-retries N]\n"
+    "                [--api-key-env VAR] [--deployment NAME] [--max-retries N] [--timeout S]\n"
     "  --json              print one JSON object: the chat.completion (choices, usage) plus \"cnai\"\n"
     "                      (backend, cost, timings; token ids of local choices)\n"
     "  --no-stream         print the answer when it is complete\n"
+    "  --timeout S         give up after S seconds: per attempt for a provider (default 600;\n"
+    "                      also connect 10 s, first byte 600 s, 120 s between stream reads,\n"
+    "                      --max-retries 2), the whole answer for the local model (default none)\n"
     "local options:\n";
 
 cnai::ChatRequest request_from(const Args& args) {
@@ -46,10 +52,22 @@ std::string api_key_from(const Args& args, const char* default_env) {
   return v ? std::string(v) : std::string();
 }
 
-cnai::ClientCommonOptions common_from(const Args& args) {
-  cnai::ClientCommonOptions c;
+std::optional<std::chrono::milliseconds> timeout_from(const Args& args) {
+  if (!args.has("--timeout")) return std::nullopt;
+  const double seconds = args.get_double("--timeout", 0);
+  if (!(seconds > 0) || seconds > 86400 * 7)
+    throw cnai::Error(cnai::ErrorCode::invalid_argument, "--timeout must be a number of seconds in (0, 604800]");
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+// The options from_env() read (proxy, prices), with the flags applied on top.
+void apply_common_flags(const Args& args, cnai::ClientCommonOptions& c) {
   c.retries.max_retries = static_cast<int>(args.get_int("--max-retries", c.retries.max_retries));
-  return c;
+  if (auto t = timeout_from(args)) {
+    c.timeouts.total = *t;
+    c.timeouts.first_byte = std::min(c.timeouts.first_byte, *t);
+    c.timeouts.idle_read = std::min(c.timeouts.idle_read, *t);
+  }
 }
 
 std::shared_ptr<cnai::Backend> make_cloud_backend(const std::string& provider, const Args& args, const cnai::ChatRequest& request) {
@@ -64,7 +82,7 @@ std::shared_ptr<cnai::Backend> make_cloud_backend(const std::string& provider, c
       throw cnai::Error(cnai::ErrorCode::unauthorized, "no API key: set " +
                                                            args.get_or("--api-key-env", provider == "azure" ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY"));
     }
-    o.common = common_from(args);
+    apply_common_flags(args, o.common);
     return std::make_shared<cnai::OpenAiClient>(o);
   }
   if (provider == "anthropic") {
@@ -74,7 +92,7 @@ std::shared_ptr<cnai::Backend> make_cloud_backend(const std::string& provider, c
     if (o.api_key.empty() && !args.has("--base-url")) {
       throw cnai::Error(cnai::ErrorCode::unauthorized, "no API key: set " + args.get_or("--api-key-env", "ANTHROPIC_API_KEY"));
     }
-    o.common = common_from(args);
+    apply_common_flags(args, o.common);
     return std::make_shared<cnai::AnthropicClient>(o);
   }
   throw cnai::Error(cnai::ErrorCode::invalid_argument,
@@ -108,12 +126,15 @@ int run_backend(const Args& args, cnai::Backend& backend, cnai::ChatRequest requ
   }
   if (!args.has("--json")) {
     for (const auto& c : response.choices) {
-      for (const auto& call : c.message.tool_calls)
-        std::printf("[tool call %s(%s)]\n", call.name.c_str(), call.arguments.c_str());
+      for (const auto& call : c.message.tool_calls) {
+        const std::string line = "[tool call " + call.name + "(" + call.arguments + ")]\n";
+        std::fwrite(line.data(), 1, line.size(), stdout);  // whole, NUL bytes included
+      }
     }
   }
   std::fflush(stdout);
-  std::fputs(cnai::cli::timing_line(response).c_str(), stderr);
+  const std::string timing = cnai::cli::timing_line(response);
+  std::fwrite(timing.data(), 1, timing.size(), stderr);
   return 0;
 }
 
@@ -128,6 +149,7 @@ int run_cloud(const Args& args) {
 int run_local(const Args& args) {
   cnai::ChatRequest request = request_from(args);
   cnai::cli::apply_request_flags(args, request);
+  if (auto t = timeout_from(args)) request.deadline = std::chrono::steady_clock::now() + *t;
   auto engine = cnai::LocalEngine::load(cnai::cli::model_path(args), cnai::cli::engine_options_from(args));
   return run_backend(args, *engine, std::move(request));
 }
@@ -137,7 +159,7 @@ int run_command(const std::vector<std::string>& argv) {
   flags.insert(flags.end(), cnai::cli::kLocalFlagNames.begin(), cnai::cli::kLocalFlagNames.end());
   Args args(argv, flags);
   if (args.has("-h") || args.has("--help")) {
-    std::fprintf(stdout, "%s%s", kUsage, cnai::cli::kLocalFlagsUsage);
+    std::fprintf(stdout, "%s%s", kUsage, cnai::cli::local_flags_usage().c_str());
     return 0;
   }
   if (!args.has("--provider")) return run_local(args);

@@ -6,21 +6,30 @@
 
 namespace cnai::cli {
 
-const char* const kLocalFlagsUsage =
-    "  -m MODEL            GGUF file (default: the set-up's SmolLM2-135M-Instruct)\n"
-    "  -t N                compute threads (default: physical cores)\n"
-    "  -c N                context length (default: the model's, at most 4096)\n"
-    "  --template FILE     Jinja chat template instead of the model's\n"
-    "  --kv-type f16|f32   KV cache precision (default f16)\n"
-    "  --chatml            use ChatML when the model's template is missing or unusable\n"
-    "  --system TEXT       system message\n"
-    "  --max-tokens N      stop after N generated tokens\n"
-    "  --stop TEXT         stop sequence (repeatable)\n"
-    "  --temperature T     0 = greedy (default 0.8)\n"
-    "  --top-k K  --top-p P  --min-p P   (defaults 40, 0.95, 0.05)\n"
-    "  --repeat-penalty R  --frequency-penalty F  --presence-penalty P\n"
-    "  --seed N            reproducible sampling\n"
-    "  --logit-bias ID=B   add B to token ID's logit; -100 bans it (repeatable)\n";
+std::string local_flags_usage() {
+  const LocalEngineOptions d;  // the defaults are the library's, stated once
+  const SamplingParams& s = d.default_sampling;
+  char sampling[256];
+  std::snprintf(sampling, sizeof sampling,
+                "  --max-tokens N      stop after N generated tokens (default %d)\n"
+                "  --stop TEXT         stop sequence (repeatable)\n"
+                "  --temperature T     0 = greedy (default %g)\n"
+                "  --top-k K  --top-p P  --min-p P   (defaults %d, %g, %g)\n",
+                d.default_max_tokens, static_cast<double>(s.temperature.value_or(1.0f)), s.top_k.value_or(0),
+                static_cast<double>(s.top_p.value_or(1.0f)), static_cast<double>(s.min_p.value_or(0.0f)));
+  return std::string(
+             "  -m MODEL            GGUF file (default: " + default_model_path() + ")\n"
+             "  -t N                compute threads (default: physical cores)\n"
+             "  -c N                context length (default: the model's, at most 4096)\n"
+             "  --template FILE     Jinja chat template instead of the model's\n"
+             "  --kv-type f16|f32   KV cache precision (default f16)\n"
+             "  --chatml            use ChatML when the model's template is missing or unusable\n"
+             "  --system TEXT       system message\n") +
+         sampling +
+         "  --repeat-penalty R  --frequency-penalty F  --presence-penalty P\n"
+         "  --seed N            reproducible sampling\n"
+         "  --logit-bias ID=B   add B to token ID's logit; -100 bans it (repeatable)\n";
+}
 
 const std::vector<std::string> kLocalFlagNames = {"--chatml"};
 
@@ -37,11 +46,7 @@ LocalEngineOptions engine_options_from(const Args& args) {
   }
   apply_model_env(o.model);
   o.template_now = template_now_from_env();
-  o.default_sampling.temperature = 0.8f;
-  o.default_sampling.top_k = 40;
-  o.default_sampling.top_p = 0.95f;
-  o.default_sampling.min_p = 0.05f;
-  return o;
+  return o;  // sampling and max_tokens defaults: LocalEngineOptions's own
 }
 
 void apply_request_flags(const Args& args, ChatRequest& r) {
@@ -73,16 +78,15 @@ void apply_request_flags(const Args& args, ChatRequest& r) {
 }
 
 std::string timing_line(const ChatResponse& r) {
-  char buf[384];
+  char buf[320];
   std::snprintf(buf, sizeof buf,
-                "[%s %s] prompt %lld tokens (%lld cached) at %.1f tokens/s; %lld generated at %.1f tokens/s; "
+                "] prompt %lld tokens (%lld cached) at %.1f tokens/s; %lld generated at %.1f tokens/s; "
                 "first token %.0f ms, total %.0f ms; $%.6f; finish %s\n",
-                r.backend.c_str(), r.model.c_str(), static_cast<long long>(r.usage.prompt_tokens),
-                static_cast<long long>(r.usage.cached_prompt_tokens), r.timings.prompt_tokens_per_s,
-                static_cast<long long>(r.usage.completion_tokens), r.timings.completion_tokens_per_s,
-                r.timings.time_to_first_token_ms, r.timings.total_ms, r.usage.cost_usd,
-                r.choices.empty() ? "none" : std::string(to_string(r.choices[0].finish_reason)).c_str());
-  return buf;
+                static_cast<long long>(r.usage.prompt_tokens), static_cast<long long>(r.usage.cached_prompt_tokens),
+                r.timings.prompt_tokens_per_s, static_cast<long long>(r.usage.completion_tokens),
+                r.timings.completion_tokens_per_s, r.timings.time_to_first_token_ms, r.timings.total_ms,
+                r.usage.cost_usd, r.choices.empty() ? "none" : std::string(to_string(r.choices[0].finish_reason)).c_str());
+  return "[" + r.backend + " " + r.model + buf;  // names whole, whatever bytes they hold
 }
 
 }  // namespace cnai::cli

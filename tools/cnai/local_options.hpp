@@ -10,14 +10,14 @@
 
 namespace cnai::cli {
 
-/// Usage text for the flags below.
-extern const char* const kLocalFlagsUsage;
+/// Usage text for the flags below, with the library's defaults.
+std::string local_flags_usage();
 /// Flags among them that take no value.
 extern const std::vector<std::string> kLocalFlagNames;
 
 /// -m MODEL (default model otherwise), -t THREADS, -c CTX, --template FILE,
-/// --chatml. Sampling defaults are llama.cpp's (temperature 0.8, top-k 40,
-/// top-p 0.95, min-p 0.05); the sampling flags override them.
+/// --chatml. Sampling and max_tokens defaults are LocalEngineOptions's (the
+/// library's, documented there); the sampling flags override them.
 LocalEngineOptions engine_options_from(const Args& args);
 
 /// --system, --max-tokens, --stop (repeatable), --seed and friends.

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   try {
     return it->second.run(args);
   } catch (const cnai::Error& e) {
-    std::fprintf(stderr, "cnai %s: error: %s\n", argv[1], e.what());
+    // "cnai run: error [invalid_argument]: temperature must be in [0, 2], got -1"
+    std::fprintf(stderr, "cnai %s: error [%s]: %s\n", argv[1], std::string(cnai::to_string(e.code())).c_str(), e.what());
     return e.code() == cnai::ErrorCode::invalid_argument ? 2 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cnai %s: error: %s\n", argv[1], e.what());

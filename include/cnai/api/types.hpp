@@ -63,16 +63,17 @@ struct ResponseFormat {
   bool strict = false;
 };
 
+/// Every field defaulted, so designated initialisers may name any subset.
 struct SamplingParams {
-  std::optional<float> temperature;
-  std::optional<float> top_p;
-  std::optional<int> top_k;
-  std::optional<float> min_p;
-  std::optional<float> repetition_penalty;
-  std::optional<float> frequency_penalty;
-  std::optional<float> presence_penalty;
-  std::optional<std::uint64_t> seed;
-  std::map<std::int32_t, float> logit_bias;
+  std::optional<float> temperature{};
+  std::optional<float> top_p{};
+  std::optional<int> top_k{};
+  std::optional<float> min_p{};
+  std::optional<float> repetition_penalty{};
+  std::optional<float> frequency_penalty{};
+  std::optional<float> presence_penalty{};
+  std::optional<std::uint64_t> seed{};
+  std::map<std::int32_t, float> logit_bias{};
 };
 
 struct ChatRequest {

@@ -15,6 +15,7 @@
 namespace cnai {
 
 struct AnthropicOptions {
+  /// With or without the trailing /v1 (the SDK's ANTHROPIC_BASE_URL has none).
   std::string base_url = "https://api.anthropic.com/v1";
   std::string api_key;
   std::string version = "2023-06-01";  // anthropic-version header

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 /// Kernel families, each needing more of the CPU than the one before.

@@ -35,6 +35,8 @@ std::string_view to_string(ErrorCode code) noexcept;
 /// (rate_limited, timeout, unavailable, overloaded, upstream).
 bool is_retryable(ErrorCode code) noexcept;
 
+/// what() is the message alone; callers print the code beside it
+/// (`to_string(e.code())`), so it is not said twice.
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, std::string message);

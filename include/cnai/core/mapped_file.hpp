@@ -8,6 +8,8 @@
 #include <span>
 #include <string>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 class MappedFile {

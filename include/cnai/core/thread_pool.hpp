@@ -14,14 +14,20 @@
 #include <type_traits>
 #include <vector>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
-/// Number of physical cores (falls back to hardware_concurrency()).
+/// Physical cores this process may use: those of the CPUs in its affinity
+/// mask (taskset, cpuset), at most its cgroup CPU quota rounded up (a
+/// container's --cpus); hardware_concurrency() if none of that is readable.
 int physical_core_count() noexcept;
 
 class ThreadPool {
  public:
-  /// n_threads <= 0 means physical_core_count().
+  /// n_threads <= 0 means physical_core_count(). Errors: invalid_argument
+  /// above kMaxThreads; out_of_memory when a thread cannot be started (those
+  /// already started are stopped first).
   explicit ThreadPool(int n_threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -31,7 +37,9 @@ class ThreadPool {
 
   /// Runs fn(index, n_threads) once for each index in [0, n_threads), spread over
   /// the pool's threads (the caller included), and returns when all have
-  /// finished. The first exception thrown is rethrown here. One caller at a time.
+  /// finished. The first exception thrown is rethrown here. One caller at a
+  /// time: a nested call (from inside fn) or a concurrent one (another thread)
+  /// throws Error(invalid_argument) instead of hanging.
   template <class F>
   void run(F&& fn) {
     using Fn = std::remove_reference_t<F>;
@@ -63,6 +71,8 @@ class ThreadPool {
     });
   }
 
+ static constexpr int kMaxThreads = 1024;
+
  private:
   static constexpr std::int64_t kPiecesPerThread = 4;
   struct Job {
@@ -73,6 +83,7 @@ class ThreadPool {
   void worker_loop(int index);
   void run_job(const Job& job, int index) noexcept;
   void run_claimed(std::uint32_t gen) noexcept;
+  void stop_workers() noexcept;
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -82,6 +93,7 @@ class ThreadPool {
   alignas(64) std::atomic<std::uint64_t> claim_{0};
   alignas(64) std::atomic<int> done_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};  // a run() is in progress
   std::mutex error_mutex_;
   std::exception_ptr error_;
 };

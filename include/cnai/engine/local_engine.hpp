@@ -25,22 +25,36 @@ namespace cnai {
 class Tokenizer;
 class ChatTemplate;
 
+/// The engine's defaults, in one place: the `cnai` program uses them as they
+/// are (its flags override them), and so does a host that sets nothing.
+/// Every field has a default, so designated initialisers work:
+/// `LocalEngineOptions{.n_ctx = 2048, .default_max_tokens = 256}`.
 struct LocalEngineOptions {
-  LocalEngineOptions() { model.kv_type = KvCacheType::f16; }
   /// Threads, default n_ctx, KV cache type. The engine's KV cache is F16 by
   /// default (as llama.cpp's): half the memory of F32, and decode is a little
   /// faster; the token-level Model/Context API keeps F32 as its default.
-  ModelOptions model;
+  ModelOptions model{.kv_type = KvCacheType::f16};
   int n_ctx = 0;                    // context of the engine's session; 0: the model's default
   int n_batch = 512;                // prompt tokens evaluated per forward pass
   /// Jinja source replacing the model's `tokenizer.chat_template`.
-  std::string chat_template;
+  std::string chat_template{};
   /// Use ChatML when the model has no template or its template cannot be
   /// parsed. Off by default: a missing or broken template is an error.
   bool chatml_fallback = false;
-  /// Sampling fields a request leaves unset take these values; fields unset
+  /// Sampling fields a request leaves unset take these values: llama.cpp's
+  /// defaults (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05). Fields unset
   /// here too take the OpenAI defaults (temperature 1, top_p 1).
-  SamplingParams default_sampling;
+  SamplingParams default_sampling = [] {  // (not designated: GCC 12 then warns on the map inside)
+    SamplingParams s;
+    s.temperature = 0.8f;
+    s.top_k = 40;
+    s.top_p = 0.95f;
+    s.min_p = 0.05f;
+    return s;
+  }();
+  /// max_tokens of a chat request that sets none (0: until end of turn or a
+  /// full context). GenerateRequest, the token-level call, has no default.
+  int default_max_tokens = 1024;
   /// Keep the previous request's KV cache and re-evaluate only the part of the
   /// new prompt that differs (multi-turn chats resend their history).
   bool reuse_prefix = true;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cnai/api/types.hpp"
+#include "cnai/core/error.hpp"
 
 namespace cnai {
 

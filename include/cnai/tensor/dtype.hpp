@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 enum class DType : std::uint32_t {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cnai/tensor/dtype.hpp"
+#include "cnai/core/error.hpp"
 
 namespace cnai {
 

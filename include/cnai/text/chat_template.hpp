@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "cnai/api/types.hpp"
+#include "cnai/core/error.hpp"
 
 namespace cnai {
 

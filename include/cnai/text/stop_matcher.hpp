@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 /// Invariant: the concatenation of every Result::emit and flush() equals the full

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 class GgufReader;

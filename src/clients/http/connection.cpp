@@ -8,9 +8,9 @@
 #include <openssl/x509.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "clients/http/host_resolve.hpp"
 #include "cnai/core/error.hpp"
 
 namespace cnai::clients::detail {
@@ -43,51 +43,37 @@ tcp::socket& Connection::socket() {
   return tls_ ? beast::get_lowest_layer(*tls_).socket() : plain_->socket();
 }
 
-void Connection::open(const std::optional<Url>& proxy, const Phase& phase, const CancelToken* cancel) {
+void Connection::open(const std::optional<Url>& proxy, const Phase& phase, const CancelToken* cancel,
+                      const HostResolver& resolver) {
   if (proxy && tls_) {
     Phase via = phase;  // errors name the proxy as well as the origin
     via.what = fmt::format("{} the proxy {}:{} for", phase.what, proxy->host, proxy->port);
-    connect_tcp(proxy->host, proxy->port, via, cancel);
+    connect_tcp(proxy->host, proxy->port, via, cancel, resolver);
     proxy_connect(via, cancel);
   } else {
-    connect_tcp(origin_.host, origin_.port, phase, cancel);
+    connect_tcp(origin_.host, origin_.port, phase, cancel, resolver);
   }
   if (tls_) tls_handshake(phase, cancel);
 }
 
 std::vector<tcp::endpoint> Connection::resolve(const std::string& host, uint16_t port, const Phase& phase,
-                                              const CancelToken* cancel) {
+                                              const CancelToken* cancel, const HostResolver& resolver) {
   beast::error_code not_ip;
   const auto address = asio::ip::make_address(host, not_ip);
   if (!not_ip) return {tcp::endpoint(address, port)};  // IP literal: no resolver round trip
-  tcp::resolver resolver(ioc_);
-  asio::steady_timer timer(ioc_);
-  beast::error_code resolve_error;
   std::vector<tcp::endpoint> endpoints;
-  resolver.async_resolve(host, std::to_string(port), [&](beast::error_code ec, tcp::resolver::results_type r) {
-    resolve_error = ec;
-    for (const auto& entry : r) endpoints.push_back(entry.endpoint());
-    timer.cancel();
-  });
-  timer.expires_at(phase.deadline);
-  timer.async_wait([&](beast::error_code ec) {
-    if (!ec) resolver.cancel();
-  });
-  ioc_.restart();
-  ioc_.run();
-  if (resolve_error == asio::error::operation_aborted && Clock::now() >= phase.deadline) {
-    fail(beast::error::timeout, phase, cancel);
+  for (const std::string& text : resolve_host(host, port, phase, cancel, resolver, key_)) {
+    beast::error_code bad;
+    const auto ip = asio::ip::make_address(text, bad);
+    if (!bad) endpoints.emplace_back(ip, port);
   }
-  if (resolve_error || endpoints.empty()) {
-    throw Error(ErrorCode::unavailable,
-                fmt::format("cannot resolve host '{}': {}", host, resolve_error.message()));
-  }
+  if (endpoints.empty()) throw Error(ErrorCode::unavailable, fmt::format("host '{}' resolved to no usable address", host));
   return endpoints;
 }
 
 void Connection::connect_tcp(const std::string& host, uint16_t port, const Phase& phase,
-                             const CancelToken* cancel) {
-  const std::vector<tcp::endpoint> endpoints = resolve(host, port, phase, cancel);
+                             const CancelToken* cancel, const HostResolver& resolver) {
+  const std::vector<tcp::endpoint> endpoints = resolve(host, port, phase, cancel, resolver);
   run(phase, cancel, [&](auto&, auto handler) {
     auto& lowest = tls_ ? beast::get_lowest_layer(*tls_) : *plain_;
     lowest.async_connect(endpoints, handler);
@@ -153,6 +139,25 @@ void Connection::fail(beast::error_code ec, const Phase& phase, const CancelToke
     throw Error(ErrorCode::upstream, fmt::format("malformed HTTP response from {}: {}", key_, ec.message()));
   }
   throw Error(ErrorCode::unavailable, fmt::format("{} {} failed: {}", phase.what, key_, ec.message()));
+}
+
+beast::error_code Connection::read_some(const Phase& phase, char* data, std::size_t size, std::size_t& n) {
+  n = 0;
+  return run_noexcept(phase, [&](auto& stream, auto handler) {
+    stream.async_read_some(asio::buffer(data, size), [&n, handler](beast::error_code ec, std::size_t bytes) mutable {
+      n = bytes;
+      handler(ec);
+    });
+  });
+}
+
+void Connection::run_io() {
+  ioc_.restart();
+  try {
+    ioc_.run();
+  } catch (const std::exception& e) {  // e.g. a proxy's header Beast cannot store: typed, never bare
+    throw Error(ErrorCode::upstream, fmt::format("malformed data from {}: {}", key_, e.what()));
+  }
 }
 
 void Connection::close_async() {

@@ -46,8 +46,10 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  /// Resolves, connects (via `proxy` when set), and does the TLS handshake.
-  void open(const std::optional<Url>& proxy, const Phase& phase, const CancelToken* cancel);
+  /// Resolves (with `resolver`, or the system's; bounded by the phase and
+  /// cancellable), connects (via `proxy` when set), and does the TLS handshake.
+  void open(const std::optional<Url>& proxy, const Phase& phase, const CancelToken* cancel,
+            const HostResolver& resolver);
 
   /// Runs one async op to completion; `initiate(stream, handler)` starts it on
   /// the plain or TLS stream. Errors are thrown mapped to cnai::Error.
@@ -57,6 +59,9 @@ class Connection {
   /// Like run(), but returns the error instead of throwing (for need_buffer, eof...).
   template <class Initiate>
   beast::error_code run_noexcept(const Phase& phase, Initiate&& initiate);
+
+  /// Reads what has arrived (at most `size` bytes) into `data`; `n` bytes read.
+  beast::error_code read_some(const Phase& phase, char* data, std::size_t size, std::size_t& n);
 
   [[noreturn]] void fail(beast::error_code ec, const Phase& phase, const CancelToken* cancel);
 
@@ -71,9 +76,11 @@ class Connection {
 
  private:
   tcp::socket& socket();
+  void run_io();  // runs queued I/O to completion; exceptions become Error(upstream)
   std::vector<tcp::endpoint> resolve(const std::string& host, uint16_t port, const Phase& phase,
-                                     const CancelToken* cancel);
-  void connect_tcp(const std::string& host, uint16_t port, const Phase& phase, const CancelToken* cancel);
+                                     const CancelToken* cancel, const HostResolver& resolver);
+  void connect_tcp(const std::string& host, uint16_t port, const Phase& phase, const CancelToken* cancel,
+                   const HostResolver& resolver);
   void proxy_connect(const Phase& phase, const CancelToken* cancel);
   void tls_handshake(const Phase& phase, const CancelToken* cancel);
 
@@ -98,8 +105,7 @@ beast::error_code Connection::run_noexcept(const Phase& phase, Initiate&& initia
   } else {
     initiate(*plain_, handler);
   }
-  ioc_.restart();
-  ioc_.run();
+  run_io();
   return result;
 }
 

@@ -1,6 +1,7 @@
-// HttpClient: a keep-alive pool of Connections per origin, request writing,
-// response reading in pieces (chunked/content-length by Beast's parser, gzip
-// by zlib), body limits, one retry on a stale pooled connection, cancellation.
+// HttpClient: a keep-alive pool of Connections per origin with fair slots,
+// request writing, response reading through ResponseParser (bounded; gzip),
+// draining after a stream's end, one retry on a stale pooled connection,
+// cancellation.
 #include "clients/http/http_client.hpp"
 
 #include <fmt/format.h>
@@ -9,18 +10,28 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdlib>
+#include <deque>
 #include <map>
 
 #include "clients/http/connection.hpp"
-#include "clients/http/gzip_decoder.hpp"
+#include "clients/http/origin_slots.hpp"
+#include "clients/http/response_parser.hpp"
 #include "cnai/core/error.hpp"
+#include "cnai/version.hpp"
 
 namespace cnai::clients {
 namespace http = boost::beast::http;
 using namespace detail;
 
+const char* const kUserAgent = "cnai/" CNAI_VERSION_STRING;
+
 namespace {
+
+// After a stream's end marker the rest of the body is read for this long (and
+// this much) at most, to put the connection back in the pool; past that the
+// connection is dropped, and the call has succeeded either way.
+constexpr auto kDrainTime = std::chrono::milliseconds(500);
+constexpr std::size_t kDrainBytes = 64 * 1024;
 
 std::optional<Url> proxy_from(const HttpClientOptions& options) {
   std::string value = options.https_proxy;
@@ -57,12 +68,13 @@ http::request<http::string_body> build_request(const HttpRequest& request, bool 
   const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   http::request<http::string_body> out{verb, url.target, 11};
   out.set(http::field::host, default_port ? host : fmt::format("{}:{}", host, url.port));
-  out.set(http::field::user_agent, "cnai/0.1");
-  bool has_accept_encoding = false;
+  bool has_accept_encoding = false, has_user_agent = false;
   for (const auto& [name, value] : request.headers) {
     if (beast::iequals(name, "accept-encoding")) has_accept_encoding = true;
+    if (beast::iequals(name, "user-agent")) has_user_agent = true;
     out.insert(name, value);
   }
+  if (!has_user_agent) out.set(http::field::user_agent, kUserAgent);
   if (accept_gzip && !has_accept_encoding) out.set(http::field::accept_encoding, "gzip");
   out.body() = request.body;
   if (!request.body.empty() || verb == http::verb::post || verb == http::verb::put ||
@@ -70,11 +82,6 @@ http::request<http::string_body> build_request(const HttpRequest& request, bool 
     out.prepare_payload();
   }
   return out;
-}
-
-bool is_gzip(const HttpResponse& head) {
-  const auto encoding = head.header("content-encoding");
-  return encoding && (beast::iequals(*encoding, "gzip") || beast::iequals(*encoding, "x-gzip"));
 }
 
 // Registers a cancellation callback for the lifetime of one exchange.
@@ -94,33 +101,34 @@ class CancelGuard {
   std::uint64_t id_ = 0;
 };
 
+using HeadFn = std::function<void(const HttpResponse&)>;
+using DataFn = std::function<BodyControl(std::string_view)>;
+
 }  // namespace
 
 struct HttpClient::Impl {
   HttpClientOptions options;
   std::optional<Url> proxy;
   ssl::context tls{ssl::context::tls_client};
-  std::mutex mutex;
-  std::condition_variable slot_freed;
+  OriginSlots slots;
+  std::mutex idle_mutex;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
-  std::map<std::string, std::size_t> active;  // connections in use, per origin
-
-  void acquire_slot(const std::string& key, Clock::time_point deadline, const CancelToken* cancel);
-  void release_slot(const std::string& key);
 
   explicit Impl(HttpClientOptions opts);
+  ResponseLimits limits() const;
   std::unique_ptr<Connection> take_idle(const Url& url);
   void give_back(std::unique_ptr<Connection> connection);
   std::unique_ptr<Connection> open(const Url& url, Clock::time_point total_deadline, const CancelToken* cancel);
-  HttpResponse exchange(const HttpRequest& request, const std::function<void(const HttpResponse&)>* on_headers,
-                        const std::function<bool(std::string_view)>* on_data, const CancelToken* cancel);
-  HttpResponse exchange_on(Connection& connection, const HttpRequest& request,
-                           const std::function<void(const HttpResponse&)>* on_headers,
-                           const std::function<bool(std::string_view)>* on_data, const CancelToken* cancel,
-                           Clock::time_point total_deadline, bool& keep_alive);
+  HttpResponse exchange(const HttpRequest& request, const HeadFn* on_headers, const DataFn* on_data,
+                        const CancelToken* cancel);
+  HttpResponse exchange_on(Connection& connection, const HttpRequest& request, const HeadFn* on_headers,
+                           const DataFn* on_data, const CancelToken* cancel, Clock::time_point total_deadline,
+                           bool& keep_alive);
+  bool drain(Connection& connection, ResponseParser& parser, Clock::time_point total_deadline);
 };
 
-HttpClient::Impl::Impl(HttpClientOptions opts) : options(std::move(opts)), proxy(proxy_from(options)) {
+HttpClient::Impl::Impl(HttpClientOptions opts)
+    : options(std::move(opts)), proxy(proxy_from(options)), slots(std::max<std::size_t>(1, options.max_connections_per_host)) {
   tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   beast::error_code ec;
@@ -137,36 +145,15 @@ HttpClient::Impl::Impl(HttpClientOptions opts) : options(std::move(opts)), proxy
   tls.set_verify_mode(options.verify_peer ? ssl::verify_peer : ssl::verify_none);
 }
 
-// At most max_connections_per_host requests run at once per origin; the rest
-// wait (bounded by the connect timeout) for a connection to come free.
-void HttpClient::Impl::acquire_slot(const std::string& key, Clock::time_point deadline,
-                                    const CancelToken* cancel) {
-  std::unique_lock lock(mutex);
-  const std::size_t limit = std::max<std::size_t>(1, options.max_connections_per_host);
-  while (active[key] >= limit) {
-    if (cancel && cancel->cancelled()) {
-      throw Error(ErrorCode::cancelled, fmt::format("HTTP request to {} cancelled while waiting for a connection", key));
-    }
-    if (Clock::now() >= deadline) {
-      throw Error(ErrorCode::timeout, fmt::format("connect timeout ({} ms) expired waiting for one of the {} connections to {}",
-                                                  options.timeouts.connect.count(), limit, key));
-    }
-    // Short waits so a cancel() is noticed without a callback here.
-    slot_freed.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
-  }
-  ++active[key];
-}
-
-void HttpClient::Impl::release_slot(const std::string& key) {
-  {
-    std::lock_guard lock(mutex);
-    --active[key];
-  }
-  slot_freed.notify_one();
+ResponseLimits HttpClient::Impl::limits() const {
+  ResponseLimits l;
+  l.max_body_bytes = options.max_body_bytes;
+  l.max_wire_bytes = options.max_body_bytes * 2 + (std::size_t{1} << 20);  // gzip and chunk framing aside
+  return l;
 }
 
 std::unique_ptr<Connection> HttpClient::Impl::take_idle(const Url& url) {
-  std::lock_guard lock(mutex);
+  std::lock_guard lock(idle_mutex);
   auto it = idle.find(connection_key(url));
   if (it == idle.end() || it->second.empty()) return nullptr;
   auto connection = std::move(it->second.back());  // most recently used: least likely stale
@@ -177,7 +164,7 @@ std::unique_ptr<Connection> HttpClient::Impl::take_idle(const Url& url) {
 
 void HttpClient::Impl::give_back(std::unique_ptr<Connection> connection) {
   if (!connection->settle()) return;
-  std::lock_guard lock(mutex);
+  std::lock_guard lock(idle_mutex);
   auto& list = idle[connection->key()];
   if (list.size() < options.max_connections_per_host) list.push_back(std::move(connection));
 }
@@ -190,30 +177,23 @@ std::unique_ptr<Connection> HttpClient::Impl::open(const Url& url, Clock::time_p
   const Phase phase = Phase::make("connecting to", "connect", options.timeouts.connect, total_deadline,
                                   options.timeouts.total);
   const bool via_proxy = proxy && use_tls && !bypasses_proxy(url.host, options.no_proxy);
-  connection->open(via_proxy ? proxy : std::nullopt, phase, cancel);
+  connection->open(via_proxy ? proxy : std::nullopt, phase, cancel, options.resolver);
   return connection;
 }
 
-HttpResponse HttpClient::Impl::exchange(const HttpRequest& request,
-                                        const std::function<void(const HttpResponse&)>* on_headers,
-                                        const std::function<bool(std::string_view)>* on_data,
+HttpResponse HttpClient::Impl::exchange(const HttpRequest& request, const HeadFn* on_headers, const DataFn* on_data,
                                         const CancelToken* cancel) {
   const auto total_deadline = Clock::now() + options.timeouts.total;
   if (cancel && cancel->cancelled()) throw Error(ErrorCode::cancelled, "HTTP request cancelled before it started");
   const std::string key = connection_key(request.url);
-  acquire_slot(key, std::min(total_deadline, Clock::now() + options.timeouts.connect), cancel);
-  struct SlotGuard {
-    Impl& impl;
-    const std::string& key;
-    ~SlotGuard() { impl.release_slot(key); }
-  } slot{*this, key};
+  OriginSlots::Slot slot = slots.acquire(key, std::min(total_deadline, Clock::now() + options.timeouts.connect),
+                                         options.timeouts.connect, cancel);
   auto connection = take_idle(request.url);
   for (int attempt = 0;; ++attempt) {
     if (!connection) connection = open(request.url, total_deadline, cancel);
     bool keep_alive = false;
     try {
-      HttpResponse response =
-          exchange_on(*connection, request, on_headers, on_data, cancel, total_deadline, keep_alive);
+      HttpResponse response = exchange_on(*connection, request, on_headers, on_data, cancel, total_deadline, keep_alive);
       if (keep_alive) give_back(std::move(connection));
       return response;
     } catch (const StaleConnection& stale) {
@@ -223,85 +203,65 @@ HttpResponse HttpClient::Impl::exchange(const HttpRequest& request,
   }
 }
 
-HttpResponse HttpClient::Impl::exchange_on(Connection& connection, const HttpRequest& request,
-                                           const std::function<void(const HttpResponse&)>* on_headers,
-                                           const std::function<bool(std::string_view)>* on_data,
-                                           const CancelToken* cancel, Clock::time_point total_deadline,
-                                           bool& keep_alive) {
+HttpResponse HttpClient::Impl::exchange_on(Connection& connection, const HttpRequest& request, const HeadFn* on_headers,
+                                           const DataFn* on_data, const CancelToken* cancel,
+                                           Clock::time_point total_deadline, bool& keep_alive) {
   const auto& timeouts = options.timeouts;
   CancelGuard guard(cancel, connection);
   auto message = build_request(request, on_data == nullptr);
-  http::response_parser<http::buffer_body> parser;
-  parser.header_limit(256 * 1024);
-  parser.body_limit(boost::none);  // enforced below, after decoding
-  if (message.method() == http::verb::head) parser.skip(true);
+  ResponseParser parser(connection.key(), limits(), message.method() == http::verb::head,
+                        on_headers ? *on_headers : HeadFn{}, on_data ? *on_data : DataFn{});
 
   // A reused connection the server has meanwhile closed fails before any
   // response byte: that is safe to retry.
-  auto guard_stale = [&](const Phase& phase, auto&& initiate) {
-    const auto ec = connection.run_noexcept(phase, initiate);
-    if (ec && connection.reused && !(cancel && cancel->cancelled()) && !parser.got_some() &&
-        connection.buffer().size() == 0 && ec != beast::error::timeout) {
+  auto check = [&](beast::error_code ec, const Phase& phase) {
+    if (ec && connection.reused && !(cancel && cancel->cancelled()) && !parser.received_any() &&
+        ec != beast::error::timeout) {
       throw StaleConnection{fmt::format("{} while {} {} (retried)", ec.message(), phase.what, connection.key())};
     }
     if (ec) connection.fail(ec, phase, cancel);
     if (cancel && cancel->cancelled()) connection.fail(asio::error::operation_aborted, phase, cancel);
   };
-  Phase phase = Phase::make("sending the request to", "first_byte", timeouts.first_byte, total_deadline,
-                            timeouts.total);
-  guard_stale(phase, [&](auto& stream, auto handler) { http::async_write(stream, message, handler); });
+  Phase phase = Phase::make("sending the request to", "first_byte", timeouts.first_byte, total_deadline, timeouts.total);
+  check(connection.run_noexcept(phase, [&](auto& stream, auto handler) { http::async_write(stream, message, handler); }),
+        phase);
   phase.what = "waiting for the response head from";
-  guard_stale(phase, [&](auto& stream, auto handler) {
-    http::async_read_header(stream, connection.buffer(), parser, handler);
-  });
-
-  HttpResponse response;
-  response.status = static_cast<int>(parser.get().result_int());
-  for (const auto& field : parser.get()) {
-    response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  if (on_headers) (*on_headers)(response);
-
-  std::optional<GzipDecoder> gzip;
-  if (is_gzip(response)) gzip.emplace();
-  std::size_t decoded_bytes = 0;
-  bool stopped = false;
-  auto emit = [&](std::string_view piece) {
-    if (stopped || piece.empty()) return;
-    decoded_bytes += piece.size();
-    if (decoded_bytes > options.max_body_bytes) {
-      throw Error(ErrorCode::upstream, fmt::format("response body from {} exceeds {} bytes", connection.key(),
-                                                   options.max_body_bytes));
-    }
-    if (on_data) {
-      stopped = !(*on_data)(piece);
-    } else {
-      response.body.append(piece);
-    }
-  };
-
   char piece[32 * 1024];
-  while (!parser.is_done() && !stopped) {
-    parser.get().body().data = piece;
-    parser.get().body().size = sizeof(piece);
-    phase = Phase::make("reading the response body from", "idle_read", timeouts.idle_read, total_deadline,
-                        timeouts.total);
-    auto ec = connection.run_noexcept(phase, [&](auto& stream, auto handler) {
-      http::async_read_some(stream, connection.buffer(), parser, handler);
-    });
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) connection.fail(ec, phase, cancel);
-    if (cancel && cancel->cancelled()) connection.fail(asio::error::operation_aborted, phase, cancel);
-    const std::string_view received(piece, sizeof(piece) - parser.get().body().size);
-    if (gzip) {
-      gzip->feed(received, emit);
-    } else {
-      emit(received);
+  while (!parser.done() && parser.control() == BodyControl::more) {
+    if (parser.head_done()) {
+      phase = Phase::make("reading the response body from", "idle_read", timeouts.idle_read, total_deadline,
+                          timeouts.total);
     }
+    std::size_t n = 0;
+    const beast::error_code ec = connection.read_some(phase, piece, sizeof piece, n);
+    if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
+      if (!parser.received_any() && connection.reused) check(ec, phase);  // stale
+      parser.finish_eof();
+      break;
+    }
+    check(ec, phase);
+    parser.feed(std::string_view(piece, n));
   }
-  if (gzip && !stopped) gzip->finish();
-  keep_alive = !stopped && parser.is_done() && parser.keep_alive();
-  return response;
+  bool drained = parser.done();
+  if (parser.control() == BodyControl::finished && !drained) drained = drain(connection, parser, total_deadline);
+  keep_alive = drained && parser.reusable();
+  return parser.take_response();
+}
+
+// Reads the rest of a stream whose end marker has arrived, briefly and
+// boundedly; true when the body ended (the connection may be reused). Never
+// throws: the caller has its answer whatever the server does now.
+bool HttpClient::Impl::drain(Connection& connection, ResponseParser& parser, Clock::time_point total_deadline) {
+  const Phase phase = Phase::make("draining the stream from", "drain", kDrainTime, total_deadline, options.timeouts.total);
+  char piece[8 * 1024];
+  std::size_t drained = 0;
+  while (!parser.done() && !parser.broken() && drained < kDrainBytes) {
+    std::size_t n = 0;
+    if (connection.read_some(phase, piece, sizeof piece, n) || n == 0) return false;
+    drained += n;
+    parser.feed(std::string_view(piece, n));
+  }
+  return parser.done() && !parser.broken();
 }
 
 HttpClient::HttpClient(HttpClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -313,7 +273,8 @@ HttpResponse HttpClient::send(const HttpRequest& request, const CancelToken* can
 
 HttpResponse HttpClient::stream(const HttpRequest& request,
                                 const std::function<void(const HttpResponse& head)>& on_headers,
-                                const std::function<bool(std::string_view)>& on_data, const CancelToken* cancel) {
+                                const std::function<BodyControl(std::string_view)>& on_data,
+                                const CancelToken* cancel) {
   return impl_->exchange(request, &on_headers, &on_data, cancel);
 }
 

@@ -1,6 +1,8 @@
 // Blocking HTTP/1.1 client (private to cnai; std-only interface, Beast inside).
-// Keep-alive pool per (scheme, host, port), TLS with peer verification, gzip,
-// HTTPS_PROXY tunnelling, per-phase timeouts and cross-thread cancellation.
+// Keep-alive pool per (scheme, host, port) with fair per-origin connection
+// slots, TLS with peer verification, gzip, CONNECT-proxy tunnelling, bounded
+// memory whatever the server sends, per-phase timeouts (name resolution
+// included) and cross-thread cancellation.
 #pragma once
 
 #include <chrono>
@@ -15,7 +17,16 @@
 #include <utility>
 #include <vector>
 
+#include "cnai/clients/client_options.hpp"
+
 namespace cnai::clients {
+
+/// The User-Agent every request carries unless it sets its own.
+extern const char* const kUserAgent;
+
+/// Bound of a response head (status line and headers), of each chunk header
+/// and of the trailer section.
+inline constexpr std::size_t kMaxResponseHeadBytes = 64 * 1024;
 
 /// An absolute http:// or https:// URL split into its parts.
 struct Url {
@@ -47,23 +58,38 @@ struct HttpResponse {
   std::optional<std::string> header(std::string_view name) const;
 };
 
-struct HttpTimeouts {
-  std::chrono::milliseconds connect{10000};     // resolve + TCP + TLS (+ proxy)
-  std::chrono::milliseconds first_byte{60000};  // request sent -> response head
-  std::chrono::milliseconds total{600000};      // whole call
-  std::chrono::milliseconds idle_read{60000};   // between two body reads
+/// connect (resolve + TCP + TLS + proxy), first_byte, total, idle_read: the
+/// public clients' timeouts, with the same defaults.
+using HttpTimeouts = ClientTimeouts;
+
+/// What a stream's on_data wants next.
+enum class BodyControl {
+  more,      // keep reading
+  finished,  // the caller has all it needs (an end marker): the client drains
+             // the rest of the body briefly to reuse the connection, and
+             // nothing that happens after (reset, stall, broken length) is an error
+  stop,      // abandon the response (the connection is dropped)
 };
+
+/// Resolves a host name to IP address strings; throws std::exception on failure.
+/// It runs on a helper thread: a slow one holds no call past its connect timeout.
+using HostResolver = std::function<std::vector<std::string>(const std::string& host, std::uint16_t port)>;
 
 struct HttpClientOptions {
   HttpTimeouts timeouts;
   std::size_t max_body_bytes = std::size_t{64} << 20;  // after gzip decoding
-  std::size_t max_connections_per_host = 16;           // idle pool bound
+  /// Connections (in use and idle) per origin; more callers wait their turn,
+  /// first come first served, bounded by the connect timeout.
+  std::size_t max_connections_per_host = 16;
   std::string ca_file;     // empty: the system CA store
   bool verify_peer = true;
   /// "http://host:port" of a CONNECT proxy for https; empty: none.
   std::string https_proxy;
   /// Hosts that bypass it (NO_PROXY syntax, see ClientCommonOptions).
   std::string no_proxy;
+  /// Empty: the system resolver (getaddrinfo). Hosts with their own service
+  /// discovery (and tests of a slow resolver) put theirs here.
+  HostResolver resolver;
 };
 
 /// Cancels calls from any thread; a blocked call closes its connection and
@@ -90,9 +116,11 @@ class CancelToken {
 };
 
 /// Thread-safe: many threads may call send()/stream() at once.
-/// Errors: refused/reset -> unavailable; timeouts -> timeout (naming which);
-/// body over the limit -> upstream; TLS verification -> unavailable;
-/// cancelled -> cancelled. HTTP error statuses are returned, not thrown.
+/// Every failure is a cnai::Error: refused/reset/unresolvable -> unavailable;
+/// timeouts (resolution included) -> timeout, naming which; a malformed or
+/// oversized response (head over kMaxResponseHeadBytes, body over the limit)
+/// -> upstream; TLS verification -> unavailable; cancelled -> cancelled.
+/// HTTP error statuses are returned, not thrown.
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options = {});
@@ -104,11 +132,12 @@ class HttpClient {
   /// gzip-decoded).
   HttpResponse send(const HttpRequest& request, const CancelToken* cancel = nullptr);
 
-  /// on_headers(head) once, then on_data(bytes) per decoded piece received;
-  /// on_data returning false stops reading (the connection is dropped).
+  /// on_headers(head) once (1xx interim responses are skipped), then
+  /// on_data(bytes) per decoded piece received, until the body ends or on_data
+  /// says finished or stop (see BodyControl). Returns the head.
   HttpResponse stream(const HttpRequest& request,
                       const std::function<void(const HttpResponse& head)>& on_headers,
-                      const std::function<bool(std::string_view)>& on_data,
+                      const std::function<BodyControl(std::string_view)>& on_data,
                       const CancelToken* cancel = nullptr);
 
   const HttpClientOptions& options() const noexcept;

@@ -143,7 +143,7 @@ Value do_dictsort(const Value& v, const CallArgs& args) {
   const std::string by = to_str(arg_or(args, 1, "by", Value::string("key")));
   const bool reverse = truthy(arg_or(args, 2, "reverse", Value::boolean(false)));
   List items;
-  for (const auto& [k, val] : v.dict->entries) items.push_back(Value::make_tuple({Value::string(k), val}));
+  for (const auto& [k, val] : v.dict->entries) items.push_back(Value::make_tuple({k, val}));
   const std::size_t pos = by == "value" ? 1 : 0;
   std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
     const int c = sort_compare((*a.list)[pos], (*b.list)[pos], cs);
@@ -232,7 +232,7 @@ Value do_map(Interpreter& in, const Value& v, const CallArgs& args) {
 Value do_first_last(const Value& v, bool first) {
   if (v.is_dict()) {
     if (v.dict->entries.empty()) return Value::undefined("No first item, sequence was empty.");
-    return Value::string(first ? v.dict->entries.front().first : v.dict->entries.back().first);
+    return first ? v.dict->entries.front().first : v.dict->entries.back().first;
   }
   const List items = iterate(v);
   if (items.empty()) return Value::undefined(first ? "No first item, sequence was empty." : "No last item, sequence was empty.");
@@ -310,7 +310,7 @@ Value do_items(const Value& v) {
   if (v.is_undefined()) return Value::make_generator({});
   if (!v.is_dict()) throw std::invalid_argument("Can only get item pairs from a mapping.");
   List out;
-  for (const auto& [k, val] : v.dict->entries) out.push_back(Value::make_tuple({Value::string(k), val}));
+  for (const auto& [k, val] : v.dict->entries) out.push_back(Value::make_tuple({k, val}));
   return Value::make_generator(std::move(out));
 }
 

@@ -329,10 +329,8 @@ Value unary(bool negate, const Value& v) {
 Value Interpreter::eval_dict(const Expr& e, const std::shared_ptr<Frame>& frame) {
   Dict d;
   for (std::size_t k = 0; k + 1 < e.children.size(); k += 2) {
-    Value key = eval(*e.children[k], frame);
-    // Template dicts hold string keys only (what JSON and chat templates use).
-    if (!key.is_string()) throw std::invalid_argument("dict keys must be strings (got " + std::string(type_name(key)) + ")");
-    d.set(std::move(key.s), eval(*e.children[k + 1], frame));
+    Value key = eval(*e.children[k], frame);  // any hashable value, as in Python
+    d.set(std::move(key), eval(*e.children[k + 1], frame));
   }
   return Value::make_dict(std::move(d));
 }

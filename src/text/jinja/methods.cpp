@@ -186,8 +186,8 @@ Value call_dict_method(const Value& self, const std::string& name, const CallArg
   if (name == "items" || name == "keys" || name == "values") {
     List out;
     for (const auto& [k, v] : d.entries) {
-      if (name == "items") out.push_back(Value::make_tuple({Value::string(k), v}));
-      else if (name == "keys") out.push_back(Value::string(k));
+      if (name == "items") out.push_back(Value::make_tuple({k, v}));
+      else if (name == "keys") out.push_back(k);
       else out.push_back(v);
     }
     return Value::make_list(std::move(out));
@@ -195,9 +195,7 @@ Value call_dict_method(const Value& self, const std::string& name, const CallArg
   if (name == "get") {
     const Value* key = find_arg(args, 0, "key");
     if (key == nullptr) throw std::invalid_argument("get expected at least 1 argument, got 0");
-    if (key->is_string()) {
-      if (const Value* v = d.find(key->s)) return *v;
-    }
+    if (const Value* v = d.find(*key)) return *v;
     return arg_or(args, 1, "default", Value::none());
   }
   throw std::invalid_argument("'dict' object has no method '" + name + "'");

@@ -74,6 +74,15 @@ Value get_item(const Value& obj, const Value& key) {
     if (!m.is_undefined()) return m;
     return Value::undefined("'dict object' has no attribute '" + key.s + "'");
   }
+  if (obj.kind == Kind::dict) {  // int, float, bool, None and tuple keys
+    const Value* v = nullptr;
+    try {
+      v = obj.dict->find(key);
+    } catch (const std::invalid_argument&) {  // unhashable: jinja2 gives Undefined, as for a missing key
+    }
+    if (v) return *v;
+    return Value::undefined("'dict object' has no element " + to_repr(key));
+  }
   if (key.is_string()) return get_attr(obj, key.s);
   std::string msg = "'";
   msg.append(type_name(obj)).append(" object' has no attribute ").append(to_repr(key));
@@ -142,10 +151,7 @@ bool contains(const Value& container, const Value& item) {
       }
       return false;
     case Kind::dict:
-      if (item.kind == Kind::list || item.kind == Kind::dict) {
-        throw std::invalid_argument("unhashable type: '" + std::string(type_name(item)) + "'");
-      }
-      return item.is_string() && container.dict->find(item.s) != nullptr;
+      return container.dict->find(item) != nullptr;  // throws for an unhashable item
     default:
       throw std::invalid_argument("argument of type '" + std::string(type_name(container)) + "' is not iterable");
   }

@@ -78,17 +78,41 @@ Value Value::function(NativeFn f) {
   return v;
 }
 
+void require_hashable(const Value& key) {
+  switch (key.kind) {
+    case Kind::list:
+    case Kind::dict:
+    case Kind::ns: throw std::invalid_argument("unhashable type: '" + std::string(type_name(key)) + "'");
+    case Kind::tuple:
+      for (const auto& item : *key.list) require_hashable(item);
+      return;
+    default: return;
+  }
+}
+
 const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : entries) {
-    if (k == key) return &v;
+    if (k.kind == Kind::string && k.s == key) return &v;
   }
   return nullptr;
 }
 
-void Dict::set(std::string key, Value v) {
+const Value* Dict::find(const Value& key) const {
+  if (key.kind == Kind::string) return find(std::string_view(key.s));
+  require_hashable(key);
+  for (const auto& [k, v] : entries) {
+    if (equals(k, key)) return &v;
+  }
+  return nullptr;
+}
+
+void Dict::set(std::string key, Value v) { set(Value::string(std::move(key)), std::move(v)); }
+
+void Dict::set(Value key, Value v) {
+  require_hashable(key);
   for (auto& [k, old] : entries) {
-    if (k == key) {
-      old = std::move(v);
+    if (equals(k, key)) {
+      old = std::move(v);  // Python keeps the first key: {1: a, True: b} is {1: b}
       return;
     }
   }
@@ -243,6 +267,20 @@ void append_json_string(std::string& out, std::string_view s, bool ensure_ascii)
   out += '"';
 }
 
+// json.dumps turns non-string keys into strings: 1 -> "1", True -> "true",
+// None -> "null", 1.5 -> "1.5"; other types (tuples) it refuses.
+std::string json_key(const Value& k) {
+  switch (k.kind) {
+    case Kind::string: return k.s;
+    case Kind::integer: return std::to_string(k.i);
+    case Kind::boolean: return k.b ? "true" : "false";
+    case Kind::none: return "null";
+    case Kind::floating: return float_repr(k.f);
+    default:
+      throw std::invalid_argument("keys must be str, int, float, bool or None, not " + std::string(type_name(k)));
+  }
+}
+
 void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int depth) {
   if (depth > 512) throw std::invalid_argument("value nested too deeply for tojson");
   auto newline = [&](int level) {
@@ -284,10 +322,10 @@ void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int de
         out += "{}";
         return;
       }
-      std::vector<const std::pair<std::string, Value>*> items;
+      std::vector<const std::pair<Value, Value>*> items;
       for (const auto& e : v.dict->entries) items.push_back(&e);
-      if (fmt.sort_keys) {
-        std::stable_sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      if (fmt.sort_keys) {  // Python sorts the keys themselves: mixed str and int keys cannot be sorted
+        std::stable_sort(items.begin(), items.end(), [](auto* a, auto* b) { return compare(a->first, b->first) < 0; });
       }
       out += '{';
       bool first = true;
@@ -295,7 +333,7 @@ void append_json(std::string& out, const Value& v, const JsonFormat& fmt, int de
         if (!first) out += fmt.item_sep;
         first = false;
         newline(depth + 1);
-        append_json_string(out, e->first, fmt.ensure_ascii);
+        append_json_string(out, json_key(e->first), fmt.ensure_ascii);
         out += fmt.key_sep;
         append_json(out, e->second, fmt, depth + 1);
       }
@@ -324,7 +362,7 @@ std::string repr_dict(const Dict& d) {
   for (const auto& [k, v] : d.entries) {
     if (!first) out += ", ";
     first = false;
-    out += repr_string(k) + ": " + to_repr(v);
+    out += to_repr(k) + ": " + to_repr(v);
   }
   return out + "}";
 }
@@ -375,7 +413,7 @@ bool equals(const Value& a, const Value& b) {
     case Kind::dict: {
       if (a.dict->entries.size() != b.dict->entries.size()) return false;
       for (const auto& [k, v] : a.dict->entries) {
-        const Value* other = b.dict->find(k);
+        const Value* other = b.dict->find(k);  // the Value overload: 1 finds 1.0
         if (other == nullptr || !equals(v, *other)) return false;
       }
       return true;
@@ -417,7 +455,7 @@ List iterate(const Value& v) {
     case Kind::tuple: return *v.list;
     case Kind::dict: {
       List keys;
-      for (const auto& e : v.dict->entries) keys.push_back(Value::string(e.first));
+      for (const auto& e : v.dict->entries) keys.push_back(e.first);
       return keys;
     }
     case Kind::string: {

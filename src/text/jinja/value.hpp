@@ -64,12 +64,20 @@ struct Value {
   double as_double() const { return kind == Kind::floating ? f : static_cast<double>(as_int()); }
 };
 
-/// An insertion-ordered dict with string keys (what JSON and templates use).
+/// An insertion-ordered dict with Python's keys: any hashable value (str, int,
+/// float, bool, None, tuples of those); equal keys are one key (1, 1.0 and
+/// True alike, the first one inserted kept, as Python does).
 struct Dict {
-  std::vector<std::pair<std::string, Value>> entries;
-  const Value* find(std::string_view key) const;
+  std::vector<std::pair<Value, Value>> entries;
+  const Value* find(std::string_view key) const;  // a str key
+  /// Throws std::invalid_argument ("unhashable type: 'list'") for lists, dicts.
+  const Value* find(const Value& key) const;
   void set(std::string key, Value v);
+  void set(Value key, Value v);
 };
+
+/// Throws std::invalid_argument unless `key` may be a dict key (Python's hashable).
+void require_hashable(const Value& key);
 
 /// Python type name ("str", "dict", ...), for error messages.
 std::string_view type_name(const Value& v);
