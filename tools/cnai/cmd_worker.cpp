@@ -28,7 +28,7 @@ int run_worker(const std::vector<std::string>& argv) {
   flags.push_back("--help");
   Args args(argv, flags);
   if (args.has("--help")) {
-    std::fprintf(stderr, "%s%s%s", kUsage, cnai::cli::kBackendFlagsUsage, cnai::cli::kLocalFlagsUsage);
+    std::fprintf(stderr, "%s%s%s", kUsage, cnai::cli::kBackendFlagsUsage, cnai::cli::local_flags_usage().c_str());
     return 0;
   }
   cnai::cli::block_stop_signals();

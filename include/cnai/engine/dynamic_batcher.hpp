@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 /// The time a DynamicBatcher reads: the steady clock, or a manual one that moves

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 class ThreadPool;

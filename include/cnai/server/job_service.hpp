@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "cnai/core/error.hpp"
 #include "cnai/server/job_store.hpp"
 
 namespace cnai {

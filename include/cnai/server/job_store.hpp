@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 /// An uploaded (or a batch's output) file's metadata; the content is stored beside it.

@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 
+#include "cnai/core/error.hpp"
 #include "cnai/server/job_service.hpp"
 
 namespace cnai {

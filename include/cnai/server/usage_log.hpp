@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 struct UsageRecord {
