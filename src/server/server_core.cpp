@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include <cmath>
+
 #include "server/http_session.hpp"
 
 namespace cnai {
@@ -80,10 +82,11 @@ ServerCore::ServerCore(Backend& backend, const ServerOptions& opts, JobService* 
   for (const ApiKey& k : options.api_keys) keys_by_hash_[k.sha256_hex] = &k;
 }
 
-ServerCore::AuthResult ServerCore::authenticate(std::optional<std::string> authorization, std::string& key_name) {
+ServerCore::AuthResult ServerCore::authenticate(std::optional<std::string> bearer_key, std::string& key_name,
+                                                int& retry_after_s) {
   if (options.api_keys.empty()) return AuthResult::ok;
-  if (!authorization || !authorization->starts_with("Bearer ")) return AuthResult::missing;
-  const std::string hash = sha256_hex(std::string_view(*authorization).substr(7));
+  if (!bearer_key || bearer_key->empty()) return AuthResult::missing;
+  const std::string hash = sha256_hex(*bearer_key);
   std::lock_guard lock(auth_mutex_);
   auto it = keys_by_hash_.find(hash);
   if (it == keys_by_hash_.end()) return AuthResult::invalid;
@@ -98,7 +101,12 @@ ServerCore::AuthResult ServerCore::authenticate(std::optional<std::string> autho
     b->second.tokens = std::min(key.requests_per_minute, b->second.tokens + minutes * key.requests_per_minute);
     b->second.last = now;
   }
-  if (b->second.tokens < 1) return AuthResult::rate_limited;
+  if (b->second.tokens < 1) {
+    // The bucket refills at rpm/60 per second: the missing fraction of a token, in seconds, rounded up.
+    const double seconds = (1.0 - b->second.tokens) * 60.0 / key.requests_per_minute;
+    retry_after_s = std::max(1, static_cast<int>(std::ceil(seconds - 1e-9)));
+    return AuthResult::rate_limited;
+  }
   b->second.tokens -= 1;
   return AuthResult::ok;
 }

@@ -103,7 +103,8 @@ def test_errors_become_sdk_exceptions(cnai, tmpdir_path):
     slow.models.list()
     with pytest.raises(openai.RateLimitError) as limited:
         slow.models.list()
-    assert limited.value.response.headers.get("retry-after") == "1"
+    # One request a minute: the key's bucket holds the next one in ~60 s, and Retry-After says so.
+    assert 50 <= int(limited.value.response.headers.get("retry-after")) <= 60
 
 
 def batch_lines(n):
