@@ -45,6 +45,7 @@ Api::Api(Backend& backend, JobService* jobs, const ServerOptions& options)
   add_inference_routes();
   add_chat_routes();
   add_job_routes();
+  add_messages_routes();
 }
 
 void Api::add(std::string method, std::string_view pattern, Handler handler) {

@@ -40,6 +40,9 @@ class Api {
   void add_inference_routes();  // api_inference.cpp
   void add_chat_routes();       // api_chat.cpp
   void add_job_routes();        // api_jobs.cpp
+  void add_messages_routes();   // api_messages.cpp (Anthropic's shape)
+  /// Chat Completions with n > 1 choices (api_chat.cpp).
+  HttpReply chat_choices(const HttpRequest& req, const ChatRequest& chat, int n, ResponseSink& sink);
   JobService& jobs() const;     // Error(not_found) when there is none
   std::string default_model() const;  // for requests that name none
   /// Priority (and tier "batch") of the server's own calls onto the request.

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "server/anthropic_messages.hpp"
 #include "server/error_reply.hpp"
 #include "server/http_parse.hpp"
 #include "server/server_core.hpp"
@@ -246,6 +247,7 @@ void HttpSession::on_handled(HttpReply reply) {
 
 void HttpSession::send(HttpReply reply, bool close_after) {
   close_after = close_after || core_.draining.load();  // a draining server keeps no connection open
+  if (route_.starts_with("/v1/messages")) to_anthropic_error(reply);  // refusals before the route, in its shape
   auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), 11);
   res->set(http::field::server, "cnai");
   res->set(http::field::content_type, reply.content_type);
