@@ -44,6 +44,7 @@ class ServerCore {
   ServerCore(Backend& backend, const ServerOptions& options, JobService* jobs);
 
   const ServerOptions& options;
+  Backend& backend;
   Api api;
   ComputePool pool;
   ServerMetrics metrics;

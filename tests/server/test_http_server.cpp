@@ -36,6 +36,8 @@ TEST_CASE("Probes, models, and errors in OpenAI's shape") {
   CHECK(status_of(metrics) == 200);
   CHECK(metrics.find("cnai_server_requests_total{route=\"/v1/models\",status=\"200\"}") != std::string::npos);
   CHECK(metrics.find("cnai_jobs_queue_entries{state=\"ready\"}") != std::string::npos);
+  CHECK(metrics.find("cnai_backend_up{backend=\"" + f.backend.name() + "\"} 1") != std::string::npos);
+  CHECK(metrics.find("cnai_backend_queue_depth{") != std::string::npos);
 }
 
 TEST_CASE("Responses: plain, streamed as Responses events, and in the background") {
