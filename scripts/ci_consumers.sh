@@ -5,6 +5,8 @@
 #                 the same prefix through pkg-config (cnai.pc) with a bare compiler line
 #   FetchContent  cnai cloned from this checkout's commit at configure time
 #   add_subdirectory  the checkout vendored as a subdirectory
+#   Conan         `conan create` (no remote; Debian's libraries as platform requirements),
+#                 whose test package (tests/consumer/conan) is built with the Conan toolchain
 # Each consumer (tests/consumer/*) is a tiny application that loads the default
 # model and answers a question; run_answer.cmake checks the answer. The vendored
 # builds sit where ccache (CCACHE_BASEDIR = the checkout) shares objects with build/.
@@ -61,4 +63,15 @@ if [[ "$only" == all || "$only" == add_subdirectory ]]; then
   cmake --build "$b" -j "$CNAI_JOBS" --target answer
   check "$b/answer"
   echo "add_subdirectory consumer: OK"
+fi
+
+if [[ "$only" == all || "$only" == conan ]]; then
+  # A Conan home of its own under the checkout: no remote, and its build tree
+  # laid out as build/ is (conanfile.py's layout), so ccache shares objects.
+  export CONAN_HOME="$CNAI_ROOT/build-conan/home"
+  conan="$CNAI_VENV/bin/conan"
+  "$conan" remove 'cnai/*' --confirm >/dev/null 2>&1 || true
+  "$conan" create "$CNAI_ROOT" -pr:a "$CNAI_ROOT/conan/profiles/debian12" \
+    --test-folder "$CNAI_ROOT/tests/consumer/conan" --build='cnai/*' --no-remote
+  echo "Conan package and consumer: OK"
 fi
