@@ -81,6 +81,11 @@ class Stream:
         self.close()
 
 
+# Cancelled calls whose threads have not ended yet: kept (and watched) until
+# they end, so that dropping one never makes the event loop wait for a join.
+_draining: "set[_CallWaiter]" = set()
+
+
 class _CallWaiter:
     """The asyncio side of a native Call: the loop watches its eventfd and
     hands its chunks to the awaiting coroutine."""
@@ -101,6 +106,7 @@ class _CallWaiter:
         if finished:
             self._done = True
             self._unwatch()
+            _draining.discard(self)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -108,7 +114,8 @@ class _CallWaiter:
     def _unwatch(self) -> None:
         if self._watching:
             self._watching = False
-            self._loop.remove_reader(self._fd)
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._fd)
 
     async def next(self) -> Any:
         """The next native chunk, or None once the call has ended."""
@@ -127,6 +134,9 @@ class _CallWaiter:
     def close(self) -> None:
         if not self._done:
             self._call.cancel()
+            if self._watching and not self._loop.is_closed():
+                _draining.add(self)  # until _on_ready sees the end
+                return
         self._unwatch()
 
 
