@@ -317,8 +317,19 @@ TEST_CASE("Connection slots: another origin does not wait; one origin is first c
       r.delay_before_head = 800ms;
       return r;
     });
-    s->route("GET", "/quick", [](const TestRequest&) { return TestResponse::json("{}"); });
   }
+  // The order in which a's slot served the waiters, as the server saw it (a
+  // client thread may be descheduled between its reply and any bookkeeping of its own).
+  std::mutex m;
+  std::vector<int> order;
+  a.route("GET", "/quick", [&](const TestRequest& r) {
+    if (auto q = r.target.find("?i="); q != std::string::npos) {
+      std::lock_guard lock(m);
+      order.push_back(std::stoi(r.target.substr(q + 3)));
+    }
+    return TestResponse::json("{}");
+  });
+  b.route("GET", "/quick", [](const TestRequest&) { return TestResponse::json("{}"); });
   HttpClientOptions o = http_options();
   o.max_connections_per_host = 1;
   HttpClient client(o);
@@ -329,16 +340,10 @@ TEST_CASE("Connection slots: another origin does not wait; one origin is first c
   client.send(get(b, "/quick"));
   CHECK(seconds_since(t0) < 0.3);  // origin b has its own slots (a holds a's for 0.8 s)
 
-  std::mutex m;
-  std::vector<int> order;
   std::vector<std::thread> waiters;
   for (int i = 0; i < 4; ++i) {
-    waiters.emplace_back([&, i] {
-      client.send(get(a, "/quick"));
-      std::lock_guard lock(m);
-      order.push_back(i);
-    });
-    std::this_thread::sleep_for(40ms);  // arrive in order 0, 1, 2, 3, while the holder holds
+    waiters.emplace_back([&, i] { client.send(get(a, "/quick?i=" + std::to_string(i))); });
+    std::this_thread::sleep_for(100ms);  // arrive in order 0, 1, 2, 3, while the holder holds
   }
   for (auto& w : waiters) w.join();
   holder.join();
