@@ -1,5 +1,6 @@
-// matmul kernels at the default model's shapes: GEMV (M=1, decode) and GEMM
-// (M=128, prefill) for Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants
+// matmul kernels at the default model's shapes: GEMV (M=1, decode), batched
+// decode (M=1..16 rows, one per running sequence) and GEMM (M=128, prefill)
+// for Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants
 // at the shapes llama-quantize gives them in SmolLM2 and Gemma 3 270M (rows of
 // whole super-blocks), on 1 and 2 threads.
 // Set CNAI_ISA=scalar|avx2|avx512 to force a kernel family.
@@ -78,6 +79,17 @@ BENCHMARK_CAPTURE(BM_matmul, f16, DType::F16, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_0_packed, DType::Q5_0, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_1_packed, DType::Q5_1, true)->Apply(shapes);
 
+// Batched decode (continuous batching): one row per running sequence, 1-16
+// rows; weight_B/s shows whether the weights are still read once per step.
+void batched(benchmark::internal::Benchmark* b) {
+  const std::int64_t nk[][2] = {{576, 576}, {1536, 576}, {576, 1536}, {49152, 576}};
+  for (std::int64_t m : {1, 2, 4, 8, 16})
+    for (const auto& s : nk) b->Args({s[0], s[1], m, 2});
+  b->ArgNames({"N", "K", "M", "threads"})->UseRealTime()->MinTime(0.05);
+}
+BENCHMARK_CAPTURE(BM_matmul, batched_q4_1_packed, DType::Q4_1, true)->Apply(batched);
+BENCHMARK_CAPTURE(BM_matmul, batched_q8_0_packed, DType::Q8_0, true)->Apply(batched);
+
 void kshapes(benchmark::internal::Benchmark* b) {
   const std::int64_t nk[][2] = {{576, 1536}, {640, 1024}, {640, 2048}};
   for (std::int64_t m : {1, 128})
@@ -122,7 +134,10 @@ void BM_model_step(benchmark::State& state) {
   auto act = [m](std::int64_t n) { return Tensor::zeros(DType::F32, {m, n}); };
   Tensor x = act(576), q = act(576), k = act(192), v = act(192), o = act(576), g = act(1536), u = act(1536),
          h = act(1536), d = act(576);
-  Tensor x1 = Tensor::zeros(DType::F32, {1, 576}), logits = Tensor::zeros(DType::F32, {1, 49152});
+  // Prefill wants the last position's logits; a batched decode step (third
+  // argument 1) every row's.
+  const std::int64_t out_rows = state.range(2) ? m : 1;
+  Tensor x1 = Tensor::zeros(DType::F32, {out_rows, 576}), logits = Tensor::zeros(DType::F32, {out_rows, 49152});
   for (auto _ : state) {
     for (const auto& L : weights.layers) {
       const cnai::ops::MatmulTarget qkv[] = {{&L.q, &q}, {&L.k, &k}, {&L.v, &v}};
@@ -132,13 +147,14 @@ void BM_model_step(benchmark::State& state) {
       cnai::ops::matmul_many(o, gate_up, pool);
       cnai::ops::matmul(h, L.down, d, pool);
     }
-    cnai::ops::matmul(x1, weights.output, logits, pool);  // logits of the last position only
+    cnai::ops::matmul(x1, weights.output, logits, pool);
     benchmark::DoNotOptimize(logits.data());
   }
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * m), benchmark::Counter::kIsRate);
   state.SetLabel(cnai::ops::matmul_isa());
 }
-BENCHMARK(BM_model_step)->ArgNames({"M", "threads"})->Args({1, 1})->Args({1, 2})->Args({128, 1})->Args({128, 2})
+BENCHMARK(BM_model_step)->ArgNames({"M", "threads", "decode"})->Args({1, 1, 1})->Args({1, 2, 1})->Args({128, 1, 0})
+    ->Args({128, 2, 0})->Args({2, 2, 1})->Args({4, 2, 1})->Args({8, 2, 1})->Args({16, 2, 1})
     ->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

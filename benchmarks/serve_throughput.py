@@ -4,8 +4,12 @@
 alternating A/B per repetition. Each client sends non-streaming chat
 requests (distinct prompts, temperature 0, max_tokens N) back to back for a
 fixed time; tokens are the servers' own usage.completion_tokens.
+With --stream the requests are streamed (SSE) and p50/p99 time to first token
+and inter-token latency are reported too (--json: one entry per server and
+concurrency).
 
   benchmarks/serve_throughput.py --cnai build/cnai --llama-server PATH [--clients 1,8,16] [--seconds 20]
+  benchmarks/serve_throughput.py --cnai build/cnai --llama-server PATH --clients 1,2,4,8,16 --stream --json
 """
 import argparse
 import json
@@ -48,16 +52,60 @@ def post(url, body):
         return json.loads(r.read())
 
 
-def run_load(url, clients, seconds, max_tokens):
+def post_stream(url, body, ttft, itl):
+    """Streams one chat completion; appends its time to first token and the gaps
+    between content chunks (ms) and returns the completion tokens (usage)."""
+    body = dict(body, stream=True, stream_options={"include_usage": True})
+    req = urllib.request.Request(url + "/v1/chat/completions", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    t0 = last = time.monotonic()
+    first = True
+    tokens = 0
+    with urllib.request.urlopen(req, timeout=600) as r:
+        for raw in r:
+            line = raw.decode().strip()
+            if not line.startswith("data:") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[5:])
+            if chunk.get("usage"):
+                tokens = chunk["usage"]["completion_tokens"]
+            choices = chunk.get("choices") or []
+            if not choices or not choices[0].get("delta", {}).get("content"):
+                continue
+            now = time.monotonic()
+            if first:
+                ttft.append(1000 * (now - t0))
+                first = False
+            else:
+                itl.append(1000 * (now - last))
+            last = now
+    return tokens
+
+
+def percentile(v, p):
+    if not v:
+        return 0.0
+    v = sorted(v)
+    at = p / 100 * (len(v) - 1)
+    lo = int(at)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (at - lo)
+
+
+def run_load(url, clients, seconds, max_tokens, stream=False, lat=None):
     tokens = [0] * clients
     stop_at = time.monotonic() + seconds
+    ttft, itl = ([], []) if lat is None else lat
 
     def client(i):
         n = 0
         while time.monotonic() < stop_at:
             body = {"model": "m", "max_tokens": max_tokens, "temperature": 0,
                     "messages": [{"role": "user", "content": f"Tell me a long story about a dog called Pepper {i}-{n}."}]}
-            tokens[i] += post(url, body)["usage"]["completion_tokens"]
+            if stream:
+                tokens[i] += post_stream(url, body, ttft, itl)
+            else:
+                tokens[i] += post(url, body)["usage"]["completion_tokens"]
             n += 1
 
     t0 = time.monotonic()
@@ -78,6 +126,8 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--stream", action="store_true", help="stream (SSE) and report TTFT / ITL percentiles")
+    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     servers = {}
@@ -97,16 +147,35 @@ def main():
         for name, url in servers.items():
             wait_ready(url, "/health" if name.startswith("llama") else "/readyz")
         results = {(n, c): [] for n in servers for c in map(int, args.clients.split(","))}
+        lats = {k: ([], []) for k in results}
         for rep in range(args.reps):
             for c in map(int, args.clients.split(",")):
                 order = list(servers.items()) if rep % 2 == 0 else list(reversed(servers.items()))
                 for name, url in order:
-                    results[(name, c)].append(run_load(url, c, args.seconds, args.max_tokens))
+                    results[(name, c)].append(run_load(url, c, args.seconds, args.max_tokens, args.stream,
+                                                       lats[(name, c)]))
+        if args.json:
+            out = []
+            for (name, c), v in results.items():
+                ttft, itl = lats[(name, c)]
+                entry = {"server": name, "concurrency": c, "aggregate_tokens_per_s": statistics.mean(v),
+                         "reps": v}
+                if args.stream:
+                    entry.update(ttft_p50_ms=percentile(ttft, 50), ttft_p99_ms=percentile(ttft, 99),
+                                 itl_p50_ms=percentile(itl, 50), itl_p99_ms=percentile(itl, 99))
+                out.append(entry)
+            print(json.dumps({"load": os.getloadavg(), "max_tokens": args.max_tokens, "results": out}))
+            return 0
         print(f"load: {os.getloadavg()}")
         print(f"{'server':<22}{'clients':>8}{'tokens/s (mean ± sd over reps)':>36}")
         for (name, c), v in results.items():
             sd = statistics.stdev(v) if len(v) > 1 else 0.0
-            print(f"{name:<22}{c:>8}{statistics.mean(v):>24.1f} ± {sd:.1f}   {['%.1f' % x for x in v]}")
+            extra = ""
+            if args.stream:
+                ttft, itl = lats[(name, c)]
+                extra = (f"   ttft p50/p99 {percentile(ttft, 50):.0f}/{percentile(ttft, 99):.0f} ms"
+                         f"   itl p50/p99 {percentile(itl, 50):.1f}/{percentile(itl, 99):.1f} ms")
+            print(f"{name:<22}{c:>8}{statistics.mean(v):>24.1f} ± {sd:.1f}   {['%.1f' % x for x in v]}{extra}")
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)

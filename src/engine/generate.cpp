@@ -1,91 +1,81 @@
-// The token loop of a blocking generate(): reuse the cached prefix, evaluate
-// the prompt, then let the Sequence sample, detokenize and match stops while
-// each sampled token is evaluated in turn.
-#include <algorithm>
-
+// The token-level calls: generate() submits to the scheduling loop and runs
+// the caller's callback on the caller's thread as text arrives; submit()
+// returns a handle at once and leaves callbacks to the engine's runner.
 #include "cnai/core/error.hpp"
 #include "engine/engine_state.hpp"
-#include "engine/sequence.hpp"
+#include "engine/request_state.hpp"
 
 namespace cnai {
-namespace {
 
-using engine::Clock;
-
-std::size_t common_prefix(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
-  return static_cast<std::size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
+SamplerConfig LocalEngine::Impl::sampler_config(const SamplingParams& request) const {
+  return SamplerConfig::from(engine::merge_sampling(request, options.default_sampling));
 }
-
-// Hands the text that became final to the caller; false from it cancels.
-void deliver(engine::Sequence& seq, const TextCallback& on_text) {
-  const auto delta = seq.take_delta();
-  if (delta && on_text && !on_text(delta->text, delta->tokens))
-    throw Error(ErrorCode::cancelled, "generation cancelled by the caller");
-}
-
-// Between steps: a stop request or a passed deadline ends the generation.
-void check_continue(const GenerateRequest& request, std::size_t generated) {
-  if (request.cancel.stop_requested())
-    throw Error(ErrorCode::cancelled, "generation cancelled after " + std::to_string(generated) + " tokens");
-  if (request.deadline && Clock::now() >= *request.deadline)
-    throw Error(ErrorCode::timeout, "generation passed its deadline after " + std::to_string(generated) + " tokens");
-}
-
-}  // namespace
 
 GenerateResult LocalEngine::generate(const GenerateRequest& request, const TextCallback& on_text) {
   require_decoder("generate");
-  Impl& s = *impl_;
-  const auto arrival = Clock::now();
-  s.active.fetch_add(1, std::memory_order_relaxed);
-  struct Leave {
-    std::atomic<int>& n;
-    ~Leave() { n.fetch_sub(1, std::memory_order_relaxed); }
-  } leave{s.active};
-  std::lock_guard lock(s.session_mutex);
   if (request.cancel.stop_requested()) throw Error(ErrorCode::cancelled, "generation cancelled before it started");
-  Context& ctx = *s.context;
-  engine::check_generate_request(request, ctx.n_ctx());
-  engine::Sequence seq(request, SamplerConfig::from(engine::merge_sampling(request.sampling, s.options.default_sampling)),
-                       s.tokenizer, ctx.n_ctx(), arrival);
-
-  // Reuse the longest cached prefix; at least one prompt token is evaluated so
-  // there are logits to sample from.
-  std::size_t keep = s.options.reuse_prefix ? common_prefix(s.cached, request.prompt) : 0;
-  keep = std::min(keep, request.prompt.size() - 1);
-  ctx.truncate(static_cast<int>(keep));
-  s.cached.resize(keep);
-  seq.start_prefill(Clock::now(), keep);
-  try {
-    const std::span<const std::int32_t> fresh(request.prompt.data() + keep, request.prompt.size() - keep);
-    std::span<const float> logits = ctx.eval(fresh);
-    s.cached.insert(s.cached.end(), fresh.begin(), fresh.end());
-    seq.end_prefill(Clock::now());
-    for (;;) {
-      seq.sample(logits);
-      deliver(seq, on_text);
-      if (seq.finished()) break;
-      check_continue(request, seq.generated().size());
-      const std::int32_t token = seq.generated().back();
-      logits = ctx.eval(std::span<const std::int32_t>(&token, 1));
-      s.cached.push_back(token);
+  const auto state =
+      impl_->batch->submit(request, impl_->sampler_config(request.sampling), {}, {}, static_cast<bool>(on_text));
+  engine::RequestState& s = *state;
+  bool refused = false;
+  std::unique_lock lock(s.m);
+  for (;;) {
+    s.cv.wait(lock, [&] { return !s.deltas.empty() || s.finished; });
+    if (s.deltas.empty()) break;
+    const engine::Delta d = std::move(s.deltas.front());
+    s.deltas.pop_front();
+    lock.unlock();
+    try {
+      if (!refused && !on_text(d.text, d.tokens)) {
+        refused = true;
+        s.cancel();
+      }
+    } catch (...) {
+      s.cancel();
+      throw;
     }
-  } catch (const Error& e) {
-    // eval checks its input before touching the cache, and cancellation and
-    // deadlines fall between steps; anything else may leave the cache unknown.
-    const auto c = e.code();
-    if (c != ErrorCode::invalid_argument && c != ErrorCode::context_overflow && c != ErrorCode::cancelled &&
-        c != ErrorCode::timeout) {
-      ctx.reset();
-      s.cached.clear();
-    }
-    throw;
-  } catch (...) {
-    ctx.reset();
-    s.cached.clear();
-    throw;
+    lock.lock();
   }
-  return seq.result(Clock::now());
+  if (refused) throw Error(ErrorCode::cancelled, "generation cancelled by the caller");
+  if (s.error) std::rethrow_exception(s.error);
+  return *s.result;
 }
+
+GenerationHandle LocalEngine::submit(const GenerateRequest& request, TextCallback on_text) {
+  require_decoder("submit");
+  return GenerationHandle(
+      impl_->batch->submit(request, impl_->sampler_config(request.sampling), std::move(on_text), {}, false));
+}
+
+EngineStats LocalEngine::stats() const {
+  require_decoder("stats");
+  return impl_->batch->stats();
+}
+
+void GenerationHandle::cancel() const {
+  if (state_) state_->cancel();
+}
+
+bool GenerationHandle::done() const {
+  if (!state_) return true;
+  std::lock_guard lock(state_->m);
+  return state_->complete_locked();
+}
+
+bool GenerationHandle::wait_for(std::chrono::milliseconds timeout) const {
+  if (!state_) return true;
+  std::unique_lock lock(state_->m);
+  return state_->cv.wait_for(lock, timeout, [&] { return state_->complete_locked(); });
+}
+
+GenerateResult GenerationHandle::get() const {
+  if (!state_) throw Error(ErrorCode::invalid_argument, "GenerationHandle: empty handle");
+  std::unique_lock lock(state_->m);
+  state_->cv.wait(lock, [&] { return state_->complete_locked(); });
+  if (state_->error) std::rethrow_exception(state_->error);
+  return *state_->result;
+}
+
+RequestStats GenerationHandle::stats() const { return state_ ? state_->stats() : RequestStats{}; }
 
 }  // namespace cnai

@@ -40,19 +40,6 @@ void check_chat_request(const ChatRequest& request) {
                 "response_format " + request.response_format->type + " is not supported by the local engine");
 }
 
-GenerateRequest generate_request(const LocalEngine& engine, const ChatRequest& request, std::stop_token stop,
-                                 int default_max_tokens) {
-  GenerateRequest g;
-  g.prompt = engine.tokenize_prompt(engine.render_prompt(request));
-  g.sampling = request.sampling;
-  g.max_tokens = request.max_tokens;
-  if (!g.max_tokens && default_max_tokens > 0) g.max_tokens = default_max_tokens;  // LocalEngineOptions
-  g.stop = request.stop;
-  g.deadline = request.deadline;
-  g.cancel = std::move(stop);
-  return g;
-}
-
 // An embedding engine on the same threads and under the same backend name.
 std::shared_ptr<EmbeddingEngine> load_embedder(const std::string& path, const LocalEngineOptions& options) {
   EmbeddingEngineOptions eo = options.embedding;
@@ -87,10 +74,16 @@ std::shared_ptr<LocalEngine> LocalEngine::load(const std::string& path, const Lo
   impl->eos_text = special_text(impl->tokenizer, impl->tokenizer.eos());
   impl->name = impl->model->config().name.empty() ? std::filesystem::path(path).stem().string()
                                                    : impl->model->config().name;
-  ContextOptions co;
-  co.n_ctx = options.n_ctx;
-  co.n_batch = options.n_batch;
-  impl->context = std::make_unique<Context>(impl->model, co);
+  engine::BatchEngineOptions bo;
+  bo.n_ctx = options.n_ctx > 0 ? options.n_ctx : impl->model->options().n_ctx;
+  bo.max_batched_tokens = options.max_batched_tokens;
+  bo.max_sequences = options.max_sequences;
+  bo.max_queued = options.max_queued;
+  bo.kv_pool_bytes = options.kv_pool_bytes;
+  bo.prefix_cache = options.reuse_prefix;
+  bo.batch_invariant = options.batch_invariant;
+  bo.callback_threads = options.callback_threads;
+  impl->batch = std::make_unique<engine::BatchEngine>(impl->model, impl->tokenizer, bo);
   auto embedder = options.embedding_model.empty() ? nullptr : load_embedder(options.embedding_model, options);
   return std::shared_ptr<LocalEngine>(new LocalEngine(std::move(impl), std::move(embedder)));
 }
@@ -120,33 +113,32 @@ std::vector<std::int32_t> LocalEngine::tokenize_prompt(const std::string& prompt
   return ids;
 }
 
-ChatResponse LocalEngine::do_chat(const ChatRequest& request, std::stop_token stop) {
-  return do_chat_stream(request, {}, std::move(stop));
+GenerateRequest LocalEngine::to_generate(const ChatRequest& request, std::stop_token stop) const {
+  GenerateRequest g;
+  g.prompt = tokenize_prompt(render_prompt(request));
+  g.sampling = request.sampling;
+  g.max_tokens = request.max_tokens;
+  const int default_max = impl_->options.default_max_tokens;
+  if (!g.max_tokens && default_max > 0) g.max_tokens = default_max;  // LocalEngineOptions
+  g.stop = request.stop;
+  g.deadline = request.deadline;
+  g.priority = request.priority;
+  g.cancel = std::move(stop);
+  return g;
 }
 
-ChatResponse LocalEngine::do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
-                                         std::stop_token stop) {
-  require_decoder("chat");
-  const GenerateRequest g = generate_request(*this, request, std::move(stop), impl_->options.default_max_tokens);
+ChatResponse LocalEngine::response_head(const ChatRequest& request) {
   ChatResponse response;
   response.id = "chatcmpl-local-" + std::to_string(impl_->next_request++);
   response.model = request.model.empty() ? impl_->name : request.model;
   response.created = unix_now();
   response.backend = impl_->options.backend_name;
+  return response;
+}
 
-  bool role_sent = false;
-  auto chunk = [&](std::string_view text, std::span<const std::int32_t> tokens) {
-    ChatChunk c;
-    c.id = response.id;
-    c.model = response.model;
-    if (!role_sent) c.delta_role = Role::assistant;
-    role_sent = true;
-    c.delta_content = std::string(text);
-    c.token_ids.assign(tokens.begin(), tokens.end());
-    return on_chunk(c);
-  };
-  GenerateResult r = on_chunk ? generate(g, chunk) : generate(g);
+namespace {
 
+ChatResponse assemble(ChatResponse response, GenerateResult r) {
   Choice choice;
   choice.message.role = Role::assistant;
   choice.message.content = std::move(r.text);
@@ -155,16 +147,76 @@ ChatResponse LocalEngine::do_chat_stream(const ChatRequest& request, const Chunk
   response.choices.push_back(std::move(choice));
   response.usage = r.usage;
   response.timings = r.timings;
-  if (on_chunk) {
-    ChatChunk last;
-    last.id = response.id;
-    last.model = response.model;
-    if (!role_sent) last.delta_role = Role::assistant;
-    last.finish_reason = r.finish_reason;
-    last.usage = r.usage;
-    on_chunk(last);  // generation is over: nothing left to cancel
-  }
   return response;
+}
+
+// Turns text deltas into ChatChunks: the role on the first, the finish reason
+// and usage on the last. Called serially (one deliverer per request).
+struct ChunkMaker {
+  std::string id, model;
+  bool role_sent = false;
+  ChatChunk delta(std::string_view text, std::span<const std::int32_t> tokens) {
+    ChatChunk c = head();
+    c.delta_content = std::string(text);
+    c.token_ids.assign(tokens.begin(), tokens.end());
+    return c;
+  }
+  ChatChunk last(FinishReason reason, const std::optional<Usage>& usage) {
+    ChatChunk c = head();
+    c.finish_reason = reason;
+    c.usage = usage;
+    return c;
+  }
+  ChatChunk head() {
+    ChatChunk c;
+    c.id = id;
+    c.model = model;
+    if (!role_sent) c.delta_role = Role::assistant;
+    role_sent = true;
+    return c;
+  }
+};
+
+}  // namespace
+
+ChatResponse ChatHandle::get() const { return assemble(head_, generation_.get()); }
+
+ChatResponse LocalEngine::do_chat(const ChatRequest& request, std::stop_token stop) {
+  return do_chat_stream(request, {}, std::move(stop));
+}
+
+ChatResponse LocalEngine::do_chat_stream(const ChatRequest& request, const ChunkCallback& on_chunk,
+                                         std::stop_token stop) {
+  require_decoder("chat");
+  const GenerateRequest g = to_generate(request, std::move(stop));
+  ChatResponse head = response_head(request);
+  ChunkMaker maker{head.id, head.model};
+  auto chunk = [&](std::string_view text, std::span<const std::int32_t> tokens) {
+    return on_chunk(maker.delta(text, tokens));
+  };
+  GenerateResult r = on_chunk ? generate(g, chunk) : generate(g);
+  if (on_chunk) on_chunk(maker.last(r.finish_reason, r.usage));  // generation is over: nothing left to cancel
+  return assemble(std::move(head), std::move(r));
+}
+
+ChatHandle LocalEngine::submit_chat(const ChatRequest& request, ChunkCallback on_chunk, std::stop_token stop) {
+  require_decoder("submit_chat");
+  validate_chat_request(request);
+  const GenerateRequest g = to_generate(request, std::move(stop));
+  ChatResponse head = response_head(request);
+  TextCallback on_text;
+  std::function<void(const GenerateResult*, std::exception_ptr)> on_done;
+  if (on_chunk) {
+    auto maker = std::make_shared<ChunkMaker>(ChunkMaker{head.id, head.model});
+    on_text = [maker, on_chunk](std::string_view text, std::span<const std::int32_t> tokens) {
+      return on_chunk(maker->delta(text, tokens));
+    };
+    on_done = [maker, on_chunk](const GenerateResult* r, std::exception_ptr) {
+      on_chunk(r ? maker->last(r->finish_reason, r->usage) : maker->last(FinishReason::error, std::nullopt));
+    };
+  }
+  auto state = impl_->batch->submit(g, impl_->sampler_config(g.sampling), std::move(on_text), std::move(on_done), false);
+  return ChatHandle(GenerationHandle(std::move(state)), std::move(head));
 }
 
 const Model& LocalEngine::model() const {
@@ -176,7 +228,7 @@ const ChatTemplate& LocalEngine::chat_template() const {
   require_decoder("chat_template");
   return impl_->chat_template;
 }
-int LocalEngine::n_ctx() const noexcept { return impl_ ? impl_->context->n_ctx() : embedder_->n_ctx(); }
+int LocalEngine::n_ctx() const noexcept { return impl_ ? impl_->batch->n_ctx() : embedder_->n_ctx(); }
 const std::string& LocalEngine::model_name() const noexcept { return impl_ ? impl_->name : embedder_->model_name(); }
 const std::string& LocalEngine::name() const noexcept { return impl_ ? impl_->options.backend_name : embedder_->name(); }
 
@@ -197,10 +249,15 @@ BackendCapabilities LocalEngine::capabilities() const {
 
 BackendHealth LocalEngine::health() const {
   if (!impl_) return embedder_->health();
+  const EngineStats s = impl_->batch->stats();
   BackendHealth h;
-  const int active = impl_->active.load(std::memory_order_relaxed);
-  h.running = active > 0 ? 1 : 0;
-  h.queue_depth = active > 1 ? active - 1 : 0;
+  h.running = s.running;
+  h.queue_depth = s.queue_depth;
+  h.estimated_wait_ms = s.estimated_wait_ms;
+  if (s.queue_depth >= impl_->options.max_queued) {
+    h.status = HealthStatus::degraded;
+    h.detail = "the queue is full (" + std::to_string(s.queue_depth) + " waiting)";
+  }
   return h;
 }
 

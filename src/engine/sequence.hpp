@@ -50,6 +50,7 @@ class Sequence {
     return pos < prompt_.size() ? prompt_[pos] : generated_[pos - prompt_.size()];
   }
   std::size_t n_tokens() const noexcept { return prompt_.size() + generated_.size(); }
+  const std::optional<int>& max_tokens() const noexcept { return max_tokens_; }
 
   /// The prompt's evaluation began, with `cached` prompt tokens already in
   /// the cache (queue time ends here), and ended.

@@ -6,14 +6,15 @@
 
 namespace cnai::model {
 
-KvCache::KvCache(int n_layer, int n_blocks, int block_size, int n_kv_head, int head_dim, KvCacheType type)
+KvCache::KvCache(int n_layer, int n_blocks, int block_size, int n_kv_head, int head_dim, KvCacheType type,
+                 bool zero)
     : n_blocks_(n_blocks), block_size_(block_size), n_kv_head_(n_kv_head), head_dim_(head_dim), type_(type) {
   const DType dt = type == KvCacheType::f32 ? DType::F32 : DType::F16;
   const Shape shape{std::int64_t{n_blocks} * block_size, n_kv_head, head_dim};
   for (int i = 0; i < n_layer; ++i) {
     // Zeroed so that untouched rows are finite (they are never read, but cheap insurance).
-    k_.push_back(Tensor::zeros(dt, shape));
-    v_.push_back(Tensor::zeros(dt, shape));
+    k_.push_back(zero ? Tensor::zeros(dt, shape) : Tensor::empty(dt, shape));
+    v_.push_back(zero ? Tensor::zeros(dt, shape) : Tensor::empty(dt, shape));
   }
 }
 

@@ -19,7 +19,11 @@ class KvCache {
  public:
   static constexpr int kDefaultBlockSize = 16;
 
-  KvCache(int n_layer, int n_blocks, int block_size, int n_kv_head, int head_dim, KvCacheType type);
+  /// zero: fill with zeros now (touches every page); false leaves the memory
+  /// as allocated, paged in as blocks are first written (a large pool then
+  /// costs only what is used). Rows are never read before they are written.
+  KvCache(int n_layer, int n_blocks, int block_size, int n_kv_head, int head_dim, KvCacheType type,
+          bool zero = true);
 
   /// Bytes one block takes over all layers (K and V).
   static std::size_t block_bytes(int n_layer, int block_size, int n_kv_head, int head_dim, KvCacheType type);

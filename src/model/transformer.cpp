@@ -49,7 +49,7 @@ void store_and_attend(KvCache& kv, int il, Activations& a, ThreadPool& pool, con
     const Tensor qs = Tensor::borrow(DType::F32, {n, d.H, d.hd}, q3.data_as<float>() + s * row_q);
     Tensor out = Tensor::borrow(DType::F32, {n, d.H, d.hd}, a.attn.data_as<float>() + s * row_q);
     ops::paged_attention(qs, kv.layer(il), std::span<const ops::AttentionSpan>(spans.data() + s, static_cast<std::size_t>(n)),
-                         scale, out, pool);
+                         scale, out, pool, a.batch_invariant);
   }
 }
 

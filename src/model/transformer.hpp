@@ -34,6 +34,9 @@ struct Activations {
   std::vector<std::vector<std::int32_t>> ring_tables;
   std::vector<std::int64_t> seq_lo, seq_hi;
   bool local_one_piece = true;
+  /// Attention computes each row as it would alone (ops::paged_attention's
+  /// batch_invariant): the engine's scheduler sets it; Context leaves it off.
+  bool batch_invariant = false;
 };
 
 /// Runs the batch (checked with check_batch) through the model, writing each

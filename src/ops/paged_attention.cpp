@@ -40,7 +40,7 @@ void check_span(const AttentionSpan& s, std::size_t row, std::int64_t block_size
 }  // namespace
 
 void paged_attention(const Tensor& q, const PagedKv& kv, std::span<const AttentionSpan> spans, float scale,
-                     Tensor& out, ThreadPool& pool) {
+                     Tensor& out, ThreadPool& pool, bool batch_invariant) {
   check::f32(kOp, "q", q);
   check::f32(kOp, "out", out);
   if (q.rank() != 3) check::fail(kOp, "q must be [T, n_head, head_dim], got " + q.shape().str());
@@ -62,7 +62,7 @@ void paged_attention(const Tensor& q, const PagedKv& kv, std::span<const Attenti
   check::on_cpu(kOp, q);
   check::on_cpu(kOp, out);
   if (q.numel() == 0) return;
-  cpu::paged_attention(q, kv, spans, scale, out, pool);
+  cpu::paged_attention(q, kv, spans, scale, out, pool, batch_invariant);
 }
 
 }  // namespace cnai::ops

@@ -6,8 +6,9 @@
 // head (so max and exp see the whole span) and the value sum continues its
 // chain across runs (mix_acc) — so the result does not depend on where the
 // blocks lie.
-// Work split: decode rows split heads (short spans) or block-aligned position
-// slices (long spans); several rows deal (row, KV head) units round-robin.
+// Work split: a lone decode row splits heads (short spans) or block-aligned
+// position slices (long spans); several rows, and every row when the batch
+// must not change the result, deal (row, KV head) units round-robin.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -216,7 +217,7 @@ void attend_decode_split(const PagedJob& a, const RowKernels& kr, ThreadPool& po
 }  // namespace
 
 void paged_attention(const Tensor& q, const PagedKv& kv, std::span<const AttentionSpan> spans, float scale,
-                     Tensor& out, ThreadPool& pool) {
+                     Tensor& out, ThreadPool& pool, bool batch_invariant) {
   thread_local std::vector<Run> runs;
   thread_local std::vector<std::size_t> row_runs;
   runs.clear();
@@ -242,7 +243,7 @@ void paged_attention(const Tensor& q, const PagedKv& kv, std::span<const Attenti
   const RowKernels& kr = row_kernels();
   const std::int64_t t_n = q.dim(0);
   const std::int64_t ratio = job.n_head / job.n_kv;
-  if (t_n == 1) {
+  if (t_n == 1 && !batch_invariant) {
     const std::int64_t n = spans[0].last + 1 - spans[0].first;
     if (pool.size() > 1 && n >= kSplitMinRows * pool.size() && ratio <= kMaxGroup) {
       attend_decode_split(job, kr, pool);
@@ -251,8 +252,10 @@ void paged_attention(const Tensor& q, const PagedKv& kv, std::span<const Attenti
     }
     return;
   }
-  // Several rows: later positions see more of the cache, so (row, KV head)
-  // units are dealt round-robin rather than in contiguous ranges.
+  // Several rows (or batch invariance): later positions see more of the
+  // cache, so (row, KV head) units are dealt round-robin rather than in
+  // contiguous ranges; every row's heads are grouped by KV head whatever the
+  // batch, so a row's arithmetic is its own.
   const std::int64_t units = t_n * job.n_kv;
   pool.run([&](int thread, int n_threads) {
     for (std::int64_t u = thread; u < units; u += n_threads) {

@@ -9,6 +9,6 @@
 namespace cnai::ops::cpu {
 
 void paged_attention(const Tensor& q, const PagedKv& kv, std::span<const AttentionSpan> spans, float scale,
-                     Tensor& out, ThreadPool& pool);
+                     Tensor& out, ThreadPool& pool, bool batch_invariant);
 
 }  // namespace cnai::ops::cpu

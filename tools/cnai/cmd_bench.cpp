@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "bench_serve.hpp"
 #include "cli.hpp"
 #include "cnai/core/error.hpp"
 #include "cnai/model/model.hpp"
@@ -58,7 +59,8 @@ struct Rate {
 };
 
 int run_bench(const std::vector<std::string>& argv) {
-  const cnai::cli::Args args(argv, {"--json"});
+  const cnai::cli::Args args(argv, {"--json", "--no-invariance"});
+  if (args.has("--concurrency")) return cnai::cli::run_bench_serve(args);
   const std::string path = args.get_or("-m", cnai::cli::default_model_path());
   const int n_prompt = static_cast<int>(args.get_int("-p", 128));
   const int n_gen = static_cast<int>(args.get_int("-n", 64));
@@ -114,6 +116,9 @@ int run_bench(const std::vector<std::string>& argv) {
 }
 
 const bool registered = cnai::cli::register_command(
-    {"bench", "measure prefill and decode tokens/s: [-m MODEL] [-t N] [-p 128] [-n 64] [-r 3] [--kv-type f16|f32] [--json]", &run_bench});
+    {"bench",
+     "measure prefill and decode tokens/s: [-m MODEL] [-t N] [-p 128] [-n 64] [-r 3] [--kv-type f16|f32] [--json];\n"
+     "       serving mode: --concurrency 1,2,4,8,16 [-n 128] [-r 2 requests per stream] [--no-invariance] [--json]",
+     &run_bench});
 
 }  // namespace

@@ -31,9 +31,13 @@ struct AttentionSpan {
 /// q, out: F32 [T, n_head, head_dim]; spans[t] is what row t attends to, and
 /// the keys/values of every position it names are already in the cache (the
 /// batch's own tokens included). Query head h uses KV head h / (n_head /
-/// n_kv_head); scale is usually 1/sqrt(head_dim). Errors: invalid_argument
-/// (shapes, a span outside its block table, a block id outside the cache).
+/// n_kv_head); scale is usually 1/sqrt(head_dim). batch_invariant: every
+/// row is computed the same way whatever else is in the batch (no
+/// flash-decoding split of a lone row's long span, heads grouped by KV head),
+/// so a sequence's result does not depend on its batch. Errors:
+/// invalid_argument (shapes, a span outside its block table, a block id
+/// outside the cache).
 void paged_attention(const Tensor& q, const PagedKv& kv, std::span<const AttentionSpan> spans, float scale,
-                     Tensor& out, ThreadPool& pool);
+                     Tensor& out, ThreadPool& pool, bool batch_invariant = false);
 
 }  // namespace cnai::ops
