@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     auto router = first == "--config" && argc >= 4 ? cnai::Router::from_config_file(argv[2]) : build_in_code(first);
     cnai::ChatRequest request;
     request.model = "chat";  // an alias: the router picks the deployment
+    request.messages.push_back(cnai::Message::system("You are a helpful assistant."));
     request.messages.push_back(cnai::Message::user(question));
     request.max_tokens = 64;
     request.sampling.temperature = 0.0f;

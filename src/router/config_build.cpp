@@ -1,6 +1,7 @@
 // build_router and Router::from_config_*: a checked RouterConfig -> backends
 // (local engines shared by path, the cloud clients with keys read from the
 // environment only now) -> RouterSpec -> Router.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -129,7 +130,15 @@ std::shared_ptr<Router> build_router(const RouterConfig& config, const RouterBui
   spec.default_completion_tokens = config.default_completion_tokens;
   spec.failure_rules = config.failure_rules;
   spec.rules = config.rules;
-  spec.budgets = config.budgets;
+  // A budget on a deployment left out (its key unset) has nothing to limit.
+  for (const BudgetSpec& b : config.budgets) {
+    if (b.scope == BudgetScope::deployment) {
+      auto d = std::find_if(config.deployments.begin(), config.deployments.end(),
+                            [&](const DeploymentConfig& x) { return x.name == b.target; });
+      if (d != config.deployments.end() && !d->enabled) continue;
+    }
+    spec.budgets.push_back(b);
+  }
   spec.spend_store = options.spend_store;
   spec.observer = options.observer;
   std::map<std::string, std::shared_ptr<LocalEngine>> engines;
