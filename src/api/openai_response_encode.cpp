@@ -47,16 +47,45 @@ std::string to_openai_json(const ChatResponse& r) {
                      {"queue_ms", r.timings.queue_ms},
                      {"prompt_tokens_per_s", r.timings.prompt_tokens_per_s},
                      {"completion_tokens_per_s", r.timings.completion_tokens_per_s}};
+  bj::object extras{{"backend", r.backend},
+                    {"cost_usd", r.usage.cost_usd},
+                    {"cached_prompt_tokens", r.usage.cached_prompt_tokens},
+                    {"timings", std::move(timings)}};
+  if (r.route) {
+    // How a router served it: which deployment, after which failures.
+    bj::array attempts;
+    for (const RouteAttempt& a : r.route->attempts) {
+      bj::object x{{"deployment", a.deployment}, {"duration_ms", a.duration_ms}};
+      if (!a.error_code.empty()) {
+        x["error_code"] = a.error_code;
+        x["error"] = a.error;
+        if (a.upstream_status) x["upstream_status"] = a.upstream_status;
+      }
+      attempts.push_back(std::move(x));
+    }
+    bj::array skipped;
+    for (const std::string& s : r.route->skipped) skipped.push_back(bj::string(s));
+    bj::object route{{"alias", r.route->alias},
+                     {"deployment", r.route->deployment},
+                     {"attempts", std::move(attempts)},
+                     {"skipped", std::move(skipped)},
+                     {"router_overhead_us", r.route->router_overhead_us},
+                     {"estimated_cost_usd", r.route->estimated_cost_usd},
+                     {"cache_hit", r.route->cache_hit}};
+    if (!r.route->joined_from.empty()) {
+      route["joined_from"] = r.route->joined_from;
+      route["joined_at"] = r.route->joined_at;
+      route["join_reason"] = r.route->join_reason;
+    }
+    extras["route"] = std::move(route);
+  }
   bj::object o{{"id", r.id},
                {"object", "chat.completion"},
                {"created", r.created},
                {"model", r.model},
                {"choices", std::move(choices)},
                {"usage", std::move(usage)},
-               {"cnai", bj::object{{"backend", r.backend},
-                                   {"cost_usd", r.usage.cost_usd},
-                                   {"cached_prompt_tokens", r.usage.cached_prompt_tokens},
-                                   {"timings", std::move(timings)}}}};
+               {"cnai", std::move(extras)}};
   return json::dump(o);
 }
 

@@ -1,6 +1,7 @@
 // `cnai run`: one chat turn. With --provider it calls a cloud API (OpenAI,
 // Azure OpenAI, Anthropic, or any OpenAI-compatible server via --base-url);
-// without it, the local engine on a GGUF model (the default model unless -m).
+// with --config a router (YAML/JSON) that picks the deployment per request;
+// without either, the local engine on a GGUF model (the default model unless -m).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/core/error.hpp"
 #include "cnai/engine/local_engine.hpp"
+#include "cnai/router/router.hpp"
 #include "local_options.hpp"
 
 namespace {
@@ -25,6 +27,7 @@ constexpr const char* kUsage =
     "       cnai run --provider openai|azure|anthropic --model NAME -p TEXT [--system S]\n"
     "                [--base-url URL] [--max-tokens N] [--temperature T] [--json] [--no-stream]\n"
     "                [--api-key-env VAR] [--deployment NAME] [--max-retries N] [--timeout S]\n"
+    "       cnai run --config router.yaml [--model ALIAS] -p TEXT [--json] [--no-stream]   (a router)\n"
     "  --json              print one JSON object: the chat.completion (choices, usage) plus \"cnai\"\n"
     "                      (backend, cost, timings; token ids of local choices)\n"
     "  --no-stream         print the answer when it is complete\n"
@@ -124,6 +127,16 @@ int run_backend(const Args& args, cnai::Backend& backend, cnai::ChatRequest requ
     std::fwrite(text.data(), 1, text.size(), stdout);  // whole, NUL bytes included
     std::fputc('\n', stdout);
   }
+  if (response.route) {
+    // Which deployment answered, and why the others did not.
+    std::string line = "[router: " + response.route->alias + " -> " + response.route->deployment;
+    if (response.route->attempts.size() > 1) line += " after";
+    for (const auto& a : response.route->attempts)
+      if (!a.error_code.empty()) line += " " + a.deployment + " (" + a.error_code + ")";
+    if (!response.route->joined_from.empty()) line += "; joined after " + response.route->joined_from;
+    line += "; router overhead " + std::to_string(static_cast<long long>(response.route->router_overhead_us)) + " us]\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
   if (!args.has("--json")) {
     for (const auto& c : response.choices) {
       for (const auto& call : c.message.tool_calls) {
@@ -154,6 +167,16 @@ int run_local(const Args& args) {
   return run_backend(args, *engine, std::move(request));
 }
 
+int run_router(const Args& args) {
+  cnai::ChatRequest request = request_from(args);
+  cnai::cli::apply_request_flags(args, request);
+  if (auto t = timeout_from(args)) request.deadline = std::chrono::steady_clock::now() + *t;
+  cnai::RouterBuildOptions options;
+  options.local_options = cnai::cli::engine_options_from(args);
+  auto router = cnai::Router::from_config_file(*args.get("--config"), options);
+  return run_backend(args, *router, std::move(request));
+}
+
 int run_command(const std::vector<std::string>& argv) {
   std::vector<std::string> flags = {"--json", "--no-stream", "-h", "--help"};
   flags.insert(flags.end(), cnai::cli::kLocalFlagNames.begin(), cnai::cli::kLocalFlagNames.end());
@@ -162,6 +185,7 @@ int run_command(const std::vector<std::string>& argv) {
     std::fprintf(stdout, "%s%s", kUsage, cnai::cli::local_flags_usage().c_str());
     return 0;
   }
+  if (args.has("--config")) return run_router(args);
   if (!args.has("--provider")) return run_local(args);
   return run_cloud(args);
 }

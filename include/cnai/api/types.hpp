@@ -157,7 +157,7 @@ struct ChatResponse {
   Usage usage;
   Timings timings;
   std::string backend;  // which backend served it ("local", "openai", ...)
-  std::optional<RouteInfo> route;  // set by a router
+  std::optional<RouteInfo> route{};  // set by a router
 };
 
 /// A streamed piece of a response. Deltas concatenate to the full message.
