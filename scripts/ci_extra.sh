@@ -20,7 +20,7 @@ cmake --build "$consumer" -j "$CNAI_JOBS" --target cloud_consumer
 "$CNAI_ROOT/scripts/ci_consumers.sh"
 # The README's sections for each way of use, run as written: the routes
 # verified so far (the others join as they pass here).
-"$CNAI_VENV/bin/python" "$CNAI_ROOT/tests/readme/run_readme_routes.py" find_package
+"$CNAI_VENV/bin/python" "$CNAI_ROOT/tests/readme/run_readme_routes.py" find_package python conan
 
 # Under CI (CI set, or CNAI_REQUIRE_MODEL=1 as .ci/run sets) nothing may be
 # skipped quietly: a missing nvcc or aarch64 compiler fails the run.

@@ -38,9 +38,10 @@ def _make_backend(model: Optional[str], config: Optional[str], backend: Optional
         return backend
     if config is not None:
         router = getattr(_cnai, "Router", None)
-        if router is None:
-            raise NotImplementedError("config= needs cnai's router, which this build does not have")
-        return router.from_config_file(os.fspath(config))
+        if router is None or not hasattr(router, "from_config_file"):
+            raise NotImplementedError("config= needs the router's config loader, which this build does not have "
+                                      "(build a cnai.Router from code and pass backend=)")
+        return router.from_config_file(os.fspath(config), **options)
     if provider == "anthropic":
         return _cnai.AnthropicClient(base_url=base_url, api_key=api_key, **options)
     if base_url is not None or provider in ("openai", "azure"):

@@ -47,6 +47,22 @@ class Choice:
     finish_reason: Optional[str]
     token_ids: List[int]
 
+class RouteAttempt:
+    deployment: str
+    error_code: str
+    error: str
+    upstream_status: int
+    duration_ms: float
+
+class RouteInfo:
+    alias: str
+    deployment: str
+    attempts: List[RouteAttempt]
+    skipped: List[str]
+    router_overhead_us: float
+    estimated_cost_usd: float
+    cache_hit: bool
+
 class ChatResponse:
     id: str
     model: str
@@ -55,6 +71,7 @@ class ChatResponse:
     usage: Usage
     timings: Timings
     backend: str
+    route: Optional[RouteInfo]
     def to_json(self) -> str: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
@@ -141,7 +158,8 @@ class LocalEngine(Backend):
     @staticmethod
     def load(path: str, *, n_ctx: int = 0, threads: int = 0, embedding_model: str = "", chat_template: str = "",
              chatml_fallback: bool = False, default_max_tokens: int = 1024, backend_name: str = "local",
-             reuse_prefix: bool = True) -> "LocalEngine": ...
+             reuse_prefix: bool = True, max_sequences: int = 0) -> "LocalEngine": ...
+    def stats(self) -> Dict[str, Any]: ...
     def render_prompt(self, request: ChatRequest) -> str: ...
     def tokenize_prompt(self, prompt: str) -> List[int]: ...
 
@@ -158,3 +176,10 @@ class AnthropicClient(Backend):
     def __init__(self, *, base_url: Optional[str] = None, api_key: Optional[str] = None,
                  timeout: Optional[float] = None, max_retries: Optional[int] = None, ca_file: Optional[str] = None,
                  verify_peer: Optional[bool] = None, default_max_tokens: Optional[int] = None) -> None: ...
+
+class Router(Backend):
+    def __init__(self, deployments: Dict[str, Any], aliases: Dict[str, List[str]], *, policy: str = "ordered",
+                 name: str = "router", default_alias: str = "") -> None: ...
+    def aliases(self) -> List[str]: ...
+    def deployments(self) -> List[Dict[str, Any]]: ...
+    def metrics_text(self) -> str: ...

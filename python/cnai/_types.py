@@ -16,7 +16,7 @@ from . import _cnai
 __all__ = [
     "ChatCompletion", "Choice", "ChatCompletionMessage", "ChatCompletionMessageToolCall", "Function",
     "CompletionUsage", "PromptTokensDetails", "ChatCompletionChunk", "ChunkChoice", "ChoiceDelta",
-    "ChoiceDeltaToolCall", "ChoiceDeltaToolCallFunction", "Timings", "CnaiInfo", "Embedding",
+    "ChoiceDeltaToolCall", "ChoiceDeltaToolCallFunction", "Timings", "CnaiInfo", "Route", "RouteAttempt", "Embedding",
     "CreateEmbeddingResponse", "EmbeddingUsage", "Model", "ModelList",
 ]
 
@@ -124,15 +124,56 @@ class Timings(_Model):
         return cls(t.time_to_first_token_ms, t.total_ms, t.queue_ms, t.prompt_tokens_per_s, t.completion_tokens_per_s)
 
 
+class RouteAttempt(_Model):
+    """One deployment a router tried: error_code empty when it served."""
+
+    __slots__ = ("deployment", "error_code", "error", "upstream_status", "duration_ms")
+
+    def __init__(self, deployment: str, error_code: str = "", error: str = "", upstream_status: int = 0,
+                 duration_ms: float = 0.0) -> None:
+        self.deployment = deployment
+        self.error_code = error_code
+        self.error = error
+        self.upstream_status = upstream_status
+        self.duration_ms = duration_ms
+
+
+class Route(_Model):
+    """How a router served a response."""
+
+    __slots__ = ("alias", "deployment", "attempts", "skipped", "router_overhead_us", "cache_hit")
+
+    def __init__(self, alias: str, deployment: str, attempts: List[RouteAttempt], skipped: List[str],
+                 router_overhead_us: float = 0.0, cache_hit: bool = False) -> None:
+        self.alias = alias
+        self.deployment = deployment
+        self.attempts = attempts
+        self.skipped = skipped
+        self.router_overhead_us = router_overhead_us
+        self.cache_hit = cache_hit
+
+    @classmethod
+    def _from_native(cls, r: Any) -> Optional["Route"]:
+        if r is None:
+            return None
+        attempts = [RouteAttempt(a.deployment, a.error_code, a.error, a.upstream_status, a.duration_ms)
+                    for a in r.attempts]
+        return cls(r.alias, r.deployment, attempts, list(r.skipped), r.router_overhead_us, r.cache_hit)
+
+
 class CnaiInfo(_Model):
-    """cnai's own fields of a response (the "cnai" object of cnai serve's JSON)."""
+    """cnai's own fields of a response (the "cnai" object of cnai serve's JSON):
+    the backend that served it, the router deployment (when a router did) and
+    its route, cost and timings."""
 
-    __slots__ = ("backend", "cost_usd", "timings")
+    __slots__ = ("backend", "deployment", "cost_usd", "timings", "route")
 
-    def __init__(self, backend: str, cost_usd: float, timings: Timings) -> None:
+    def __init__(self, backend: str, cost_usd: float, timings: Timings, route: Optional[Route] = None) -> None:
         self.backend = backend
+        self.deployment = route.deployment if route is not None else backend
         self.cost_usd = cost_usd
         self.timings = timings
+        self.route = route
 
 
 class Choice(_Model):
@@ -173,6 +214,11 @@ class ChatCompletion(_Model):
         return self.cnai.backend
 
     @property
+    def deployment(self) -> str:
+        """The router deployment that served it (else the backend's name)."""
+        return self.cnai.deployment
+
+    @property
     def cost_usd(self) -> float:
         return self.cnai.cost_usd
 
@@ -185,7 +231,7 @@ class ChatCompletion(_Model):
         choices = [Choice(c.finish_reason, c.index, _message(c.message)) for c in r.choices]
         usage = CompletionUsage._from_native(r.usage)
         return cls(r.id, choices, r.created, r.model, usage,
-                   CnaiInfo(r.backend, r.usage.cost_usd, Timings._from_native(r.timings)))
+                   CnaiInfo(r.backend, r.usage.cost_usd, Timings._from_native(r.timings), Route._from_native(r.route)))
 
 
 class ChoiceDeltaToolCallFunction(_Model):

@@ -12,6 +12,7 @@ void register_errors(py::module_& m);      // errors.cpp: cnai::Error -> cnai.Er
 void register_types(py::module_& m);       // types.cpp: the shared request/response types
 void register_engine(py::module_& m);      // engine.cpp: Backend, calls and streams, LocalEngine
 void register_clients(py::module_& m);     // clients.cpp: OpenAiClient, AnthropicClient
-void register_embeddings(py::module_& m);  // embeddings.cpp: EmbeddingResponse as NumPy, EmbeddingEngine
+void register_embeddings(py::module_& m);  // embeddings.cpp: EmbeddingResponse as NumPy
+void register_router(py::module_& m);      // router.cpp: Router (when cnai::router is built)
 
 }  // namespace cnai::python

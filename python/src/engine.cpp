@@ -166,7 +166,7 @@ void register_engine(py::module_& m) {
       "A local GGUF model (chat), or an encoder model (embeddings), in this process.")
       .def_static("load", [](const std::string& path, int n_ctx, int threads, const std::string& embedding_model,
                              const std::string& chat_template, bool chatml_fallback, int default_max_tokens,
-                             const std::string& backend_name, bool reuse_prefix) {
+                             const std::string& backend_name, bool reuse_prefix, int max_sequences) {
         LocalEngineOptions o;
         o.n_ctx = n_ctx;
         o.model.threads = threads;
@@ -176,13 +176,32 @@ void register_engine(py::module_& m) {
         o.default_max_tokens = default_max_tokens;
         o.backend_name = backend_name;
         o.reuse_prefix = reuse_prefix;
+        if (max_sequences > 0) o.max_sequences = max_sequences;
         py::gil_scoped_release release;
         return LocalEngine::load(path, o);
       }, py::arg("path"), py::kw_only(), py::arg("n_ctx") = 0, py::arg("threads") = 0,
          py::arg("embedding_model") = "", py::arg("chat_template") = "", py::arg("chatml_fallback") = false,
          py::arg("default_max_tokens") = LocalEngineOptions{}.default_max_tokens, py::arg("backend_name") = "local",
-         py::arg("reuse_prefix") = true,
-         "Loads a GGUF file (GIL released). threads 0: the physical cores; n_ctx 0: the model's default.")
+         py::arg("reuse_prefix") = true, py::arg("max_sequences") = 0,
+         "Loads a GGUF file (GIL released). threads 0: the physical cores; n_ctx 0: the model's default; "
+         "max_sequences 0: the engine's default (sequences batched together).")
+      .def("stats", [](const LocalEngine& e) {
+        const EngineStats st = e.stats();
+        py::dict d;
+        d["queue_depth"] = st.queue_depth;
+        d["running"] = st.running;
+        d["steps"] = st.steps;
+        d["batch_size_histogram"] = st.batch_size_histogram;
+        d["kv_blocks_total"] = st.kv_blocks_total;
+        d["kv_blocks_used"] = st.kv_blocks_used;
+        d["prefix_hit_rate"] = st.prefix_hit_rate;
+        d["preemptions"] = st.preemptions;
+        d["rejected"] = st.rejected;
+        d["tokens_generated"] = st.tokens_generated;
+        d["step_ms"] = st.step_ms;
+        d["estimated_wait_ms"] = st.estimated_wait_ms;
+        return d;
+      }, "The scheduler's state: queue, running sequences, batch_size_histogram[n] (steps with n sequences), KV.")
       .def_property_readonly("model_name", &LocalEngine::model_name)
       .def_property_readonly("n_ctx", &LocalEngine::n_ctx)
       .def_property_readonly("is_embedding_model", &LocalEngine::is_embedding_model)

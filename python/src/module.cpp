@@ -17,4 +17,7 @@ PYBIND11_MODULE(_cnai, m) {
   cnai::python::register_engine(m);
   cnai::python::register_clients(m);
   cnai::python::register_embeddings(m);
+#if CNAI_PY_ROUTER
+  cnai::python::register_router(m);
+#endif
 }

@@ -73,6 +73,22 @@ void register_types(py::module_& m) {
       .def_property_readonly("finish_reason", [](const Choice& c) { return finish_reason_or_none(c.finish_reason); })
       .def_readonly("token_ids", &Choice::token_ids, "local engine: every sampled token id");
 
+  py::class_<RouteAttempt>(m, "RouteAttempt", "One deployment a router tried for a request.")
+      .def_readonly("deployment", &RouteAttempt::deployment)
+      .def_readonly("error_code", &RouteAttempt::error_code, "empty: this attempt served")
+      .def_readonly("error", &RouteAttempt::error)
+      .def_readonly("upstream_status", &RouteAttempt::upstream_status, "0: none")
+      .def_readonly("duration_ms", &RouteAttempt::duration_ms);
+
+  py::class_<RouteInfo>(m, "RouteInfo", "How a router served a response: the deployment and every attempt.")
+      .def_readonly("alias", &RouteInfo::alias)
+      .def_readonly("deployment", &RouteInfo::deployment)
+      .def_readonly("attempts", &RouteInfo::attempts)
+      .def_readonly("skipped", &RouteInfo::skipped)
+      .def_readonly("router_overhead_us", &RouteInfo::router_overhead_us)
+      .def_readonly("estimated_cost_usd", &RouteInfo::estimated_cost_usd)
+      .def_readonly("cache_hit", &RouteInfo::cache_hit);
+
   py::class_<ChatResponse>(m, "ChatResponse", "A whole chat completion, with usage, timings and the backend that served it.")
       .def_readonly("id", &ChatResponse::id)
       .def_readonly("model", &ChatResponse::model)
@@ -81,6 +97,7 @@ void register_types(py::module_& m) {
       .def_readonly("usage", &ChatResponse::usage)
       .def_readonly("timings", &ChatResponse::timings)
       .def_readonly("backend", &ChatResponse::backend)
+      .def_readonly("route", &ChatResponse::route, "set when a router served it")
       .def("to_json", [](const ChatResponse& r) { return to_openai_json(r); },
            "The Chat Completions response body cnai's server sends (with a \"cnai\" object).")
       .def("to_dict", [](const ChatResponse& r) { return json_to_python(to_openai_json(r)); },

@@ -68,7 +68,10 @@ def test_many_tasks_share_one_engine(engine, client):
                                                               temperature=0, max_tokens=16) for q in questions))
         return [r.choices[0].message.content for r in rs]
 
+    hist = lambda: sum(n for size, n in enumerate(engine.stats()["batch_size_histogram"]) if size >= 2)  # noqa: E731
+    before = hist()
     assert asyncio.run(main()) == alone
+    assert hist() > before  # the tasks' requests shared forward passes
 
 
 def test_async_embeddings(embedding_model_path):

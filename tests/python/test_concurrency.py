@@ -44,8 +44,13 @@ def test_gil_is_released_while_the_engine_computes(client):
     assert during > 10_000 * elapsed, (during, elapsed)
 
 
-def test_threads_share_one_engine(client):
+def batched_steps(engine):
+    return sum(n for size, n in enumerate(engine.stats()["batch_size_histogram"]) if size >= 2)
+
+
+def test_threads_share_one_engine(client, engine):
     alone = {q: ask(client, q).choices[0].message.content for q in QUESTIONS}
+    before = batched_steps(engine)
     results, spans, errors = {}, {}, []
 
     def worker(q):
@@ -67,6 +72,8 @@ def test_threads_share_one_engine(client):
     ends = sorted(spans.values(), key=lambda s: s[1])
     first_end = ends[0][1]
     assert any(s[0] < first_end < s[1] for s in spans.values() if s != ends[0])
+    # ... and the engine's scheduler ran them in the same forward passes.
+    assert batched_steps(engine) > before
 
 
 def test_streams_of_two_engines_interleave(model_path):
