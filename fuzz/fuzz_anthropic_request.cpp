@@ -21,10 +21,10 @@ void must_parse(std::string_view json) {
   if (ec) __builtin_trap();
 }
 
-// Each "data: ..." line of an event stream parses.
+// Each "data: ..." line of an event stream (after its "event: " line) parses.
 void events_parse(const std::string& events) {
-  for (std::size_t p = events.find("data: "); p != std::string::npos; p = events.find("data: ", p + 1)) {
-    must_parse(std::string_view(events).substr(p + 6, events.find('\n', p) - p - 6));
+  for (std::size_t p = events.find("\ndata: "); p != std::string::npos; p = events.find("\ndata: ", p + 1)) {
+    must_parse(std::string_view(events).substr(p + 7, events.find('\n', p + 1) - p - 7));
   }
 }
 

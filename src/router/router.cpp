@@ -226,6 +226,22 @@ std::vector<std::string> Router::aliases() const {
   return out;
 }
 
+std::vector<std::string> Router::alias_deployments(const std::string& alias) const {
+  std::vector<std::string> out;
+  auto it = impl_->alias_by_name.find(alias);
+  if (it == impl_->alias_by_name.end()) return out;
+  auto walk = [&](const router::CompiledGroup& g, auto& self) -> void {
+    for (const auto& m : g.members) {
+      if (m.deployment && std::find(out.begin(), out.end(), m.deployment->spec.name) == out.end()) {
+        out.push_back(m.deployment->spec.name);
+      }
+      if (m.group) self(*m.group, self);
+    }
+  };
+  walk(it->second->root, walk);
+  return out;
+}
+
 std::vector<DeploymentStatus> Router::deployments() const {
   std::vector<DeploymentStatus> out;
   for (const auto& d : impl_->deployments) {

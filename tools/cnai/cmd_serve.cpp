@@ -74,7 +74,7 @@ int run_serve(const std::vector<std::string>& argv) {
   if (auto file = args.get("--api-keys")) o.api_keys = read_api_keys(*file);
   if (auto db = args.get("--usage-db")) o.usage = std::make_shared<cnai::PostgresUsageLog>(cnai::PostgresUsageOptions{*db});
 
-  auto backend = cnai::cli::backend_from(args, o.model_ids);
+  auto backend = cnai::cli::backend_from(args, o);
   auto store = cnai::cli::job_store_from(args);
   std::unique_ptr<cnai::JobService> jobs;
   if (store) jobs = std::make_unique<cnai::JobService>(*store);

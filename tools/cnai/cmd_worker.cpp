@@ -33,7 +33,7 @@ int run_worker(const std::vector<std::string>& argv) {
   }
   cnai::cli::block_stop_signals();
   cnai::ServerOptions o;
-  auto backend = cnai::cli::backend_from(args, o.model_ids);
+  auto backend = cnai::cli::backend_from(args, o);
   auto store = cnai::cli::job_store_from(args);
   if (!store) throw cnai::Error(cnai::ErrorCode::invalid_argument, "--queue: a worker needs a queue");
   cnai::JobService jobs(*store);

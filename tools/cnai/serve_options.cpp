@@ -22,25 +22,29 @@ const char* const kBackendFlagsUsage =
     "                             (default: $CNAI_QUEUE, else sqlite under $CNAI_CACHE_DIR/jobs.db)\n"
     "  --lease-ms N               a claimed entry unacknowledged this long goes to another worker (default 120000)\n";
 
-std::shared_ptr<Backend> backend_from(const Args& args, std::vector<std::string>& model_ids) {
-  model_ids = args.get_all("--model-id");
+std::string queue_url(const Args& args) {
+  const char* env_queue = std::getenv("CNAI_QUEUE");  // e.g. from a Kubernetes Secret
+  return args.get_or("--queue", env_queue ? env_queue : "");
+}
+
+std::shared_ptr<Backend> backend_from(const Args& args, ServerOptions& o) {
+  o.model_ids = args.get_all("--model-id");
   if (auto url = args.get("--upstream")) {
-    OpenAiOptions o;
-    o.base_url = *url;
+    OpenAiOptions oo;
+    oo.base_url = *url;
     const char* key = std::getenv(args.get_or("--upstream-key-env", "OPENAI_API_KEY").c_str());
-    o.api_key = key ? key : "";
-    o.backend_name = "upstream";
-    return std::make_shared<OpenAiClient>(o);
+    oo.api_key = key ? key : "";
+    oo.backend_name = "upstream";
+    return std::make_shared<OpenAiClient>(oo);
   }
   const std::string path = model_path(args);
   auto engine = LocalEngine::load(path, engine_options_from(args));
-  if (model_ids.empty()) model_ids.push_back(std::filesystem::path(path).stem().string());
+  if (o.model_ids.empty()) o.model_ids.push_back(std::filesystem::path(path).stem().string());
   return engine;
 }
 
 std::unique_ptr<JobStore> job_store_from(const Args& args) {
-  const char* env_queue = std::getenv("CNAI_QUEUE");  // e.g. from a Kubernetes Secret
-  std::string url = args.get_or("--queue", env_queue ? env_queue : "");
+  std::string url = queue_url(args);
   if (url == "none") return nullptr;
   if (url.empty()) {
     const char* cache = std::getenv("CNAI_CACHE_DIR");

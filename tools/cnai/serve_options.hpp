@@ -1,6 +1,6 @@
 // What `cnai serve` and `cnai worker` share: the Backend they answer with
-// (the local model, or an OpenAI-compatible upstream), the job store URL,
-// and waiting for SIGTERM/SIGINT.
+// (the local model, or an OpenAI-compatible
+// upstream), the job store URL, and waiting for SIGTERM/SIGINT.
 #pragma once
 
 #include <memory>
@@ -8,16 +8,21 @@
 
 #include "cli.hpp"
 #include "cnai/api/backend.hpp"
+#include "cnai/server/http_server.hpp"
 #include "cnai/server/job_store.hpp"
 
 namespace cnai::cli {
 
 extern const char* const kBackendFlagsUsage;
 
-/// --upstream URL [--upstream-key-env VAR]: an OpenAI-compatible server;
-/// otherwise the local engine on -m MODEL (the default model) with the
-/// local flags. `model_ids` gets the names the backend answers to.
-std::shared_ptr<Backend> backend_from(const Args& args, std::vector<std::string>& model_ids);
+/// --upstream URL [--upstream-key-env
+/// VAR]: an OpenAI-compatible server. Otherwise the local engine on -m MODEL
+/// (the default model) with the local flags. Fills `o.model_ids` (a router
+/// will fill o.ready and o.extra_metrics too).
+std::shared_ptr<Backend> backend_from(const Args& args, ServerOptions& o);
+
+/// The --queue URL: the flag, else $CNAI_QUEUE, else "" (the default SQLite file).
+std::string queue_url(const Args& args);
 
 /// --queue URL (sqlite path or redis://), default sqlite under the cache dir;
 /// --lease-ms N. "none" -> nullptr.

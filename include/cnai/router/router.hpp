@@ -223,6 +223,10 @@ class Router final : public Backend {
   /// Alias names, in config order.
   std::vector<std::string> aliases() const;
   std::vector<DeploymentStatus> deployments() const;
+  /// The deployments an alias can route to (nested groups included), in
+  /// config order; empty for an unknown alias. With deployments(), what a
+  /// server's /readyz needs: every alias with a deployment that can serve.
+  std::vector<std::string> alias_deployments(const std::string& alias) const;
 
   /// Metrics in Prometheus text exposition format (version 0.0.4): the
   /// OpenTelemetry GenAI instruments (gen_ai_client_token_usage,
