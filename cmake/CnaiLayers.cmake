@@ -15,6 +15,9 @@ include_guard(GLOBAL)
 add_library(cnai INTERFACE)
 add_library(cnai::cnai ALIAS cnai)
 set_property(GLOBAL PROPERTY CNAI_CLAIMED_FOLDERS "")
+# The groups built, in the order made (each after the ones it uses), with
+# their folders and private libraries: cmake/CnaiInstall.cmake reads them.
+set_property(GLOBAL PROPERTY CNAI_LAYERS "")
 
 # Kernels for one instruction set live in files named *_avx2.cpp / *_avx512.cpp
 # and are compiled for that ISA only (the dispatcher picks one at run time);
@@ -63,6 +66,11 @@ function(cnai_add_layer name)
   target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE ${L_PRIVATE_LIBS})
   cnai_set_warnings(${target})
   target_link_libraries(cnai INTERFACE ${target})
+  # Installed and exported as cnai::${name} (libcnai_${name}.a).
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})
+  set_property(GLOBAL APPEND PROPERTY CNAI_LAYERS ${name})
+  set_property(GLOBAL PROPERTY CNAI_LAYER_${name}_FOLDERS ${L_FOLDERS})
+  set_property(GLOBAL PROPERTY CNAI_LAYER_${name}_LIBS ${L_PRIVATE_LIBS})
 endfunction()
 
 # Fails the configure step when a folder of src/ belongs to no group.

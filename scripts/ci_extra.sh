@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI extras: a host project that vendors cnai for the cloud clients only, the
+# CI extras: the consumer projects (scripts/ci_consumers.sh), a host project
+# that vendors cnai for the cloud clients only, the
 # portable kernels compiled for aarch64, the CUDA build (compile and link only;
 # no GPU here) and a bounded fuzzing run of every libFuzzer target.
 set -euo pipefail
@@ -13,6 +14,13 @@ PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH="" cmake -S "$CNAI_ROOT/tests/con
   $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null
 cmake --build "$consumer" -j "$CNAI_JOBS" --target cloud_consumer
 "$consumer/cloud_consumer"
+
+# Every way into cnai from a host (find_package, pkg-config, FetchContent,
+# add_subdirectory): tests/consumer/* built and run on the default model.
+"$CNAI_ROOT/scripts/ci_consumers.sh"
+# The README's sections for each way of use, run as written: the routes
+# verified so far (the others join as they pass here).
+"$CNAI_VENV/bin/python" "$CNAI_ROOT/tests/readme/run_readme_routes.py" find_package
 
 # Under CI (CI set, or CNAI_REQUIRE_MODEL=1 as .ci/run sets) nothing may be
 # skipped quietly: a missing nvcc or aarch64 compiler fails the run.

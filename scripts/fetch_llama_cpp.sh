@@ -16,8 +16,21 @@ fi
 src="$CNAI_CACHE_DIR/src"
 mkdir -p "$src"
 if [[ ! -d "$src/llama_cpp_python-$version" ]]; then
-  "$CNAI_VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
-    -d "$src" "llama-cpp-python==$version"
+  # The sdist file itself, found on PyPI's simple index with its SHA-256 checked
+  # (pip download would build every build dependency from source first).
+  "$CNAI_VENV/bin/python" - "$version" "$src" <<'PY'
+import hashlib, re, sys, urllib.request
+version, dest = sys.argv[1], sys.argv[2]
+name = f"llama_cpp_python-{version}.tar.gz"
+index = urllib.request.urlopen("https://pypi.org/simple/llama-cpp-python/", timeout=60).read().decode()
+m = re.search(r'href="([^"#]*/' + re.escape(name) + r')#sha256=([0-9a-f]{64})"', index)
+if not m:
+    sys.exit(f"{name} is not on PyPI's simple index")
+data = urllib.request.urlopen(m.group(1), timeout=600).read()
+if hashlib.sha256(data).hexdigest() != m.group(2):
+    sys.exit(f"{name}: SHA-256 mismatch")
+open(f"{dest}/{name}", "wb").write(data)
+PY
   tar -xzf "$src/llama_cpp_python-$version.tar.gz" -C "$src"
 fi
 tree="$src/llama_cpp_python-$version/vendor/llama.cpp"

@@ -7,6 +7,7 @@ DEB_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates unzip clang libclang-rt-14-dev
   libeigen3-dev libfmt-dev libboost1.81-dev libboost-json1.81-dev libssl-dev zlib1g-dev
   libpcre2-dev pybind11-dev doctest-dev libbenchmark-dev python3-venv openssl ccache
+  libyaml-cpp-dev   # the router's YAML configs
   # the server's queues and stores (tests start their own redis-server / postgres)
   libsqlite3-dev sqlite3 libhiredis-dev redis-server libpq-dev postgresql
   g++-aarch64-linux-gnu   # ci_extra.sh: the portable kernels compile off x86

@@ -1,5 +1,5 @@
 // cnai in one include: the shared request/response types and Backend, the
-// local engine and the cloud clients, models, tokenizers and chat templates,
+// local engine, the cloud clients and the router, models, tokenizers and chat templates,
 // errors and the version. The kernel-level ops (cnai/ops/*) are included on their own.
 #pragma once
 
@@ -29,3 +29,5 @@
 #include "cnai/clients/client_options.hpp"
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/clients/pricing.hpp"
+
+#include "cnai/router/router.hpp"

@@ -24,6 +24,15 @@ RetryHints hints_from(const HttpResponse* response) {
   return h;
 }
 
+// The error for a response not retried, carrying the server's Retry-After
+// (a router's cooldown) when it gave one (up to an hour).
+Error final_error(const std::string& provider, const HttpResponse& response) {
+  Error e = error_from_response(provider, response);
+  if (auto delay = server_retry_delay(hints_from(&response), std::chrono::system_clock::now(), std::chrono::hours(1)))
+    e.set_retry_after(*delay);
+  return e;
+}
+
 FailureKind kind_of(const Error& e) {
   switch (e.code()) {
     case ErrorCode::timeout: return FailureKind::timeout;
@@ -137,7 +146,7 @@ HttpResponse ApiTransport::send_json(const HttpRequest& request, const CallConte
       return response;
     }
     RetryDecision d = after_failure(retries, FailureKind::http_status, &response, false);
-    if (!d.retry) throw error_from_response(options_.provider, response);
+    if (!d.retry) throw final_error(options_.provider, response);
     wait_before_retry(d.delay, ctx);
   }
 }
@@ -203,7 +212,7 @@ void ApiTransport::stream_sse(const HttpRequest& request, const CallContext& ctx
     if (error_body.empty()) error_body = head.body;
     head.body = std::move(error_body);
     RetryDecision d = after_failure(retries, FailureKind::http_status, &head, false);
-    if (!d.retry) throw error_from_response(options_.provider, head);
+    if (!d.retry) throw final_error(options_.provider, head);
     wait_before_retry(d.delay, ctx);
   }
 }

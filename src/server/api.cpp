@@ -45,6 +45,7 @@ Api::Api(Backend& backend, JobService* jobs, const ServerOptions& options)
   add_inference_routes();
   add_chat_routes();
   add_job_routes();
+  add_messages_routes();
 }
 
 void Api::add(std::string method, std::string_view pattern, Handler handler) {
@@ -119,6 +120,13 @@ void Api::mark_internal(const HttpRequest& req, ChatRequest& chat) {
   chat.priority = req.priority;
   // Batch lines run below interactive work; routers match the tier (rules: {tier: batch}).
   if (req.priority < 0) chat.metadata.emplace("tier", "batch");
+  // The API key's name is the tag a router's per-key budgets and caches go by
+  // (scope: tag, target: api_key); a client cannot set it for another key.
+  if (!req.api_key_name.empty()) {
+    chat.metadata["api_key"] = req.api_key_name;
+  } else {
+    chat.metadata.erase("api_key");
+  }
 }
 
 void Api::note_usage(const HttpRequest& req, const ChatRequest& chat, const ChatResponse* response) {

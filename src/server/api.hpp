@@ -40,9 +40,13 @@ class Api {
   void add_inference_routes();  // api_inference.cpp
   void add_chat_routes();       // api_chat.cpp
   void add_job_routes();        // api_jobs.cpp
+  void add_messages_routes();   // api_messages.cpp (Anthropic's shape)
+  /// Chat Completions with n > 1 choices (api_chat.cpp).
+  HttpReply chat_choices(const HttpRequest& req, const ChatRequest& chat, int n, ResponseSink& sink);
   JobService& jobs() const;     // Error(not_found) when there is none
   std::string default_model() const;  // for requests that name none
-  /// Priority (and tier "batch") of the server's own calls onto the request.
+  /// Priority (and tier "batch") of the server's own calls onto the request,
+  /// and the API key's name as metadata "api_key" (the router's tag).
   static void mark_internal(const HttpRequest& req, ChatRequest& chat);
   /// Marks an inference request for the usage log (response null: it failed).
   static void note_usage(const HttpRequest& req, const ChatRequest& chat, const ChatResponse* response);

@@ -64,6 +64,41 @@ std::string completions_as_chat(std::string_view body) {
   return bj::serialize(o);
 }
 
+constexpr std::int64_t kMaxChoices = 8;
+
+// Chat Completions' `n` (how many choices): taken out of the body, which the
+// api/ decoder then reads as one choice; the route runs the backend n times.
+int take_n(std::string& body) {
+  if (body.find("\"n\"") == std::string::npos) return 1;  // the common case: no second parse
+  boost::system::error_code ec;
+  bj::parse_options opts;
+  opts.max_depth = 64;
+  bj::value v = bj::parse(body, ec, {}, opts);
+  if (ec || !v.is_object()) return 1;  // the decoder names what is wrong
+  bj::object& o = v.as_object();
+  const bj::value* n = o.if_contains("n");
+  if (!n) return 1;
+  int count = 1;
+  if (!n->is_null()) {
+    if (!n->is_int64() && !n->is_uint64()) throw Error(ErrorCode::invalid_argument, "n: expected an integer");
+    const std::int64_t x = n->is_int64() ? n->as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(n->as_uint64(), 1u << 30));
+    if (x < 1 || x > kMaxChoices) {
+      throw Error(ErrorCode::invalid_argument, fmt::format("n: must be in [1, {}], got {}", kMaxChoices, x));
+    }
+    count = static_cast<int>(x);
+  }
+  o.erase("n");
+  body = bj::serialize(o);
+  return count;
+}
+
+// Choice i of n runs with seed + i, so a seeded request's choices differ and repeat.
+ChatRequest choice_request(const ChatRequest& chat, int i) {
+  ChatRequest c = chat;
+  if (c.sampling.seed) c.sampling.seed = *c.sampling.seed + static_cast<std::uint64_t>(i);
+  return c;
+}
+
 bj::object completion_choice(std::string_view text, FinishReason finish) {
   return {{"text", text},
           {"index", 0},
@@ -75,10 +110,13 @@ bj::object completion_choice(std::string_view text, FinishReason finish) {
 
 void Api::add_chat_routes() {
   add("POST", "/v1/chat/completions", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
-    ChatRequest chat = chat_request_from_openai_json(req.body);
+    std::string body = req.body;
+    const int n = take_n(body);
+    ChatRequest chat = chat_request_from_openai_json(body);
     mark_internal(req, chat);
     if (chat.model.empty()) chat.model = default_model();
     note_usage(req, chat, nullptr);
+    if (n > 1) return chat_choices(req, chat, n, sink);
     if (!chat.stream) {
       ChatResponse r = backend_.chat(chat, sink.stop_token());
       note_usage(req, chat, &r);
@@ -168,6 +206,70 @@ void Api::add_chat_routes() {
     req.usage = std::move(u);
     return json_reply(to_openai_json(r, e.encoding_format));
   });
+}
+
+// n > 1: the backend runs once per choice, one after another; a stream
+// carries each choice's chunks under its index, and the usage adds up the
+// completions (the prompt is counted once, as OpenAI counts it).
+HttpReply Api::chat_choices(const HttpRequest& req, const ChatRequest& chat, int n, ResponseSink& sink) {
+  const std::string id = new_id("chatcmpl-");
+  Usage usage;
+  auto add_usage = [&](const Usage& u, int i) {
+    if (i == 0) usage.prompt_tokens = u.prompt_tokens;
+    usage.completion_tokens += u.completion_tokens;
+    usage.cached_prompt_tokens = i == 0 ? u.cached_prompt_tokens : usage.cached_prompt_tokens;
+    usage.cost_usd += u.cost_usd;
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  };
+  if (!chat.stream) {
+    ChatResponse merged;
+    for (int i = 0; i < n; ++i) {
+      ChatResponse r = backend_.chat(choice_request(chat, i), sink.stop_token());
+      if (i == 0) merged = r;
+      if (r.choices.empty()) throw Error(ErrorCode::upstream, "the backend answered with no choice");
+      if (i > 0) merged.choices.push_back(std::move(r.choices.front()));
+      merged.choices.back().index = i;
+      add_usage(r.usage, i);
+    }
+    merged.id = id;
+    merged.usage = usage;
+    note_usage(req, chat, &merged);
+    return json_reply(to_openai_json(merged));
+  }
+  const std::int64_t created = unix_now();
+  OpenAiSseWriter writer({chat.stream_include_usage, created});
+  ChatResponse last;
+  try {
+    for (int i = 0; i < n; ++i) {
+      last = backend_.chat_stream(
+          choice_request(chat, i),
+          [&](const ChatChunk& c) {
+            ChatChunk mine = c;
+            mine.id = id;
+            mine.index = i;
+            mine.usage.reset();  // summed below, once
+            start_sse(sink);
+            return sink.write(writer.chunk(mine));
+          },
+          sink.stop_token());
+      add_usage(last.usage, i);
+    }
+    last.usage = usage;
+    note_usage(req, chat, &last);
+    start_sse(sink);
+    if (chat.stream_include_usage) {
+      bj::object u{{"prompt_tokens", usage.prompt_tokens}, {"completion_tokens", usage.completion_tokens},
+                   {"total_tokens", usage.total_tokens}};
+      sink.write("data: " + bj::serialize(bj::object{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
+                                                   {"model", chat.model}, {"choices", bj::array{}}, {"usage", std::move(u)}}) +
+                 "\n\n");
+    }
+    sink.write(writer.done());
+  } catch (const Error& e) {
+    if (!sink.streaming()) throw;
+    sink.write(writer.error(e));
+  }
+  return HttpReply{};
 }
 
 }  // namespace cnai::server

@@ -7,18 +7,23 @@ ComputePool::ComputePool(int threads, std::size_t max_queued) : max_queued_(max_
   for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { run(); });
 }
 
-ComputePool::~ComputePool() {
+ComputePool::~ComputePool() { shutdown(); }
+
+void ComputePool::shutdown() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
 }
 
 bool ComputePool::try_submit(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_) return false;
     // Idle threads take work at once; only waiting work counts against the bound.
     const std::size_t idle = threads_.size() - busy_;
     if (queue_.size() >= idle + max_queued_) return false;

@@ -16,7 +16,9 @@ namespace cnai::server {
 class ComputePool {
  public:
   ComputePool(int threads, std::size_t max_queued);
-  ~ComputePool();  // runs what is queued, then joins
+  ~ComputePool();  // shutdown()
+  /// Runs what is queued, then joins the threads; try_submit refuses after it.
+  void shutdown();
   ComputePool(const ComputePool&) = delete;
   ComputePool& operator=(const ComputePool&) = delete;
 

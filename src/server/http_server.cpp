@@ -22,10 +22,12 @@ using tcp = net::ip::tcp;
 
 struct HttpServer::Impl {
   ServerOptions options;
+  // Declared before the io_context, so that it outlives the handlers (and
+  // the sessions they hold) that ~io_context destroys.
+  server::ServerCore core;
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{net::make_strand(ioc)};
-  server::ServerCore core;
   std::vector<std::thread> threads;
   std::mutex mutex;
   std::condition_variable stopped_cv;
@@ -35,6 +37,13 @@ struct HttpServer::Impl {
 
   Impl(Backend& backend, ServerOptions opts, JobService* jobs)
       : options(std::move(opts)), core(backend, options, jobs) {}
+  ~Impl() {
+    // Compute jobs still running (past stop()'s wait) post to the stopped
+    // io_context; they finish before it, and the sessions they hold, go.
+    core.pool.shutdown();
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+  }
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec, tcp::socket socket) {
@@ -109,16 +118,18 @@ void HttpServer::stop() {
     m.stopped = true;
   }
   m.core.draining = true;
+  m.core.stopping = true;
   m.close_acceptor();
   m.core.close_sessions();  // cancels what still runs (its stop tokens fire)
-  m.work.reset();
-  // Sessions finish once their compute jobs return; the pool is bounded, and
-  // every Backend call honours its stop token.
+  // Sessions finish once their compute jobs return (the pool is bounded, and
+  // every Backend call honours its stop token) and post their last step to
+  // the io_context: the work guard keeps it running until they have.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (m.core.connections.load() > 0 && std::chrono::steady_clock::now() < until) {
-    m.core.close_sessions();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    m.core.close_sessions();
   }
+  m.work.reset();
   m.ioc.stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();

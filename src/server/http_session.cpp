@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "server/anthropic_messages.hpp"
 #include "server/error_reply.hpp"
 #include "server/http_parse.hpp"
 #include "server/server_core.hpp"
@@ -54,7 +55,7 @@ void HttpSession::start() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     if (self->reject_) {
       self->core_.metrics.rejected("connections");
-      self->send(error_reply(503, "The server is at its connection limit; retry shortly.", {}, "overloaded"), true);
+      self->refuse(error_reply(503, "The server is at its connection limit; retry shortly.", {}, "overloaded"));
       return;
     }
     self->read_header();
@@ -82,7 +83,7 @@ void HttpSession::on_header(beast::error_code ec) {
   const auto& limits = core_.options.limits;
   if (ec == http::error::header_limit) {
     core_.metrics.rejected("header_too_large");
-    return send(error_reply(431, "Request header fields too large", {}), true);
+    return refuse(error_reply(431, "Request header fields too large", {}));
   }
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
       ec == net::error::connection_reset || ec == net::error::eof) {
@@ -90,12 +91,12 @@ void HttpSession::on_header(beast::error_code ec) {
   }
   if (ec) {
     core_.metrics.rejected("malformed");
-    return send(error_reply(400, fmt::format("Malformed HTTP request: {}", ec.message()), {}), true);
+    return refuse(error_reply(400, fmt::format("Malformed HTTP request: {}", ec.message()), {}));
   }
   const auto& head = parser_->get();
   if (static_cast<std::size_t>(std::distance(head.begin(), head.end())) > limits.max_header_count) {
     core_.metrics.rejected("header_count");
-    return send(error_reply(431, fmt::format("More than {} header fields", limits.max_header_count), {}), true);
+    return refuse(error_reply(431, fmt::format("More than {} header fields", limits.max_header_count), {}));
   }
   started_ = std::chrono::steady_clock::now();
   const std::string target(head.target());
@@ -106,23 +107,34 @@ void HttpSession::on_header(beast::error_code ec) {
   parser_->body_limit(limit);
   if (parser_->content_length() && *parser_->content_length() > limit) {
     core_.metrics.rejected("body_too_large");
-    return send(error_reply(413, fmt::format("Request body larger than {} bytes", limit), {}), true);
+    return refuse(error_reply(413, fmt::format("Request body larger than {} bytes", limit), {}));
   }
   // Probes and metrics stay open; everything else needs a key when keys are configured.
   if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
-    auto auth = head.find(http::field::authorization);
-    std::optional<std::string> header;
-    if (auth != head.end()) header = std::string(auth->value());
+    std::optional<std::string> key;
+    if (auto auth = head.find(http::field::authorization); auth != head.end()) {
+      if (auth->value().starts_with("Bearer ")) key = std::string(auth->value().substr(7));
+    } else if (auto x = head.find("x-api-key"); x != head.end()) {
+      key = std::string(x->value());  // Anthropic's SDK
+    }
     key_name_.clear();
-    switch (core_.authenticate(header, key_name_)) {
+    int retry_after_s = 1;
+    switch (core_.authenticate(key, key_name_, retry_after_s)) {
       case ServerCore::AuthResult::ok: break;
       case ServerCore::AuthResult::missing:
-        return send(error_reply(401, "You didn't provide an API key (Authorization: Bearer ...).", {}, "invalid_api_key"), true);
+        return refuse(error_reply(401, "You didn't provide an API key (Authorization: Bearer ...).", {}, "invalid_api_key"));
       case ServerCore::AuthResult::invalid:
-        return send(error_reply(401, "Incorrect API key provided.", {}, "invalid_api_key"), true);
+        return refuse(error_reply(401, "Incorrect API key provided.", {}, "invalid_api_key"));
       case ServerCore::AuthResult::rate_limited:
         core_.metrics.rejected("key_rate_limit");
-        return send(error_reply(429, "Rate limit reached for this API key.", {}, "rate_limit_exceeded"), true);
+      {
+        HttpReply r = error_reply(429, fmt::format("Rate limit reached for this API key; retry in {} s.", retry_after_s),
+                                  {}, "rate_limit_exceeded");
+        for (auto& [k, v] : r.headers) {
+          if (k == "retry-after") v = std::to_string(retry_after_s);
+        }
+        return refuse(std::move(r));
+      }
     }
   }
   stream_.expires_after(limits.body_timeout);
@@ -133,12 +145,12 @@ void HttpSession::on_header(beast::error_code ec) {
 void HttpSession::on_body(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     core_.metrics.rejected("body_too_large");
-    return send(error_reply(413, "Request body too large", {}), true);
+    return refuse(error_reply(413, "Request body too large", {}));
   }
   if (ec) {
     if (ec != beast::error::timeout && ec != net::error::eof && ec != http::error::end_of_stream &&
         ec != net::error::connection_reset && ec != http::error::partial_message) {
-      return send(error_reply(400, fmt::format("Malformed HTTP request body: {}", ec.message()), {}), true);
+      return refuse(error_reply(400, fmt::format("Malformed HTTP request body: {}", ec.message()), {}));
     }
     return do_close();
   }
@@ -234,6 +246,8 @@ void HttpSession::on_handled(HttpReply reply) {
 }
 
 void HttpSession::send(HttpReply reply, bool close_after) {
+  close_after = close_after || core_.draining.load();  // a draining server keeps no connection open
+  if (route_.starts_with("/v1/messages")) to_anthropic_error(reply);  // refusals before the route, in its shape
   auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), 11);
   res->set(http::field::server, "cnai");
   res->set(http::field::content_type, reply.content_type);
@@ -267,7 +281,8 @@ void HttpSession::start_stream(int status, std::string content_type, HeaderList 
   std::string head = fmt::format("HTTP/1.1 {} {}\r\nServer: cnai\r\nContent-Type: {}\r\nTransfer-Encoding: chunked\r\n",
                                  status, http::obsolete_reason(static_cast<http::status>(status)), content_type);
   for (auto& [k, v] : headers) head += fmt::format("{}: {}\r\n", k, v);
-  head += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  const bool keep = keep_alive_ && !core_.draining.load();
+  head += keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
   {
     std::lock_guard lock(mutex_);
     head_sent_ = true;
@@ -334,7 +349,7 @@ void HttpSession::write_next() {
       head_sent_ = stream_done_ = false;
     }
     --core_.streams;
-    return on_write({}, !keep_alive_);
+    return on_write({}, !keep_alive_ || core_.draining.load());
   }
   if (!writing_) return;
   stream_.expires_after(core_.options.limits.write_timeout);
@@ -361,10 +376,30 @@ void HttpSession::on_stream_write(beast::error_code ec) {
   write_next();
 }
 
+void HttpSession::refuse(HttpReply reply) {
+  linger_ = true;
+  send(std::move(reply), true);
+}
+
 void HttpSession::do_close() {
   beast::error_code ignored;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  if (!linger_ || core_.stopping.load()) return stream_.close();
+  // Closing with unread bytes would send an RST, and the client could lose
+  // the refusal it has not read yet: drop what it still sends (bounded in
+  // bytes and time), then close.
+  linger_ = false;
+  stream_.expires_after(std::chrono::seconds(2));
+  discard_input();
+}
+
+void HttpSession::discard_input() {
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(16384), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->discarded_ += n;
+    if (ec || self->discarded_ > (std::size_t{4} << 20) || self->core_.stopping.load()) return self->stream_.close();
+    self->discard_input();
+  });
 }
 
 }  // namespace cnai::server

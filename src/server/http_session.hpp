@@ -55,7 +55,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   void write_next();                  // strand only
   void on_stream_write(boost::beast::error_code ec);
   void client_gone();
+  /// Refuses the request without reading (the rest of) its body: the reply,
+  /// then a lingering close.
+  void refuse(HttpReply reply);
   void do_close();
+  void discard_input();  // strand only: reads and drops what the client still sends
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -66,6 +70,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   bool keep_alive_ = true;
   bool computing_ = false;
   bool counted_in_flight_ = false;
+  bool linger_ = false;  // close by draining the client's unread bytes first
+  std::size_t discarded_ = 0;
   std::string route_;     // for metrics
   std::string key_name_;  // the request's authenticated API key
   std::chrono::steady_clock::time_point started_;

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include <cmath>
+
 #include "server/http_session.hpp"
 
 namespace cnai {
@@ -21,6 +23,19 @@ std::string sha256_hex(std::string_view key) {
 }  // namespace cnai
 
 namespace cnai::server {
+namespace {
+
+// A Prometheus label value: backslash, quote and newline escaped.
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c == '\n' ? std::string("\\n") : std::string(1, c);
+  }
+  return out;
+}
+
+}  // namespace
 
 void ServerMetrics::observe(std::string_view route, int status, double seconds) {
   std::lock_guard lock(mutex_);
@@ -72,18 +87,20 @@ std::string ServerMetrics::prometheus(const ServerCore& core) const {
   return out;
 }
 
-ServerCore::ServerCore(Backend& backend, const ServerOptions& opts, JobService* jobs_)
+ServerCore::ServerCore(Backend& backend_, const ServerOptions& opts, JobService* jobs_)
     : options(opts),
-      api(backend, jobs_, opts),
+      backend(backend_),
+      api(backend_, jobs_, opts),
       pool(opts.compute_threads, opts.limits.max_queued),
       jobs(jobs_) {
   for (const ApiKey& k : options.api_keys) keys_by_hash_[k.sha256_hex] = &k;
 }
 
-ServerCore::AuthResult ServerCore::authenticate(std::optional<std::string> authorization, std::string& key_name) {
+ServerCore::AuthResult ServerCore::authenticate(std::optional<std::string> bearer_key, std::string& key_name,
+                                                int& retry_after_s) {
   if (options.api_keys.empty()) return AuthResult::ok;
-  if (!authorization || !authorization->starts_with("Bearer ")) return AuthResult::missing;
-  const std::string hash = sha256_hex(std::string_view(*authorization).substr(7));
+  if (!bearer_key || bearer_key->empty()) return AuthResult::missing;
+  const std::string hash = sha256_hex(*bearer_key);
   std::lock_guard lock(auth_mutex_);
   auto it = keys_by_hash_.find(hash);
   if (it == keys_by_hash_.end()) return AuthResult::invalid;
@@ -98,7 +115,12 @@ ServerCore::AuthResult ServerCore::authenticate(std::optional<std::string> autho
     b->second.tokens = std::min(key.requests_per_minute, b->second.tokens + minutes * key.requests_per_minute);
     b->second.last = now;
   }
-  if (b->second.tokens < 1) return AuthResult::rate_limited;
+  if (b->second.tokens < 1) {
+    // The bucket refills at rpm/60 per second: the missing fraction of a token, in seconds, rounded up.
+    const double seconds = (1.0 - b->second.tokens) * 60.0 / key.requests_per_minute;
+    retry_after_s = std::max(1, static_cast<int>(std::ceil(seconds - 1e-9)));
+    return AuthResult::rate_limited;
+  }
   b->second.tokens -= 1;
   return AuthResult::ok;
 }
@@ -120,6 +142,20 @@ std::string ServerCore::metrics_text() const {
     } catch (const Error&) {  // the store is away: its gauges are left out of this scrape
     }
   }
+  // The backend's own view (a local engine's queue, a router's deployments summed).
+  const BackendHealth h = backend.health();
+  const std::string name = label_value(backend.name());
+  out += "# HELP cnai_backend_up The backend's health: 1 healthy, 0.5 degraded, 0 unavailable.\n";
+  out += "# TYPE cnai_backend_up gauge\n";
+  out += fmt::format("cnai_backend_up{{backend=\"{}\"}} {}\n", name,
+                     h.status == HealthStatus::healthy ? 1.0 : h.status == HealthStatus::degraded ? 0.5 : 0.0);
+  out += "# TYPE cnai_backend_queue_depth gauge\n";
+  out += fmt::format("cnai_backend_queue_depth{{backend=\"{}\"}} {}\n", name, h.queue_depth);
+  out += "# TYPE cnai_backend_running gauge\n";
+  out += fmt::format("cnai_backend_running{{backend=\"{}\"}} {}\n", name, h.running);
+  out += "# TYPE cnai_backend_estimated_wait_seconds gauge\n";
+  out += fmt::format("cnai_backend_estimated_wait_seconds{{backend=\"{}\"}} {}\n", name,
+                     h.estimated_wait_ms / 1000.0);
   if (options.extra_metrics) out += options.extra_metrics();
   return out;
 }

@@ -44,18 +44,22 @@ class ServerCore {
   ServerCore(Backend& backend, const ServerOptions& options, JobService* jobs);
 
   const ServerOptions& options;
+  Backend& backend;
   Api api;
   ComputePool pool;
   ServerMetrics metrics;
   JobService* jobs;
-  std::atomic<bool> draining{false};
+  std::atomic<bool> draining{false};  // /readyz false, new requests refused, replies close their connection
+  std::atomic<bool> stopping{false};  // stop(): connections close at once
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> in_flight{0};  // requests accepted and not yet fully answered
   std::atomic<std::size_t> streams{0};
 
   enum class AuthResult { ok, missing, invalid, rate_limited };
-  /// Checks the Authorization header; sets `key_name`.
-  AuthResult authenticate(std::optional<std::string> authorization, std::string& key_name);
+  /// Checks the bearer key (Authorization: Bearer, or x-api-key as Anthropic's
+  /// SDK sends it); sets `key_name`, and on rate_limited `retry_after_s`: the
+  /// whole seconds until the key's bucket holds a request again.
+  AuthResult authenticate(std::optional<std::string> bearer_key, std::string& key_name, int& retry_after_s);
   bool ready() const;
   std::string metrics_text() const;
 

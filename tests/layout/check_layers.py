@@ -65,6 +65,13 @@ def main(root: pathlib.Path) -> int:
                     problems.append(f"{path.relative_to(root)}:{n}: {layer}/ includes {m.group(1)}/ ({line.strip()})")
                 if base.name == "cnai" and FORBIDDEN_PUBLIC.search(line):
                     problems.append(f"{path.relative_to(root)}:{n}: public header names a private dependency ({line.strip()})")
+    # The Python module binds the public API only (DESIGN.md): no src/ internals.
+    for path in sorted((root / "python" / "src").glob("*.[ch]pp")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            m = re.match(r'\s*#\s*include\s*"([^"]+)"', line)
+            if m and "/" in m.group(1):
+                problems.append(f"{path.relative_to(root)}:{n}: python/ includes a private header ({line.strip()}); "
+                                "use <cnai/...>")
     for p in problems:
         print(p)
     print(f"{len(problems)} layering problem(s)")

@@ -1,11 +1,13 @@
-"""Crashes mid-batch on the default model: a `cnai worker` killed with
-SIGKILL while it holds a Redis Streams entry, and a `cnai serve` (SQLite
+"""Crashes mid-batch on the default model: a `cnai worker` frozen (SIGSTOP)
+while it holds an unfinished Redis Streams entry, then killed (SIGKILL), and a `cnai serve` (SQLite
 queue, in-process worker) killed and restarted. Each time the batch still
 completes with exactly one result line per input line, and lines finished
 before the crash are not redone (their stored results are unchanged)."""
 import json
 import os
+import signal
 import sqlite3
+import time
 
 from openai import OpenAI
 
@@ -36,6 +38,12 @@ def output_lines(client, batch):
     return lines
 
 
+def pending_of(redis, consumer):
+    """The entry ids `consumer` holds unacknowledged (XPENDING's extended form)."""
+    out = redis.cli("XPENDING", "cnai:stream", "cnai:workers", "-", "+", "100", consumer).split("\n")
+    return [out[i] for i in range(0, len(out) - 3, 4) if out[i]]  # id, consumer, idle ms, deliveries
+
+
 def test_killed_redis_worker_loses_nothing_and_duplicates_nothing(cnai, redis):
     queue = ["--queue", redis.url, "--lease-ms", "1500"]
     server = cnai.serve(*queue, "--workers", "0")
@@ -46,13 +54,28 @@ def test_killed_redis_worker_loses_nothing_and_duplicates_nothing(cnai, redis):
     batch = start_batch(client, n)
     results_key = f"cnai:results:{batch.id}"
 
-    def w1_busy_after_some_results():
-        pending = redis.cli("XPENDING", "cnai:stream", "cnai:workers", "-", "+", "10", "w1").split()
-        return int(redis.cli("HLEN", results_key) or 0) >= 4 and pending and pending[0]
+    def results():
+        return dict(zip(*[iter(x for x in redis.cli("HGETALL", results_key).split("\n") if x)] * 2))
 
-    entry_id = wait_until(w1_busy_after_some_results, 120, 0.02, "w1 to hold an entry after 4 results")
-    killed_custom_id = redis.cli("XRANGE", "cnai:stream", entry_id, entry_id).split("\n")
-    before = dict(zip(*[iter(redis.cli("HGETALL", results_key).split("\n"))] * 2))
+    wait_until(lambda: len(results()) >= 4, 120, 0.05, "4 results")
+    # Freeze w1 (SIGSTOP) and look: once a frozen w1 holds an entry whose
+    # result is not written, that entry is certainly unfinished (a result and
+    # its XACK are one Lua script), and w1 will never finish it (SIGKILL next).
+    def w1_frozen_holding_an_entry():
+        os.kill(w1.p.pid, signal.SIGSTOP)
+        time.sleep(0.3)  # anything w1 had already sent reaches Redis first
+        for entry_id in pending_of(redis, "w1"):
+            fields = redis.cli("XRANGE", "cnai:stream", entry_id, entry_id).split("\n")
+            if "custom_id" in fields:
+                custom_id = fields[fields.index("custom_id") + 1]
+                if custom_id not in results():
+                    return entry_id, custom_id
+        os.kill(w1.p.pid, signal.SIGCONT)
+        time.sleep(0.05)
+        return None
+
+    entry_id, custom_id = wait_until(w1_frozen_holding_an_entry, 180, 0, "w1 to hold an unfinished entry")
+    before = results()
     w1.kill9()
 
     done = finished(client, batch.id)
@@ -61,10 +84,12 @@ def test_killed_redis_worker_loses_nothing_and_duplicates_nothing(cnai, redis):
     lines = output_lines(client, done)
     ids = [x["custom_id"] for x in lines]
     assert sorted(ids) == sorted(f"req-{i}" for i in range(1, n + 1))  # one line each, none lost, none twice
-    assert "custom_id" in killed_custom_id and ids.count(killed_custom_id[killed_custom_id.index("custom_id") + 1]) == 1
+    # w1's entry was reclaimed and answered by w2: its result exists now, and w1 is dead.
+    assert ids.count(custom_id) == 1 and custom_id in results()
+    assert entry_id not in pending_of(redis, "w1")
     by_id = {x["custom_id"]: json.dumps(x, separators=(",", ":")) for x in lines}
-    for custom_id, stored in before.items():  # "line\tO\tjson": finished before the kill, not redone
-        assert json.loads(stored.split("\t", 2)[2]) == json.loads(by_id[custom_id])
+    for cid, stored in before.items():  # "line\tO\tjson": finished before the kill, not redone
+        assert json.loads(stored.split("\t", 2)[2]) == json.loads(by_id[cid])
     assert redis.cli("XLEN", "cnai:stream") == "0"
     assert redis.cli("XPENDING", "cnai:stream", "cnai:workers").split("\n")[0] == "0"
 

@@ -1,152 +1,19 @@
-// HttpServer over a real backend: OpenAiClient pointed at the loopback
-// TestHttpServer (fast, scriptable, with delays), a SQLite JobService and a
-// JobWorker. Probes, models, errors in OpenAI's shape, Responses (plain,
-// streamed, background), Files and Batches over HTTP, and the edges:
-// oversized and malformed requests, slow headers, API keys and their rate
-// limits, overload, connection limit, disconnects cancelling work, drain.
-#include <doctest/doctest.h>
-#include <fmt/format.h>
-#include <boost/json.hpp>
-
-#include <atomic>
-#include <filesystem>
-#include <thread>
-
-#include "cnai/clients/openai_client.hpp"
-#include "cnai/core/error.hpp"
-#include "cnai/server/http_server.hpp"
-#include "cnai/server/job_service.hpp"
-#include "cnai/server/job_worker.hpp"
-#include "server/http_test_client.hpp"
-#include "support/test_http_server.hpp"
+// HttpServer over a real backend (see server_fixture.hpp): probes, models,
+// errors in OpenAI's shape, Responses (plain, streamed, background), Files
+// and Batches over HTTP, and the edges: oversized and malformed requests,
+// slow headers, API keys and their rate limits, overload, connection limit,
+// disconnects cancelling work, drain.
+#include "server/server_fixture.hpp"
 
 namespace bj = boost::json;
 using namespace std::chrono_literals;
+using cnai::test::Fixture;
 using cnai::test::RawClient;
-using cnai::test::http_request;
-using cnai::test::status_of;
 using cnai::test::body_of;
-
-namespace {
-
-const char* kChatBody = R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"up-model",
-  "choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],
-  "usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})";
-
-std::string chunk(const std::string& text, const std::string& finish = "null") {
-  return "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"up-model\",\"choices\":[{\"index\":0,"
-         "\"delta\":{\"content\":\"" + text + "\"},\"finish_reason\":" + finish + "}]}\n\n";
-}
-
-// The upstream: answers chat completions, streamed or not, after `delay`.
-struct Upstream {
-  cnai::test::TestHttpServer http;
-  std::atomic<int> delay_ms{0};
-  std::atomic<int> calls{0};
-  Upstream() {
-    http.route("POST", "/v1/chat/completions", [this](const cnai::test::TestRequest& req) {
-      ++calls;
-      const auto d = std::chrono::milliseconds(delay_ms.load());
-      if (req.body.find("\"stream\":true") != std::string::npos) {
-        std::vector<std::string> chunks{chunk("Hel"), chunk("lo"), chunk(" there"), chunk("", "\"stop\""),
-                                        "data: [DONE]\n\n"};
-        auto r = cnai::test::TestResponse::sse(chunks, d);
-        return r;
-      }
-      auto r = cnai::test::TestResponse::json(kChatBody);
-      r.delay_before_head = d;
-      return r;
-    });
-  }
-  void add_embeddings() {
-    http.route("POST", "/v1/embeddings", [this](const cnai::test::TestRequest&) {
-      ++calls;
-      return cnai::test::TestResponse::json(
-          R"({"object":"list","model":"emb","data":[{"object":"embedding","index":0,"embedding":[0.5,-0.25]}],)"
-          R"("usage":{"prompt_tokens":2,"total_tokens":2}})");
-    });
-  }
-  cnai::OpenAiOptions options() const {
-    cnai::OpenAiOptions o;
-    o.base_url = http.base_url() + "/v1";
-    o.api_key = "sk-upstream";
-    o.common.retries.max_retries = 0;
-    o.common.timeouts.first_byte = 20s;
-    return o;
-  }
-};
-
-struct Fixture {
-  Upstream upstream;
-  cnai::OpenAiClient backend{upstream.options()};
-  std::string dir = [] {
-    std::string p = "/tmp/cnai-http-XXXXXX";
-    REQUIRE(mkdtemp(p.data()) != nullptr);
-    return p;
-  }();
-  std::unique_ptr<cnai::JobStore> store = cnai::open_job_store("sqlite://" + dir + "/jobs.db");
-  cnai::JobService jobs{*store};
-  std::unique_ptr<cnai::HttpServer> server;
-  std::jthread worker;
-
-  explicit Fixture(cnai::ServerOptions o = base_options(), bool with_worker = true) {
-    server = std::make_unique<cnai::HttpServer>(backend, o, &jobs);
-    server->start();
-    if (with_worker) {
-      worker = std::jthread([this, o](std::stop_token st) {
-        cnai::JobWorker w(jobs, cnai::endpoint_executor(backend, o), {"test-worker", 3, 100ms, 500ms});
-        w.run(st);
-      });
-    }
-  }
-  ~Fixture() {
-    if (worker.joinable()) {
-      worker.request_stop();
-      worker.join();
-    }
-    server.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  static cnai::ServerOptions base_options() {
-    cnai::ServerOptions o;
-    o.port = 0;
-    o.compute_threads = 4;
-    o.model_ids = {"up-model"};
-    return o;
-  }
-  std::string call(const std::string& method, const std::string& target, const std::string& body = {},
-                   const std::string& headers = {}) {
-    RawClient c(server->port());
-    c.send(http_request(method, target, body, headers));
-    return c.read_response();
-  }
-  bj::value json_call(const std::string& method, const std::string& target, const std::string& body = {},
-                      int expect = 200) {
-    const std::string r = call(method, target, body);
-    CHECK_MESSAGE(status_of(r) == expect, r);
-    return bj::parse(body_of(r));
-  }
-};
-
-std::string multipart_file(const std::string& content, const std::string& purpose, std::string& content_type) {
-  const std::string b = "cnaiBoundary42";
-  content_type = "multipart/form-data; boundary=" + b;
-  return "--" + b + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n" + purpose + "\r\n--" + b +
-         "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\nContent-Type: "
-         "application/jsonl\r\n\r\n" + content + "\r\n--" + b + "--\r\n";
-}
-
-bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit = 10s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return cond();
-}
-
-}  // namespace
+using cnai::test::http_request;
+using cnai::test::multipart_file;
+using cnai::test::status_of;
+using cnai::test::wait_for;
 
 TEST_CASE("Probes, models, and errors in OpenAI's shape") {
   Fixture f;
@@ -169,6 +36,8 @@ TEST_CASE("Probes, models, and errors in OpenAI's shape") {
   CHECK(status_of(metrics) == 200);
   CHECK(metrics.find("cnai_server_requests_total{route=\"/v1/models\",status=\"200\"}") != std::string::npos);
   CHECK(metrics.find("cnai_jobs_queue_entries{state=\"ready\"}") != std::string::npos);
+  CHECK(metrics.find("cnai_backend_up{backend=\"" + f.backend.name() + "\"} 1") != std::string::npos);
+  CHECK(metrics.find("cnai_backend_queue_depth{") != std::string::npos);
 }
 
 TEST_CASE("Responses: plain, streamed as Responses events, and in the background") {
@@ -315,7 +184,11 @@ TEST_CASE("API keys: hashed, required, each with its own rate limit") {
   CHECK(status_of(f.call("GET", "/v1/models", {}, "Authorization: Bearer sk-b\r\n")) == 200);
   const std::string limited = f.call("GET", "/v1/models", {}, "Authorization: Bearer sk-b\r\n");
   CHECK(status_of(limited) == 429);
-  CHECK(limited.find("retry-after: 1") != std::string::npos);
+  const auto ra = limited.find("retry-after: ");
+  REQUIRE(ra != std::string::npos);
+  const int retry_after = std::stoi(limited.substr(ra + 13));
+  CHECK(retry_after >= 25);  // two a minute: the next one in 30 s, less what went by
+  CHECK(retry_after <= 30);
   CHECK(status_of(f.call("GET", "/v1/models", {}, "Authorization: Bearer sk-a\r\n")) == 200);  // a's budget is its own
 }
 

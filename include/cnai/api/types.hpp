@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -122,6 +123,32 @@ struct Choice {
   std::vector<std::int32_t> token_ids;
 };
 
+/// One deployment a router tried for a request, in the order tried.
+struct RouteAttempt {
+  std::string deployment;
+  std::string error_code;   // ErrorCode name ("rate_limited"); empty: this one served
+  std::string error;        // the error's own message (the upstream's text included)
+  int upstream_status = 0;  // HTTP status from a remote deployment; 0: none
+  double duration_ms = 0;
+};
+
+/// How a router served a response (ChatResponse::route; unset when no router did).
+struct RouteInfo {
+  std::string alias;       // what the request named
+  std::string deployment;  // what served it
+  std::vector<RouteAttempt> attempts;  // every attempt, failed ones first; the last one served
+  std::vector<std::string> skipped;    // "name: why" for deployments not tried (filters, cooldown, limits)
+  double router_overhead_us = 0;       // the router's own time, backends' time excluded
+  double estimated_cost_usd = 0;       // the pre-call estimate (budgets)
+  bool cache_hit = false;
+  /// A stream joined after a failure (opt-in `continue`): the text before
+  /// `joined_at` (bytes of content) came from `joined_from`, which failed with
+  /// `join_reason`; the rest from `deployment`. Empty joined_from: not joined.
+  std::string joined_from;
+  std::size_t joined_at = 0;
+  std::string join_reason;
+};
+
 struct ChatResponse {
   std::string id;
   std::string model;
@@ -130,6 +157,7 @@ struct ChatResponse {
   Usage usage;
   Timings timings;
   std::string backend;  // which backend served it ("local", "openai", ...)
+  std::optional<RouteInfo> route;  // set by a router
 };
 
 /// A streamed piece of a response. Deltas concatenate to the full message.

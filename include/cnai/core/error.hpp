@@ -3,6 +3,7 @@
 // retry may help; the server and Python layers map codes to statuses/classes.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -50,11 +51,16 @@ class Error : public std::runtime_error {
   bool retryable() const noexcept { return is_retryable(code_); }
   std::optional<int> upstream_status() const noexcept { return upstream_status_; }
   const std::string& upstream_message() const noexcept { return upstream_message_; }
+  /// How long the upstream asked to wait before the next call (Retry-After of a
+  /// 429/503); routers use it as the deployment's cooldown.
+  std::optional<std::chrono::milliseconds> retry_after() const noexcept { return retry_after_; }
+  void set_retry_after(std::chrono::milliseconds delay) noexcept { retry_after_ = delay; }
 
  private:
   ErrorCode code_;
   std::optional<int> upstream_status_;
   std::string upstream_message_;
+  std::optional<std::chrono::milliseconds> retry_after_;
 };
 
 }  // namespace cnai

@@ -1,0 +1,89 @@
+// What a Router holds: its deployments' live state (breaker, limits, moving
+// averages, metrics), the compiled alias trees, budgets, and the watchdog.
+// Built once by Router::create; everything mutable is thread-safe.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cnai/router/router.hpp"
+#include "router/budget_book.hpp"
+#include "router/rate_window.hpp"
+#include "router/router_metrics.hpp"
+#include "router/watchdog.hpp"
+
+namespace cnai::router {
+
+/// A moving average (exponentially weighted) that knows whether it has a sample.
+class MovingAverage {
+ public:
+  void add(double v) noexcept;
+  double value() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
+struct DeploymentState {
+  Deployment spec;
+  std::size_t id = 0;
+  BackendCapabilities caps;     // snapshot at build (context window, local, as configured)
+  std::string provider;         // gen_ai.provider.name
+  std::string model_label;      // gen_ai.request.model
+  LocalEngine* local_engine = nullptr;  // exact prompt counts when local
+  std::optional<ModelPrice> price;       // configured, else from the client's table
+  CircuitBreaker breaker;
+  RateWindow requests_window, tokens_window;
+  std::atomic<int> in_flight{0};
+  MovingAverage ttft_ms, tokens_per_s;
+  DeploymentMetrics metrics;
+
+  explicit DeploymentState(Deployment d) : spec(std::move(d)), breaker(spec.breaker) {}
+  bool is_local() const noexcept { return caps.local; }
+  bool free() const noexcept { return !price || (price->input_per_million <= 0 && price->output_per_million <= 0); }
+};
+
+struct CompiledGroup {
+  std::string name;
+  std::shared_ptr<Policy> policy;
+  struct Member {
+    DeploymentState* deployment = nullptr;
+    std::unique_ptr<CompiledGroup> group;
+    double weight = 1;
+  };
+  std::vector<Member> members;
+};
+
+struct AliasState {
+  std::string name;
+  CompiledGroup root;
+  std::unique_ptr<MetadataRulesPolicy> rules;  // router-wide rules then the alias's; null: none
+  AliasMetrics metrics;
+  ~AliasState();
+};
+
+}  // namespace cnai::router
+
+namespace cnai {
+
+struct Router::Impl {
+  RouterSpec spec;
+  std::vector<std::unique_ptr<router::DeploymentState>> deployments;
+  std::unordered_map<std::string, router::DeploymentState*> by_name;
+  std::vector<std::unique_ptr<router::AliasState>> aliases;
+  std::unordered_map<std::string, router::AliasState*> alias_by_name;
+  router::AliasState* default_alias = nullptr;
+  /// Requests that name a deployment directly: a one-member ordered group each.
+  std::unordered_map<std::string, std::unique_ptr<router::AliasState>> direct;
+  std::unique_ptr<router::BudgetBook> budgets;
+  router::Watchdog watchdog;
+  router::Histogram overhead{router::overhead_bounds()};
+  CapabilityFilter capability_filter;
+  ContextWindowFilter context_filter;
+};
+
+}  // namespace cnai
