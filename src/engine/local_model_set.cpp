@@ -51,7 +51,9 @@ std::shared_ptr<LocalEngine> LocalModelSet::engine(const std::string& model) {
     const auto it = std::find_if(loaded_.begin(), loaded_.end(), [&](const Loaded& l) { return l.name == e.name; });
     if (it == loaded_.end()) return nullptr;
     loaded_.splice(loaded_.begin(), loaded_, it);  // most recently used
-    return it->engine;
+    auto engine = it->engine;
+    if (options_.memory_cap_bytes > 0) evict_locked(e.name, options_.memory_cap_bytes);  // others may be idle now
+    return engine;
   };
   if (auto hit = find()) return hit;
   std::lock_guard load_lock(load_m_);
@@ -65,7 +67,7 @@ std::shared_ptr<LocalEngine> LocalModelSet::engine(const std::string& model) {
     if (cap > 0 && !ec) evict_locked(e.name, file < cap ? cap - file : 0);
   }
   LocalEngineOptions lo = e.options;
-  lo.model.pool = pool_;
+  lo.model.pool = pool_.get();
   lo.model.threads = pool_->size();
   if (lo.backend_name == LocalEngineOptions{}.backend_name) lo.backend_name = options_.backend_name;
   auto engine = LocalEngine::load(e.path, lo);

@@ -1,7 +1,8 @@
 // LocalModelSet — several local models in one process, as one Backend: a
 // request goes to the engine its `model` names, loaded on first use; every
 // decoder shares one compute thread pool (their forward passes take turns);
-// under a memory cap the least recently used idle engine is unloaded.
+// under a memory cap the least recently used idle engine is unloaded. Engines
+// it hands out compute on its pool: they must not outlive the set.
 #pragma once
 
 #include <cstddef>
