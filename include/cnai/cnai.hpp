@@ -22,6 +22,7 @@
 #include "cnai/text/stream_decoder.hpp"
 #include "cnai/text/tokenizer.hpp"
 #include "cnai/engine/local_engine.hpp"
+#include "cnai/engine/local_model_set.hpp"
 #include "cnai/engine/sampler.hpp"
 
 #include "cnai/clients/anthropic_client.hpp"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cnai/core/error.hpp"
+#include "cnai/core/thread_pool.hpp"
 #include "model/llama_weights.hpp"
 
 namespace cnai::engine {
@@ -83,6 +84,7 @@ BatchEngine::BatchEngine(std::shared_ptr<const Model> model, const Tokenizer& to
   stats_.kv_blocks_total = cache_.n_blocks();
   stats_.kv_blocks_free = cache_.n_blocks();
   stats_.kv_block_tokens = kBlockSize;
+  stats_.kv_pool_bytes = cache_.bytes();
   stats_.batch_size_histogram.assign(static_cast<std::size_t>(options_.max_sequences) + 1, 0);
   thread_ = std::thread([this] { run(); });
 }
@@ -265,9 +267,9 @@ void BatchEngine::step() {
     }
   }
   try {
-    const auto& w = model_->weights();
-    std::lock_guard lock(w.eval_mutex);  // Contexts on the same model take turns with the loop
-    model::forward(w, cache_, act_, model_->pool(), batch_, logits_.data());
+    // Contexts on the same model, and engines of models sharing its pool, take turns.
+    std::lock_guard lock(model_->pool().turn());
+    model::forward(model_->weights(), cache_, act_, model_->pool(), batch_, logits_.data());
   } catch (...) {
     // The batch's sequences end with the error; their blocks (what this pass
     // wrote included) go back to the pool, nothing of them joined the cache.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cnai/core/error.hpp"
+#include "cnai/core/thread_pool.hpp"
 #include "cnai/model/model.hpp"
 #include "model/batch.hpp"
 #include "model/kv_cache.hpp"
@@ -78,7 +79,7 @@ std::span<const float> Context::eval(std::span<const std::int32_t> tokens, bool 
   } else {
     s.n_all_rows = 0;
   }
-  std::lock_guard<std::mutex> lock(w.eval_mutex);
+  std::lock_guard<std::mutex> lock(model_->pool().turn());  // models sharing a pool take turns
   for (std::size_t done = 0; done < tokens.size();) {
     const std::size_t n = std::min(tokens.size() - done, static_cast<std::size_t>(s.act.n_batch));
     const bool last_chunk = done + n == tokens.size();

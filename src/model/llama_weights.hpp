@@ -32,8 +32,6 @@ struct ModelWeights {
   Tensor output;             // [V, D] (tok_embd when tied)
   Tensor rope_freqs;         // F32 [n_rot/2] (rope_freqs, phi3's short or long factors) or undefined
   std::vector<LayerWeights> layers;
-  // The compute pool runs one job at a time: contexts sharing a model take turns.
-  mutable std::mutex eval_mutex;
 };
 
 /// Error(model_format) naming a missing tensor or a wrong shape;

@@ -20,7 +20,8 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   if (m->options_.n_ctx <= 0) m->options_.n_ctx = model::default_n_ctx(config);
   if (options.isa) set_cpu_isa(*options.isa);  // before packing: the layout follows the kernels
   m->weights_ = model::load_weights(gguf, config, /*file_mapped=*/true, options.repack);  // tensors keep the mapping alive
-  m->pool_ = std::make_unique<ThreadPool>(options.threads);
+  if (!options.pool) m->own_pool_ = std::make_unique<ThreadPool>(options.threads);
+  m->pool_ = options.pool ? options.pool : m->own_pool_.get();
   m->options_.threads = m->pool_->size();
   return m;
 }

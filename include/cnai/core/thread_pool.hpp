@@ -35,6 +35,11 @@ class ThreadPool {
 
   int size() const noexcept { return n_threads_; }
 
+  /// Callers that share one pool from several threads (contexts or engines
+  /// of several models) take turns by holding this while they compute; run()
+  /// itself refuses a concurrent caller.
+  std::mutex& turn() noexcept { return turn_; }
+
   /// Runs fn(index, n_threads) once for each index in [0, n_threads), spread over
   /// the pool's threads (the caller included), and returns when all have
   /// finished. The first exception thrown is rethrown here. One caller at a
@@ -96,6 +101,7 @@ class ThreadPool {
   std::atomic<bool> running_{false};  // a run() is in progress
   std::mutex error_mutex_;
   std::exception_ptr error_;
+  std::mutex turn_;
 };
 
 }  // namespace cnai

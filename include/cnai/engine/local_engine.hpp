@@ -197,6 +197,7 @@ struct EngineStats {
   std::int64_t kv_blocks_free = 0;    // the rest, cached prefixes included
   std::int64_t kv_blocks_cached = 0;  // free blocks still holding a cached prefix
   int kv_block_tokens = 0;            // positions per block
+  std::size_t kv_pool_bytes = 0;      // the pool's size (paged in as blocks are first used)
   std::uint64_t steps = 0;            // forward passes
   /// batch_size_histogram[n]: steps whose batch held n sequences (n <= max_sequences).
   std::vector<std::uint64_t> batch_size_histogram;

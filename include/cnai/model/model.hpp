@@ -69,6 +69,10 @@ struct ModelOptions {
   /// Repack Q4_1/Q8_0 weights at load into the layout the kernels read fastest;
   /// false keeps the file's layout (A/B measurements; the CLI's CNAI_PACK=0).
   bool repack = true;
+  /// A compute pool shared with other models (several models in one process
+  /// take turns on it, a forward pass at a time); it must outlive the model.
+  /// Null: the model starts its own with `threads` threads.
+  ThreadPool* pool = nullptr;
 };
 
 namespace model {
@@ -99,7 +103,8 @@ class Model {
   std::string path_;
   ModelOptions options_;
   std::unique_ptr<model::ModelWeights> weights_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<ThreadPool> own_pool_;
+  ThreadPool* pool_ = nullptr;
 };
 
 struct ContextOptions {
