@@ -20,7 +20,9 @@ std::shared_ptr<cnai::Router> build_in_code(const std::string& model_path) {
 
   cnai::Deployment local;
   local.name = "local";
-  local.backend = cnai::LocalEngine::load(model_path, cnai::LocalEngineOptions{.n_ctx = 2048});
+  cnai::LocalEngineOptions engine_options;
+  engine_options.n_ctx = 2048;
+  local.backend = cnai::LocalEngine::load(model_path, engine_options);
   local.limits.max_concurrency = 8;
   spec.deployments.push_back(local);
 
