@@ -68,6 +68,12 @@ void register_router(py::module_& m) {
            py::arg("policy") = "ordered", py::arg("name") = "router", py::arg("default_alias") = "",
            "deployments: {name: Backend | (Backend, model)}; aliases: {alias: [deployment, ...]}; policy: "
            "ordered, cost, latency, least_busy, overflow or weighted.")
+      .def_static("from_config_file", [](const std::string& path) {
+        py::gil_scoped_release unlocked;  // loading local models takes a while
+        return Router::from_config_file(path);
+      }, py::arg("path"),
+           "A router from a YAML or JSON config (deployments, aliases, policies, rules, budgets); secrets as "
+           "${ENV_VAR} references. Errors: InvalidArgumentError listing each problem with its line.")
       .def("aliases", &Router::aliases)
       .def("deployments", [](const Router& r) {
         py::list out;

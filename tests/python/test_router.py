@@ -50,3 +50,23 @@ def test_router_surface(router):
         cnai.Client(backend=router).chat.completions.create(model="no-such-alias", messages=FRANCE)
     with pytest.raises(cnai.BadRequestError):
         cnai.Router({"a": router}, {"x": ["missing"]})
+
+
+def test_client_from_a_config_file_answers_locally_without_a_key(monkeypatch, model_path):
+    """examples/router.yaml: the cloud deployment is left out when OPENAI_API_KEY is unset."""
+    import pathlib
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.setenv("CNAI_MODEL", model_path)
+    config = pathlib.Path(__file__).resolve().parents[2] / "examples" / "router.yaml"
+    client = cnai.Client(config=str(config))
+    r = client.chat.completions.create(model="chat", messages=FRANCE, temperature=0, max_tokens=24)
+    assert "Paris" in r.choices[0].message.content
+    assert r.deployment == "local"
+
+
+def test_a_bad_config_names_its_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("deployments:\n  a:\n    type: openai\n    api_key: sk-123\naliases:\n  chat: [b]\n")
+    with pytest.raises(cnai.Error) as e:
+        cnai.Client(config=str(bad))
+    assert "bad.yaml:4" in str(e.value) and "unknown deployment 'b'" in str(e.value)
