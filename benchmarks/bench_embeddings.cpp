@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_env.hpp"
 #include "cnai/engine/dynamic_batcher.hpp"
 #include "cnai/engine/local_engine.hpp"
 #include "cnai/text/tokenizer.hpp"
@@ -30,6 +31,7 @@ std::shared_ptr<cnai::LocalEngine> engine(benchmark::State& state) {
     if (std::filesystem::is_regular_file(model_path())) {
       cnai::LocalEngineOptions o;
       o.model.threads = 2;
+      cnai::bench::apply_env(o.model);  // CNAI_ISA, CNAI_PACK=0 (the encoder follows options.model.repack)
       // CNAI_PRECISE_ACTIVATIONS=0: one integer pass per matmul (EncoderOptions).
       const char* precise = std::getenv("CNAI_PRECISE_ACTIVATIONS");
       o.embedding.encoder.precise_activations = !(precise && std::string(precise) == "0");

@@ -44,6 +44,7 @@ void check_chat_request(const ChatRequest& request) {
 std::shared_ptr<EmbeddingEngine> load_embedder(const std::string& path, const LocalEngineOptions& options) {
   EmbeddingEngineOptions eo = options.embedding;
   if (eo.encoder.threads <= 0) eo.encoder.threads = options.model.threads;
+  if (!options.model.repack) eo.encoder.repack = false;
   eo.backend_name = options.backend_name;
   return EmbeddingEngine::load(path, eo);
 }

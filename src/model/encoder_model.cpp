@@ -35,7 +35,7 @@ std::shared_ptr<EncoderModel> EncoderModel::load(const std::string& path, const 
   const EncoderConfig config = model::read_encoder_config(gguf, options);
   std::shared_ptr<EncoderModel> m(new EncoderModel());
   m->path_ = path;
-  m->weights_ = model::load_encoder_weights(gguf, config, options.precise_activations);  // tensors keep the mapping alive
+  m->weights_ = model::load_encoder_weights(gguf, config, options);  // tensors keep the mapping alive
   m->pool_ = std::make_unique<ThreadPool>(options.threads);
   m->scratch_ = std::make_unique<model::EncoderScratch>();
   return m;

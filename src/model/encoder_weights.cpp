@@ -1,7 +1,5 @@
 #include "model/encoder_weights.hpp"
 
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "cnai/core/error.hpp"
@@ -68,7 +66,6 @@ Tensor gather_table(const GgufReader& g, const std::string& name, std::int64_t r
 }
 
 void pack_matrices(EncoderWeights& w) {
-  if (const char* env = std::getenv("CNAI_PACK"); env && std::strcmp(env, "0") == 0) return;
   std::vector<Tensor*> ts;
   for (EncoderLayerWeights& l : w.layers)
     for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.up, &l.down}) ts.push_back(t);
@@ -80,10 +77,10 @@ void pack_matrices(EncoderWeights& w) {
 }  // namespace
 
 std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& g, const EncoderConfig& c,
-                                                     bool precise_activations) {
+                                                     const EncoderOptions& options) {
   auto w = std::make_unique<EncoderWeights>();
   w->config = c;
-  w->precise_activations = precise_activations;
+  w->precise_activations = options.precise_activations;
   const std::int64_t D = c.n_embd;
   w->tok_embd = gather_table(g, "token_embd.weight", c.n_vocab, D);
   w->pos_embd = gather_table(g, "position_embd.weight", c.n_ctx_train, D);
@@ -95,7 +92,7 @@ std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& g, const 
   g.tensor_info("blk." + std::to_string(c.n_layer - 1) + ".attn_q.weight");
   w->layers.reserve(static_cast<std::size_t>(c.n_layer));
   for (int i = 0; i < c.n_layer; ++i) w->layers.push_back(load_layer(g, c, i));
-  pack_matrices(*w);
+  if (options.repack) pack_matrices(*w);
   return w;
 }
 

@@ -40,6 +40,6 @@ EncoderConfig read_encoder_config(const GgufReader& gguf, const EncoderOptions& 
 /// wrong shape. Matrices are repacked for the matmul kernels (and their file
 /// pages released) as the decoder's are.
 std::unique_ptr<EncoderWeights> load_encoder_weights(const GgufReader& gguf, const EncoderConfig& config,
-                                                     bool precise_activations);
+                                                     const EncoderOptions& options);
 
 }  // namespace cnai::model

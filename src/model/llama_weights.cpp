@@ -1,49 +1,15 @@
 #include "model/llama_weights.hpp"
 
-#include <sys/mman.h>
-
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cnai/core/error.hpp"
 #include "cnai/ops/matmul.hpp"
 #include "cnai/ops/quantize.hpp"
+#include "model/weight_tensors.hpp"
 
 namespace cnai::model {
 namespace {
-
-void check_shape(const GgufTensorInfo& info, const Shape& want) {
-  if (!(info.shape == want))
-    throw Error(ErrorCode::model_format, "tensor '" + info.name + "' has shape " + info.shape.str() +
-                                             ", expected " + want.str());
-}
-
-Tensor matrix(const GgufReader& g, const std::string& name, std::int64_t rows, std::int64_t cols) {
-  const GgufTensorInfo& info = g.tensor_info(name);
-  check_shape(info, Shape{rows, cols});
-  if (!ops::matmul_supports(info.dtype))
-    throw Error(ErrorCode::unsupported, "tensor '" + name + "' has type " + std::string(to_string(info.dtype)) +
-                                            ", which has no matmul kernel");
-  return g.tensor(info);
-}
-
-// 1-D tensors feed element-wise ops that want F32: convert once if needed.
-Tensor vector_f32(const GgufReader& g, const std::string& name, std::int64_t n) {
-  const GgufTensorInfo& info = g.tensor_info(name);
-  check_shape(info, Shape{n});
-  Tensor t = g.tensor(info);
-  if (info.dtype == DType::F32) return t;
-  Tensor out = Tensor::empty(DType::F32, Shape{n});
-  try {
-    ops::dequantize_row(info.dtype, t.data(), out.data_as<float>(), n);
-  } catch (const Error&) {
-    throw Error(ErrorCode::unsupported, "tensor '" + name + "' has unsupported type " +
-                                            std::string(to_string(info.dtype)));
-  }
-  return out;
-}
 
 LayerWeights load_layer(const GgufReader& g, const ModelConfig& c, int i) {
   const std::string p = "blk." + std::to_string(i) + ".";
@@ -52,16 +18,16 @@ LayerWeights load_layer(const GgufReader& g, const ModelConfig& c, int i) {
   LayerWeights l;
   l.attn_norm = vector_f32(g, p + "attn_norm.weight", D);
   if (c.fused_qkv) {  // rows [Q | K | V]: three views of one matrix
-    const Tensor qkv = matrix(g, p + "attn_qkv.weight", Q + 2 * KV, D);
+    const Tensor qkv = matrix_tensor(g, p + "attn_qkv.weight", Q + 2 * KV, D);
     l.wq = qkv.slice_rows(0, Q);
     l.wk = qkv.slice_rows(Q, Q + KV);
     l.wv = qkv.slice_rows(Q + KV, Q + 2 * KV);
   } else {
-    l.wq = matrix(g, p + "attn_q.weight", Q, D);
-    l.wk = matrix(g, p + "attn_k.weight", KV, D);
-    l.wv = matrix(g, p + "attn_v.weight", KV, D);
+    l.wq = matrix_tensor(g, p + "attn_q.weight", Q, D);
+    l.wk = matrix_tensor(g, p + "attn_k.weight", KV, D);
+    l.wv = matrix_tensor(g, p + "attn_v.weight", KV, D);
   }
-  l.wo = matrix(g, p + "attn_output.weight", D, Q);
+  l.wo = matrix_tensor(g, p + "attn_output.weight", D, Q);
   if (c.qk_norm) {
     l.q_norm = vector_f32(g, p + "attn_q_norm.weight", c.head_dim);
     l.k_norm = vector_f32(g, p + "attn_k_norm.weight", c.head_dim);
@@ -77,27 +43,20 @@ LayerWeights load_layer(const GgufReader& g, const ModelConfig& c, int i) {
   }
   l.ffn_norm = vector_f32(g, p + "ffn_norm.weight", D);
   if (c.fused_gate_up) {  // rows [gate | up]
-    const Tensor gu = matrix(g, p + "ffn_up.weight", 2 * F, D);
+    const Tensor gu = matrix_tensor(g, p + "ffn_up.weight", 2 * F, D);
     l.gate = gu.slice_rows(0, F);
     l.up = gu.slice_rows(F, 2 * F);
   } else {
-    l.gate = matrix(g, p + "ffn_gate.weight", F, D);
-    l.up = matrix(g, p + "ffn_up.weight", F, D);
+    l.gate = matrix_tensor(g, p + "ffn_gate.weight", F, D);
+    l.up = matrix_tensor(g, p + "ffn_up.weight", F, D);
   }
-  l.down = matrix(g, p + "ffn_down.weight", D, F);
+  l.down = matrix_tensor(g, p + "ffn_down.weight", D, F);
   return l;
 }
 
-// Drops this process's mapping of the whole pages inside a matrix that was
-// repacked (the file stays in the page cache), so packing does not double the
-// resident weights. Only for file mappings: there the pages re-read the file.
-void release_pages(const Tensor& t) {
-  const auto page = static_cast<std::uintptr_t>(4096);
-  const auto begin = (reinterpret_cast<std::uintptr_t>(t.data()) + page - 1) / page * page;
-  const auto end = (reinterpret_cast<std::uintptr_t>(t.data()) + t.nbytes()) / page * page;
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
-
+// A repacked matrix gives its file pages back (release_file_pages; the file
+// stays in the page cache), so packing does not double the resident weights.
+// Only for file mappings: there the pages re-read the file.
 // All matrices in one allocation (huge pages); each source's pages are
 // released as soon as it is packed, the largest (the output) first, so memory
 // peaks at the packed total plus one small source matrix.
@@ -108,7 +67,7 @@ void pack_matrices(ModelWeights& w, bool file_mapped) {
     for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) ts.push_back(t);
   const std::vector<const Tensor*> sources(ts.begin(), ts.end());
   std::vector<Tensor> packed = ops::pack_for_matmul(sources, [&](const Tensor& src) {
-    if (file_mapped) release_pages(src);
+    if (file_mapped) release_file_pages(src);
   });
   for (std::size_t i = 0; i < ts.size(); ++i) *ts[i] = std::move(packed[i]);
   if (tied) w.tok_embd = w.output;  // the embedding op reads packed rows too
@@ -119,9 +78,9 @@ void pack_matrices(ModelWeights& w, bool file_mapped) {
 std::unique_ptr<ModelWeights> load_weights(const GgufReader& g, const ModelConfig& c, bool file_mapped, bool repack) {
   auto w = std::make_unique<ModelWeights>();
   w->config = c;
-  w->tok_embd = matrix(g, "token_embd.weight", c.n_vocab, c.n_embd);
+  w->tok_embd = matrix_tensor(g, "token_embd.weight", c.n_vocab, c.n_embd);
   w->output_norm = vector_f32(g, "output_norm.weight", c.n_embd);
-  w->output = c.tied_output ? w->tok_embd : matrix(g, "output.weight", c.n_vocab, c.n_embd);
+  w->output = c.tied_output ? w->tok_embd : matrix_tensor(g, "output.weight", c.n_vocab, c.n_embd);
   if (c.has_rope_freqs) w->rope_freqs = vector_f32(g, c.rope_factors_tensor, c.n_rot / 2);
   w->layers.reserve(static_cast<std::size_t>(c.n_layer));
   for (int i = 0; i < c.n_layer; ++i) w->layers.push_back(load_layer(g, c, i));

@@ -1,6 +1,6 @@
 // Weight tensors borrowed from a GGUF file with their shapes checked: matrices
 // for matmul, 1-D vectors as F32, and releasing a repacked source's file pages.
-// (llama_weights.cpp has the same three helpers privately; the encoder uses these.)
+// (the decoder's and the encoder's loaders both use these.)
 #pragma once
 
 #include <string>

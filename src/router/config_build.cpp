@@ -2,7 +2,6 @@
 // (local engines shared by path, the cloud clients with keys read from the
 // environment only now) -> RouterSpec -> Router.
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,9 +15,7 @@ namespace {
 
 std::string env_value(const RouterBuildOptions& o, const std::string& var) {
   if (var.empty()) return {};
-  if (o.getenv) return o.getenv(var).value_or("");
-  const char* v = std::getenv(var.c_str());
-  return v ? v : "";
+  return (o.getenv ? o.getenv(var) : process_environment(var)).value_or("");
 }
 
 void apply_common(const DeploymentConfig& d, ClientCommonOptions& c) {

@@ -186,11 +186,7 @@ class Reader {
     return true;
   }
 
-  std::optional<std::string> lookup(const std::string& var) {
-    if (env_) return env_(var);
-    const char* v = std::getenv(var.c_str());
-    return v ? std::optional<std::string>(v) : std::nullopt;
-  }
+  std::optional<std::string> lookup(const std::string& var) { return env_ ? env_(var) : process_environment(var); }
 
   static bool valid_var(const std::string& s) {
     if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
@@ -650,6 +646,11 @@ void read_document(Reader& r, const ConfigNode& root, RouterConfig& c) {
 }
 
 }  // namespace
+
+std::optional<std::string> process_environment(const std::string& var) {
+  const char* v = std::getenv(var.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
 
 ConfigCheck check_router_config(const std::string& text, const std::string& source, const EnvLookup& env) {
   (void)source;

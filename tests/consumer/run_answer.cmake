@@ -2,19 +2,8 @@
 # model and checks its answer: Paris, and a version line from the cnai it was
 # built against. Without the model it reports SKIPPED, or fails under
 # CNAI_REQUIRE_MODEL=1 (CI).   cmake -DBINARY=<app> [-DEXPECT_VERSION=x.y.z] -P run_answer.cmake
-if(DEFINED ENV{CNAI_CACHE_DIR} AND NOT "$ENV{CNAI_CACHE_DIR}" STREQUAL "")
-  set(cache "$ENV{CNAI_CACHE_DIR}")
-else()
-  set(cache "$ENV{HOME}/.cache/cnai")
-endif()
-set(model "${cache}/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-if(NOT EXISTS "${model}")
-  if("$ENV{CNAI_REQUIRE_MODEL}" STREQUAL "1")
-    message(FATAL_ERROR "the default model ${model} is missing and CNAI_REQUIRE_MODEL=1")
-  endif()
-  message("SKIPPED: the default model ${model} is missing (run scripts/fetch_model.sh)")
-  return()
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/../support/default_model.cmake)
+cnai_default_model_or_skip(model)
 execute_process(COMMAND ${BINARY} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
 message("${BINARY}:\n${out}${err}")
 if(NOT rc EQUAL 0)

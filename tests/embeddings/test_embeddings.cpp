@@ -107,6 +107,28 @@ TEST_CASE("a batch gives each input what it gets alone, and paraphrases score ab
   CHECK(dot(together.data[0], together.data[1]) > dot(together.data[0], together.data[2]) + 0.5);
 }
 
+TEST_CASE("the file's own layout (ModelOptions::repack false) embeds as the repacked matrices do") {
+  auto path = cnai::testing::embedding_model_or_skip("Q8_0");
+  if (!path) return;
+  cnai::LocalEngineOptions o;
+  o.model.threads = 2;
+  o.model.repack = false;  // reaches EncoderOptions::repack through LocalEngine
+  const auto plain = cnai::LocalEngine::load(*path, o);
+  const auto packed = engine("Q8_0");
+  const std::vector<std::string> texts = {"A man is eating food.", long_text().substr(0, 600), "x"};
+  const auto a = plain->embeddings(request(texts));
+  const auto b = packed->embeddings(request(texts));
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    CAPTURE(i);
+    CHECK(dot(a.data[i], b.data[i]) > 0.99999);
+  }
+  // And through EncoderModel directly.
+  cnai::EncoderOptions eo;
+  eo.threads = 2;
+  eo.repack = false;
+  CHECK(cnai::EncoderModel::load(*path, eo)->config().n_embd == 384);
+}
+
 TEST_CASE("malformed inputs get invalid_argument naming the input; nothing is computed") {
   auto e = engine();
   if (!e) return;

@@ -1,19 +1,8 @@
 # ctest readme_snippet: runs the README's library program (built from
 # README.md as written) and checks it gives a short sensible answer.
 # cmake -DBINARY=<path> -P run_readme_snippet.cmake
-if(DEFINED ENV{CNAI_CACHE_DIR} AND NOT "$ENV{CNAI_CACHE_DIR}" STREQUAL "")
-  set(cache "$ENV{CNAI_CACHE_DIR}")
-else()
-  set(cache "$ENV{HOME}/.cache/cnai")
-endif()
-set(model "${cache}/models/SmolLM2-135M-Instruct.Q4_1.gguf")  # cnai::default_model_path()
-if(NOT EXISTS "${model}")
-  if("$ENV{CNAI_REQUIRE_MODEL}" STREQUAL "1")
-    message(FATAL_ERROR "the default model ${model} is missing and CNAI_REQUIRE_MODEL=1 (run scripts/fetch_model.sh)")
-  endif()
-  message("SKIPPED: the default model ${model} is missing (run scripts/fetch_model.sh)")
-  return()  # ctest reports the test skipped (SKIP_REGULAR_EXPRESSION)
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/default_model.cmake)
+cnai_default_model_or_skip(model)
 string(TIMESTAMP t0 "%s")
 execute_process(COMMAND ${BINARY} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
 string(TIMESTAMP t1 "%s")

@@ -46,6 +46,7 @@ int run_embed(const std::vector<std::string>& argv) {
   const std::string path = args.get_or("-m", args.get_or("--model", cnai::cli::default_embedding_model_path()));
   cnai::LocalEngineOptions options;
   options.model.threads = static_cast<int>(args.get_int("-t", args.get_int("--threads", 0)));
+  cnai::cli::apply_model_env(options.model);  // CNAI_ISA, CNAI_PACK=0 (the encoder follows options.model.repack)
   if (auto p = args.get("--pooling")) options.embedding.encoder.pooling = pooling_from(*p);
   if (args.has("--no-normalize")) options.embedding.encoder.normalize = false;
   const auto engine = cnai::LocalEngine::load(path, options);

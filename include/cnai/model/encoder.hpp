@@ -50,6 +50,10 @@ struct EncoderOptions {
   /// True adds a second pass over the rounding residual (about 256x smaller
   /// error, the matmuls cost twice as much); false: one pass, as llama.cpp.
   bool precise_activations = true;
+  /// false keeps the file's layout of the matrices (A/B measurements; the
+  /// CLI's CNAI_PACK=0). Loaded through LocalEngine, ModelOptions::repack
+  /// false turns this off too.
+  bool repack = true;
 };
 
 namespace model {

@@ -187,7 +187,7 @@ struct RouterBuildOptions {
   LocalEngineOptions local_options;
   std::shared_ptr<SpendStore> spend_store;
   RouteObserver observer;
-  /// Reads ${VAR} references; default std::getenv. Secrets come only this way.
+  /// Reads ${VAR} references; default process_environment (std::getenv). Secrets come only this way.
   std::function<std::optional<std::string>(const std::string&)> getenv;
 };
 
