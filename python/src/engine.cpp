@@ -67,6 +67,15 @@ void wait_done(Call& call) {
   }
 }
 
+// Python runs signal handlers on its main thread only. A blocking call made
+// there runs as a Call and is waited on in slices, so that Ctrl-C cancels the
+// generation (KeyboardInterrupt); on any other thread it runs right here.
+// (Read at import, under the import lock: a function-local static read from
+// Python could deadlock two first callers on its guard and the GIL.)
+unsigned long main_thread_ident = 0;
+
+bool on_main_thread() { return PyThread_get_thread_ident() == main_thread_ident; }
+
 py::dict capabilities_dict(const BackendCapabilities& c) {
   py::dict d;
   d["models"] = c.models;
@@ -117,6 +126,7 @@ std::shared_ptr<Call> adopt(std::unique_ptr<Call> call) { return std::shared_ptr
 }  // namespace
 
 void register_engine(py::module_& m) {
+  main_thread_ident = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
   py::class_<Call, std::shared_ptr<Call>>(m, "Call",
       "A request running on its own thread (what a stream or an async call holds). "
       "cancel() stops its generation; deleting it cancels and waits for the thread.")
@@ -140,23 +150,34 @@ void register_engine(py::module_& m) {
       .def("capabilities", [](const Backend& b) { return capabilities_dict(b.capabilities()); })
       .def("health", [](const Backend& b) { return health_dict(b.health()); })
       .def("list_models", &list_models, "Model names: the local model's, a server's /models, a router's deployments.")
-      .def("chat", [](Backend& b, ChatRequest request, std::optional<double> timeout) {
+      .def("chat", [](std::shared_ptr<Backend> b, ChatRequest request, std::optional<double> timeout) {
         apply_timeout(request, timeout);
         request.stream = false;
+        if (on_main_thread()) {
+          const auto call = Call::start_chat(std::move(b), std::move(request), false);
+          wait_done(*call);
+          return call->response();
+        }
         py::gil_scoped_release release;
-        return b.chat(request);
+        return b->chat(request);
       }, py::arg("request"), py::arg("timeout") = py::none(),
-         "One completion on the calling thread, GIL released.")
+         "One completion, GIL released; on the main thread Ctrl-C cancels it (KeyboardInterrupt).")
       .def("start_chat", [](std::shared_ptr<Backend> b, ChatRequest request, bool stream, std::optional<double> timeout) {
         apply_timeout(request, timeout);
         return adopt(Call::start_chat(std::move(b), std::move(request), stream));
       }, py::arg("request"), py::arg("stream") = false, py::arg("timeout") = py::none(),
          "Starts a completion (streamed or not) on its own thread; returns its Call.")
-      .def("embeddings", [](Backend& b, EmbeddingRequest request, std::optional<double> timeout) {
+      .def("embeddings", [](std::shared_ptr<Backend> b, EmbeddingRequest request, std::optional<double> timeout) {
         apply_timeout(request, timeout);
+        if (on_main_thread()) {
+          const auto call = Call::start_embeddings(std::move(b), std::move(request));
+          wait_done(*call);
+          return call->embedding_response();
+        }
         py::gil_scoped_release release;
-        return b.embeddings(request);
-      }, py::arg("request"), py::arg("timeout") = py::none())
+        return b->embeddings(request);
+      }, py::arg("request"), py::arg("timeout") = py::none(),
+         "Embeddings, GIL released; on the main thread Ctrl-C cancels them (KeyboardInterrupt).")
       .def("start_embeddings", [](std::shared_ptr<Backend> b, EmbeddingRequest request, std::optional<double> timeout) {
         apply_timeout(request, timeout);
         return adopt(Call::start_embeddings(std::move(b), std::move(request)));

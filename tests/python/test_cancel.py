@@ -103,3 +103,32 @@ def test_cancelling_a_non_streaming_async_call(engine):
     r = asyncio.run(main())
     assert r.usage.completion_tokens == 3
 
+
+
+def test_ctrl_c_cancels_a_blocking_call(client, engine):
+    """Ctrl-C (SIGINT, delivered to the main thread) interrupts a non-streaming
+    completion: KeyboardInterrupt at once, the generation cancelled."""
+    import os
+    import signal
+    import threading
+
+    before = engine.stats()["tokens_generated"]
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        # ~2000 tokens would take many seconds here
+        client.chat.completions.create(messages=LONG, max_tokens=2000, temperature=0.8, seed=1)
+    waited = time.monotonic() - start
+    timer.join()
+    assert waited < 2.0, f"KeyboardInterrupt came {waited:.2f}s after the call began"
+    # The engine stopped generating for it: nothing more is produced once it settles.
+    time.sleep(0.3)
+    settled = engine.stats()["tokens_generated"]
+    time.sleep(0.5)
+    assert engine.stats()["tokens_generated"] == settled
+    assert engine.stats()["running"] == 0
+    assert settled - before < 2000
+    # and the engine answers the next call
+    r = client.chat.completions.create(messages=LONG, max_tokens=3, temperature=0)
+    assert r.usage.completion_tokens == 3
