@@ -82,8 +82,10 @@ ChatResponse RouteCall::run() {
   const auto wait_until = start_ + router_.spec.max_wait;
   ChatResponse out;
   for (;;) {
-    skipped_.clear();
-    skip_codes_.clear();
+    // Why deployments were passed over this pass; what made a replan (a
+    // budget's reroute, a context overflow) stays said.
+    skipped_ = carried_skips_;
+    skip_codes_ = carried_codes_;
     Clock::time_point earliest{};
     bool replan = false;
     std::vector<RouteCandidate> plan = plan_route(router_, alias_, ctx_, constraints_);
@@ -95,6 +97,7 @@ ChatResponse RouteCall::run() {
       if (c.available_at != Clock::time_point{} && (earliest == Clock::time_point{} || c.available_at < earliest))
         earliest = c.available_at;
     }
+    const std::size_t plan_notes = skipped_.size();
     for (const RouteCandidate& c : plan) {
       if (!c.skipped.empty()) continue;
       if (stop_.stop_requested()) fail_cancelled();
@@ -107,6 +110,9 @@ ChatResponse RouteCall::run() {
       if (o == Outcome::stop) fail(*stop_code_, "the request cannot be served");
       if (o == Outcome::replan) {
         replan = true;
+        carried_skips_.insert(carried_skips_.end(), skipped_.begin() + static_cast<std::ptrdiff_t>(plan_notes), skipped_.end());
+        carried_codes_.insert(carried_codes_.end(), skip_codes_.begin() + static_cast<std::ptrdiff_t>(plan_notes),
+                              skip_codes_.end());
         break;
       }
     }

@@ -47,6 +47,8 @@ class RouteCall {
   std::vector<RouteAttempt> attempts_;
   std::vector<std::string> skipped_;
   std::vector<ErrorCode> skip_codes_;
+  std::vector<std::string> carried_skips_;  // notes of the passes before a replan
+  std::vector<ErrorCode> carried_codes_;
   std::vector<std::size_t> failed_ids_;  // this pass: not tried again after a replan
   double backend_us_ = 0;
   std::optional<ErrorCode> stop_code_;
