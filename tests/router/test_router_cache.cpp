@@ -6,6 +6,7 @@
 // that fails costs only the hit; the config's `cache:`.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -339,4 +340,31 @@ TEST_CASE("cache: from a config, with a shared store from the build options") {
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("bad.yaml:5") != std::string::npos);
   }
+}
+
+TEST_CASE("cache: many threads asking the same few questions get their own answers; every request a hit or a miss") {
+  FakeCloud cloud;
+  echo(cloud);
+  ResponseCacheOptions o;
+  o.max_entries = 3;  // fewer than the questions: evictions under load too
+  auto router = Router::create(cached_spec(cloud, o));
+  std::atomic<int> hits{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const std::string q = "question " + std::to_string((t + i) % 5);
+        ChatResponse r = (i % 2) ? router->chat_stream(ask(q), [](const ChatChunk&) { return true; }) : router->chat(ask(q));
+        if (r.choices.at(0).message.content != "echo " + q) ++wrong;
+        if (r.route->cache_hit) ++hits;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(wrong == 0);
+  CHECK(hits > 0);
+  CHECK(hits + cloud.calls() == 16 * 20);
+  const auto p = cnai::test::parse_prometheus(router->metrics_text());
+  CHECK(p.value("cnai_router_cache_hits_total", {{"alias", "chat"}}) == hits);
+  CHECK(p.value("cnai_router_cache_misses_total", {{"alias", "chat"}}) == cloud.calls());
 }
