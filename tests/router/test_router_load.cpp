@@ -30,6 +30,14 @@ using cnai::test::TestResponse;
 
 namespace {
 
+// Sanitizers slow every call several times over: the timeouts, and the
+// faults meant to pass them, stretch with them.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int kSlow = 4;
+#else
+constexpr int kSlow = 1;
+#endif
+
 struct Fds {
   std::size_t all = 0, sockets = 0;
 };
@@ -130,7 +138,7 @@ class FaultyCloud {
     const auto pieces = pieces_for(tag, k_);
     if (draw < 16) {  // slower than the first_token timeout: fails over before any content
       TestResponse t = TestResponse::sse(cnai::test::stream_chunks(pieces));
-      t.delay_before_head = 300ms;
+      t.delay_before_head = kSlow * 300ms;
       return t;
     }
     if (draw < 20) {  // content, then the connection is reset: ends with an error, never spliced
@@ -142,7 +150,7 @@ class FaultyCloud {
       const auto all = cnai::test::stream_chunks(pieces);
       std::string first = all[0] + all[1], rest;
       for (std::size_t i = 2; i < all.size(); ++i) rest += all[i];
-      return TestResponse::sse({first, rest}, 150ms);
+      return TestResponse::sse({first, rest}, kSlow * 150ms);
     }
     TestResponse t = TestResponse::sse(cnai::test::stream_chunks(pieces));
     if (draw < 30) t.delay_before_head = std::chrono::milliseconds(draw);
@@ -235,8 +243,8 @@ TEST_CASE("load: 1000 concurrent requests with random faults; one outcome each, 
     d.backend = clouds.back()->client();
     d.model = "m";
     d.price = ModelPrice{1, 2, -1};
-    d.timeouts.first_token = 250ms;
-    d.timeouts.inter_chunk = 100ms;
+    d.timeouts.first_token = kSlow * 250ms;
+    d.timeouts.inter_chunk = kSlow * 100ms;
     d.timeouts.total = 5s;
     d.limits.max_concurrency = 400;
     d.breaker.window_calls = 40;
@@ -250,7 +258,7 @@ TEST_CASE("load: 1000 concurrent requests with random faults; one outcome each, 
   chat.group.policy = std::make_shared<LeastBusyPolicy>();
   for (int k = 0; k < 4; ++k) chat.group.members.push_back({.deployment = "d" + std::to_string(k)});
   spec.aliases.push_back(chat);
-  spec.max_wait = 300ms;
+  spec.max_wait = kSlow * 300ms;
   std::mutex observed_mutex;
   std::map<std::string, int> observed;
   spec.observer = [&](const RouteRecord& rec) {
@@ -350,5 +358,5 @@ TEST_CASE("load: 1000 concurrent requests with random faults; one outcome each, 
   // Nothing left running or open.
   for (const DeploymentStatus& d : router->deployments()) CHECK(d.in_flight == 0);
   for (int r = 0; r < 2; ++r) CHECK(within(fds[r], threads[r]));
-  CHECK(seconds < 30);
+  CHECK(seconds < 30 * kSlow);
 }
