@@ -16,4 +16,4 @@ if(CNAI_WITH_LOCAL AND CNAI_WITH_CLOUD)
   endif()
 endif()
 cnai_add_layer(router WHEN CNAI_WITH_ROUTER FOLDERS router USES local cloud
-  PRIVATE_LIBS fmt::fmt Boost::json Boost::headers ${CNAI_YAML_TARGET})
+  PRIVATE_LIBS fmt::fmt Boost::json Boost::headers OpenSSL::Crypto ${CNAI_YAML_TARGET})

@@ -253,6 +253,7 @@ BackendHealth LocalEngine::health() const {
   const EngineStats s = impl_->batch->stats();
   BackendHealth h;
   h.running = s.running;
+  h.capacity = impl_->options.max_sequences;
   h.queue_depth = s.queue_depth;
   h.estimated_wait_ms = s.estimated_wait_ms;
   if (s.queue_depth >= impl_->options.max_queued) {

@@ -151,6 +151,7 @@ std::shared_ptr<Router> build_router(const RouterConfig& config, const RouterBui
     s.group = make_group(a.group, a.name);
     s.rules = a.rules;
     s.cache = a.cache;
+    if (s.cache && options.response_cache_store) s.cache->store = options.response_cache_store;
     spec.aliases.push_back(std::move(s));
   }
   return Router::create(std::move(spec));

@@ -541,11 +541,12 @@ void read_cache(Reader& r, const ConfigNode& n, const std::string& path, std::op
     if (b && *b) out = c;
     return;
   }
-  if (!r.keys(n, path, {"ttl", "max_entries", "share_across_tags", "tag_key"})) return;
+  if (!r.keys(n, path, {"ttl", "max_entries", "max_bytes", "share_across_tags", "tag_key"})) return;
   for (const auto& [k, v] : n.map) {
     const std::string p = path + "." + k;
-    if (k == "ttl") { if (auto x = r.duration(v, p)) c.ttl = std::chrono::duration_cast<std::chrono::seconds>(*x); }
+    if (k == "ttl") { if (auto x = r.duration(v, p)) c.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(*x); }
     else if (k == "max_entries") { if (auto x = r.integer(v, p, 1)) c.max_entries = static_cast<std::size_t>(*x); }
+    else if (k == "max_bytes") { if (auto x = r.integer(v, p, 1)) c.max_bytes = static_cast<std::size_t>(*x); }
     else if (k == "share_across_tags") { if (auto b = r.boolean(v, p)) c.share_across_tags = *b; }
     else if (k == "tag_key") { if (auto s = r.string(v, p)) c.tag_key = *s; }
   }

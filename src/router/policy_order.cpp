@@ -67,6 +67,15 @@ void LeastBusyPolicy::rank(std::vector<RouteCandidate>& c, const RouteContext&) 
 }
 
 int OverflowPolicy::queue_depth(const RouteCandidate& c) noexcept {
+  // A backend that says how many it serves at once (a local engine's
+  // sequences): the router's calls beyond that wait, even before its own
+  // queue shows them (a burst arrives faster than the engine's stats follow),
+  // and requests it has not admitted yet do not while it has free slots
+  // (they join the next batch step).
+  if (c.health.capacity > 0) {
+    const int free_slots = std::max(0, c.health.capacity - c.health.running);
+    return std::max(c.health.queue_depth - free_slots, c.in_flight - c.health.capacity);
+  }
   return std::max(c.health.queue_depth, c.in_flight - std::max(c.health.running, 1));
 }
 

@@ -1,10 +1,13 @@
 #include "router/route_call.hpp"
 
+#include "router/response_cache.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <utility>
 
 namespace cnai::router {
 namespace {
@@ -71,6 +74,10 @@ RouteCall::RouteCall(Router::Impl& router, AliasState& alias, const ChatRequest&
       start_(Clock::now()),
       ctx_{request, request.max_tokens ? *request.max_tokens : router.spec.default_completion_tokens} {
   if (on_chunk_) relay_.emplace(*on_chunk_);
+  if (alias_.cache && cacheable(request_)) {
+    cache_request_ = normalised_request(request_);
+    cache_tag_ = cache_tag(request_, *alias_.cache);
+  }
 }
 
 void RouteCall::note_skip(const std::string& name, const std::string& why, ErrorCode code) {
@@ -81,9 +88,12 @@ void RouteCall::note_skip(const std::string& name, const std::string& why, Error
 ChatResponse RouteCall::run() {
   const auto wait_until = start_ + router_.spec.max_wait;
   ChatResponse out;
+  bool first_pass = true;
   for (;;) {
-    skipped_.clear();
-    skip_codes_.clear();
+    // Why deployments were passed over this pass; what made a replan (a
+    // budget's reroute, a context overflow) stays said.
+    skipped_ = carried_skips_;
+    skip_codes_ = carried_codes_;
     Clock::time_point earliest{};
     bool replan = false;
     std::vector<RouteCandidate> plan = plan_route(router_, alias_, ctx_, constraints_);
@@ -94,6 +104,11 @@ ChatResponse RouteCall::run() {
       router_.deployments[c.id]->metrics.skipped.fetch_add(1, std::memory_order_relaxed);
       if (c.available_at != Clock::time_point{} && (earliest == Clock::time_point{} || c.available_at < earliest))
         earliest = c.available_at;
+    }
+    const std::size_t plan_notes = skipped_.size();
+    if (std::exchange(first_pass, false) && cache_request_) {
+      if (stop_.stop_requested()) fail_cancelled();
+      if (answer_from_cache(plan, out)) return out;
     }
     for (const RouteCandidate& c : plan) {
       if (!c.skipped.empty()) continue;
@@ -107,6 +122,9 @@ ChatResponse RouteCall::run() {
       if (o == Outcome::stop) fail(*stop_code_, "the request cannot be served");
       if (o == Outcome::replan) {
         replan = true;
+        carried_skips_.insert(carried_skips_.end(), skipped_.begin() + static_cast<std::ptrdiff_t>(plan_notes), skipped_.end());
+        carried_codes_.insert(carried_codes_.end(), skip_codes_.begin() + static_cast<std::ptrdiff_t>(plan_notes),
+                              skip_codes_.end());
         break;
       }
     }
@@ -318,6 +336,66 @@ RouteCall::Outcome RouteCall::after_failure(DeploymentState& d, const Error& e, 
   return Outcome::next;
 }
 
+bool RouteCall::answer_from_cache(const std::vector<RouteCandidate>& plan, ChatResponse& out) {
+  auto first = std::find_if(plan.begin(), plan.end(), [](const RouteCandidate& c) { return c.skipped.empty(); });
+  if (first == plan.end()) return false;
+  const DeploymentState& d = *router_.deployments[first->id];
+  std::optional<ChatResponse> hit;
+  try {
+    if (auto value = alias_.cache->store->get(cache_key(alias_.name, cache_tag_, d.model_label, *cache_request_)))
+      hit = decode_cached(*value);
+  } catch (...) {
+    // A shared store that cannot answer is a miss, not a failed request.
+  }
+  if (!hit) {
+    alias_.metrics.cache_misses.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (on_chunk_ && !replay_stream(*hit, *on_chunk_)) fail_cancelled();  // the callback's exceptions are the caller's
+  const auto now = Clock::now();
+  ChatResponse& r = *hit;
+  r.usage.cost_usd = 0;  // nothing was spent
+  r.backend = d.spec.name;
+  r.timings = {};
+  r.timings.total_ms = us_since(start_, now) / 1000.0;
+  RouteInfo info;
+  info.alias = alias_.name;
+  info.deployment = d.spec.name;
+  info.cache_hit = true;
+  info.skipped = std::move(skipped_);
+  info.router_overhead_us = us_since(start_, now);  // no backend was called: all of it is the router's
+  router_.overhead.observe(info.router_overhead_us / 1e6);
+  alias_.metrics.served.fetch_add(1, std::memory_order_relaxed);
+  alias_.metrics.cache_hits.fetch_add(1, std::memory_order_relaxed);
+  if (router_.spec.observer) {
+    RouteRecord rec;
+    rec.alias = alias_.name;
+    rec.deployment = d.spec.name;
+    rec.stream = relay_.has_value();
+    rec.cache_hit = true;
+    rec.duration_ms = info.router_overhead_us / 1000.0;
+    rec.prompt_tokens = r.usage.prompt_tokens;
+    rec.completion_tokens = r.usage.completion_tokens;
+    rec.router_overhead_us = info.router_overhead_us;
+    observe(rec);
+  }
+  r.route = std::move(info);
+  out = std::move(r);
+  return true;
+}
+
+void RouteCall::store_in_cache(const DeploymentState& d, const ChatResponse& r) {
+  // Only whole answers of one deployment: not a stream joined from two.
+  if (!cache_request_ || !joined_from_.empty() || r.choices.empty() || r.choices[0].finish_reason == FinishReason::error)
+    return;
+  try {
+    alias_.cache->store->put(cache_key(alias_.name, cache_tag_, d.model_label, *cache_request_), encode_cached(r),
+                             alias_.cache->ttl);
+  } catch (...) {
+    // A cache that cannot store costs only the next hit.
+  }
+}
+
 void RouteCall::finish(ChatResponse& r, DeploymentState& d, Clock::time_point started, double cost) {
   const auto now = Clock::now();
   const double seconds = std::chrono::duration<double>(now - started).count();
@@ -347,6 +425,7 @@ void RouteCall::finish(ChatResponse& r, DeploymentState& d, Clock::time_point st
   attempts_.push_back(std::move(a));
   r.usage.cost_usd = cost;
   r.backend = d.spec.name;
+  store_in_cache(d, r);
   RouteInfo info;
   info.alias = alias_.name;
   info.deployment = d.spec.name;

@@ -34,6 +34,10 @@ class RouteCall {
   [[noreturn]] void fail(ErrorCode code, const std::string& headline);
   [[noreturn]] void fail_cancelled();
   void observe(const RouteRecord& record);
+  // The response cache: a hit for the deployment that would serve now, and
+  // storing what a deployment answered.
+  bool answer_from_cache(const std::vector<RouteCandidate>& plan, ChatResponse& out);
+  void store_in_cache(const DeploymentState& d, const ChatResponse& r);
   Error timeout_error(const DeploymentState& d, Clock::time_point started) const;
 
   Router::Impl& router_;
@@ -47,6 +51,8 @@ class RouteCall {
   std::vector<RouteAttempt> attempts_;
   std::vector<std::string> skipped_;
   std::vector<ErrorCode> skip_codes_;
+  std::vector<std::string> carried_skips_;  // notes of the passes before a replan
+  std::vector<ErrorCode> carried_codes_;
   std::vector<std::size_t> failed_ids_;  // this pass: not tried again after a replan
   double backend_us_ = 0;
   std::optional<ErrorCode> stop_code_;
@@ -58,6 +64,8 @@ class RouteCall {
   std::size_t joined_at_ = 0;
   std::string join_reason_;
   double estimate_ = 0;
+  std::optional<std::string> cache_request_;  // normalised, when the alias caches and the request may be cached
+  std::string cache_tag_;
 };
 
 }  // namespace cnai::router

@@ -126,6 +126,11 @@ std::unique_ptr<AliasState> make_alias(const AliasSpec& a, Router::Impl& impl) {
   std::vector<MetadataRule> rules = impl.spec.rules;
   rules.insert(rules.end(), a.rules.begin(), a.rules.end());
   if (!rules.empty()) s->rules = std::make_unique<MetadataRulesPolicy>(std::move(rules));
+  if (a.cache) {
+    s->cache = a.cache;
+    if (!s->cache->store)
+      s->cache->store = std::make_shared<InMemoryResponseCache>(InMemoryResponseCacheOptions{a.cache->max_entries, a.cache->max_bytes});
+  }
   return s;
 }
 

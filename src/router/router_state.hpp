@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -62,6 +63,7 @@ struct AliasState {
   std::string name;
   CompiledGroup root;
   std::unique_ptr<MetadataRulesPolicy> rules;  // router-wide rules then the alias's; null: none
+  std::optional<ResponseCacheOptions> cache;   // its store set; unset: no cache
   AliasMetrics metrics;
   ~AliasState();
 };

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <latch>
+#include <mutex>
 #include <thread>
 
 #include "cnai/router/router.hpp"
@@ -121,31 +123,120 @@ TEST_CASE("local first, and a local-only request never reaches the cloud, even w
   CHECK(cloud.calls() == 1);  // still the one non-private request
 }
 
-TEST_CASE("overflow: local until its queue is deep, the cloud for the peak, local again once drained") {
-  auto engine = local_engine();
-  if (!engine) return;
-  FakeCloud cloud("from the cloud");
-  OverflowOptions o;
-  o.max_queue_depth = 1;
-  o.resume_queue_depth = 0;
-  auto policy = std::make_shared<OverflowPolicy>(o);
-  auto router = Router::create(local_and_cloud(engine, cloud, policy));
-  std::atomic<int> local_served{0}, cloud_served{0};
+namespace {
+
+// An engine of two sequences at once, so a burst of a few requests saturates it.
+std::shared_ptr<LocalEngine> narrow_engine() {
+  static std::shared_ptr<LocalEngine> engine = [] {
+    auto path = cnai::testing::default_model_or_skip();
+    if (!path) return std::shared_ptr<LocalEngine>();
+    LocalEngineOptions o;
+    o.n_ctx = 512;
+    o.model.threads = 1;
+    o.max_sequences = 2;
+    return LocalEngine::load(*path, o);
+  }();
+  return engine;
+}
+
+struct Burst {
+  int local = 0, cloud = 0, max_queue = 0, max_running = 0;
+  bool overflowed = false;
+};
+
+// `n` requests at once (or `spacing` apart); a sampler watches the engine's own queue and the policy meanwhile.
+Burst burst(Router& router, LocalEngine& engine, const OverflowPolicy& policy, int n, int max_tokens,
+            std::chrono::milliseconds spacing = {}) {
+  Burst b;
+  std::mutex m;
+  std::atomic<bool> done{false};
+  std::thread sampler([&] {
+    while (!done) {
+      const BackendHealth h = engine.health();
+      {
+        std::lock_guard lock(m);
+        b.max_queue = std::max(b.max_queue, h.queue_depth);
+        b.max_running = std::max(b.max_running, h.running);
+        b.overflowed = b.overflowed || policy.overflowing();
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  std::latch start(n);
   std::vector<std::thread> threads;
-  for (int i = 0; i < 6; ++i) {
-    threads.emplace_back([&] {
-      ChatResponse r = router->chat(ask("chat", "Tell me about the sea.", 24));
-      (r.route->deployment == "local" ? local_served : cloud_served).fetch_add(1);
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      std::this_thread::sleep_for(i * spacing);
+      ChatResponse r = router.chat(ask("chat", "Tell me about the sea.", max_tokens));
+      std::lock_guard lock(m);
+      (r.route->deployment == "local" ? b.local : b.cloud) += 1;
     });
   }
   for (auto& t : threads) t.join();
-  CHECK(local_served.load() >= 1);
-  CHECK(cloud_served.load() >= 1);  // the local queue reached its depth: the peak went out
-  CHECK(cloud.calls() == cloud_served.load());
-  CHECK(local_served + cloud_served == 6);
-  // Drained: the next request is local again.
-  ChatResponse r = router->chat(ask("chat"));
-  CHECK(r.route->deployment == "local");
+  done = true;
+  sampler.join();
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("overflow on the engine's real load: local until its sequences and queue are full, the cloud for the peak, local once drained") {
+  auto engine = narrow_engine();
+  if (!engine) return;
+  FakeCloud cloud("from the cloud");
+  OverflowOptions o;
+  o.max_queue_depth = 2;  // two running (its capacity) and two waiting: the next goes out
+  o.resume_queue_depth = 0;
+  auto policy = std::make_shared<OverflowPolicy>(o);
+  auto router = Router::create(local_and_cloud(engine, cloud, policy));
+  CHECK(engine->health().capacity == 2);
+  CHECK(router->chat(ask("chat")).route->deployment == "local");  // quiet: local
+
+  const Burst b = burst(*router, *engine, *policy, 10, 24);
+  MESSAGE("burst of 10: " << b.local << " local, " << b.cloud << " cloud; the engine ran at most " << b.max_running
+                          << " with at most " << b.max_queue << " waiting");
+  CHECK(b.local + b.cloud == 10);
+  CHECK(b.local >= 3);   // its two sequences and its queue were used before any overflow
+  CHECK(b.cloud >= 2);   // the peak went out
+  CHECK(cloud.calls() == b.cloud);
+  CHECK(b.overflowed);
+  CHECK(b.max_running <= 2);
+  CHECK(b.max_queue >= 1);  // the engine's own queue formed: the requests beyond its capacity waited there
+  CHECK(b.max_queue <= 10 - 2);
+
+  // Drained: the engine is idle again, and so is the overflow.
+  CHECK(engine->health().queue_depth == 0);
+  CHECK(router->chat(ask("chat")).route->deployment == "local");
+  CHECK_FALSE(policy->overflowing());
+  CHECK(cloud.calls() == b.cloud);
+}
+
+TEST_CASE("overflow on the engine's estimated wait: the cloud while local's wait is long, local again once it is short") {
+  auto engine = narrow_engine();
+  if (!engine) return;
+  FakeCloud cloud("from the cloud");
+  REQUIRE(engine->chat(ask("", "Say hello", 4)).choices.size() == 1);  // a step time to estimate with
+  // Idle, a request waits about one batch step; behind a full engine, about as
+  // many steps as the running answers have tokens left. The threshold sits between.
+  const double idle_ms = engine->health().estimated_wait_ms;
+  REQUIRE(idle_ms > 0);
+  OverflowOptions o;
+  o.max_queue_depth = 1000;  // the queue alone never overflows here
+  o.max_wait = std::chrono::milliseconds(static_cast<int>(std::max(8.0, 6 * idle_ms)));
+  o.resume_queue_depth = 1000;
+  auto policy = std::make_shared<OverflowPolicy>(o);
+  auto router = Router::create(local_and_cloud(engine, cloud, policy));
+  CHECK(router->chat(ask("chat")).route->deployment == "local");
+  // The engine's estimate follows its batch steps: arrivals a little apart see it.
+  const Burst b = burst(*router, *engine, *policy, 10, 32, std::chrono::milliseconds(static_cast<int>(2 * idle_ms) + 5));
+  MESSAGE("idle estimate " << idle_ms << " ms, threshold " << o.max_wait.count() << " ms: " << b.local << " local, "
+                           << b.cloud << " cloud");
+  CHECK(b.local + b.cloud == 10);
+  CHECK(b.local >= 2);
+  CHECK(b.cloud >= 1);
+  CHECK(b.overflowed);
+  CHECK(router->chat(ask("chat")).route->deployment == "local");
   CHECK_FALSE(policy->overflowing());
 }
 

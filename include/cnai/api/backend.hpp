@@ -34,6 +34,7 @@ struct BackendHealth {
   std::string detail;            // why, when not healthy
   int queue_depth = 0;           // requests waiting (local engines; 0 when unknown)
   int running = 0;               // requests being served
+  int capacity = 0;              // requests it serves at once (a local engine's sequences); 0: unknown
   double estimated_wait_ms = 0;  // for a request arriving now
 };
 

@@ -118,7 +118,9 @@ class OverflowPolicy final : public Policy {
   void rank(std::vector<RouteCandidate>& candidates, const RouteContext& ctx) const override;
   bool overflowing() const noexcept { return overflowing_.load(std::memory_order_relaxed); }
   /// A primary's queue depth as the policy judges it: the backend's own
-  /// queue, or the router's calls in flight beyond those it runs.
+  /// queue, or the router's calls in flight beyond its capacity (what it
+  /// serves at once, as a local engine reports it; otherwise beyond those it
+  /// runs, at least one).
   static int queue_depth(const RouteCandidate& c) noexcept;
 
  private:

@@ -30,6 +30,7 @@
 #include "cnai/router/budget.hpp"
 #include "cnai/router/circuit_breaker.hpp"
 #include "cnai/router/policy.hpp"
+#include "cnai/router/response_cache.hpp"
 
 namespace cnai {
 
@@ -81,11 +82,19 @@ struct RouteGroup {
   std::vector<RouteMember> members;
 };
 
+/// An alias's response cache: deterministic requests (temperature 0, or a
+/// seed) are answered from it when the deployment that would serve them
+/// answered the same normalised request before (RouteInfo::cache_hit; a
+/// stream is replayed as a stream). Entries are per API-key tag (metadata
+/// `tag_key` and ChatRequest::user) unless shared.
 struct ResponseCacheOptions {
-  std::chrono::seconds ttl{300};
-  std::size_t max_entries = 1000;
-  bool share_across_tags = false;  // false: one cache per user / API-key tag
-  std::string tag_key;             // metadata key of the API-key tag (besides ChatRequest::user)
+  std::chrono::milliseconds ttl{300000};
+  std::size_t max_entries = 1000;             // the in-memory store's bounds
+  std::size_t max_bytes = std::size_t{64} << 20;
+  bool share_across_tags = false;   // false: a tag's entries answer only that tag
+  std::string tag_key = "api_key";  // metadata key of the API-key tag (the server sets api_key)
+  /// Where entries live; null: in memory (one store per alias, with the bounds above).
+  std::shared_ptr<ResponseCacheStore> store;
 };
 
 struct AliasSpec {
@@ -186,6 +195,9 @@ struct RouterBuildOptions {
   /// Defaults for the local engines the config loads (threads, KV type ...).
   LocalEngineOptions local_options;
   std::shared_ptr<SpendStore> spend_store;
+  /// The store of every alias whose config turns its cache on (shared,
+  /// e.g. Redis); null: each such alias keeps its own in memory.
+  std::shared_ptr<ResponseCacheStore> response_cache_store;
   RouteObserver observer;
   /// Reads ${VAR} references; default process_environment (std::getenv). Secrets come only this way.
   std::function<std::optional<std::string>(const std::string&)> getenv;
