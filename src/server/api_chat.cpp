@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <functional>
 
 #include "cnai/api/json.hpp"
 #include "cnai/api/openai_sse.hpp"
@@ -64,6 +65,28 @@ std::string completions_as_chat(std::string_view body) {
   return bj::serialize(o);
 }
 
+// OpenAI requires `model`; this server lets a request leave it out (the
+// default model, a router's default alias, answers it). The decoder's
+// complaint about the missing field is met by adding it, so a request that
+// names its model is parsed once, as before.
+template <class Decode>
+auto decode_with_model(std::string_view body, const std::function<std::string()>& default_model, Decode decode) {
+  try {
+    return decode(body);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::invalid_argument ||
+        std::string_view(e.what()).find("field 'model' is missing") == std::string_view::npos) {
+      throw;
+    }
+  }
+  std::string with(body);
+  const auto brace = with.find('{');  // the decoder got this far: the body is an object
+  const auto next = with.find_first_not_of(" \t\r\n", brace + 1);
+  const bool empty = next != std::string::npos && with[next] == '}';
+  with.insert(brace + 1, "\"model\":" + bj::serialize(bj::value(default_model())) + (empty ? "" : ","));
+  return decode(with);
+}
+
 constexpr std::int64_t kMaxChoices = 8;
 
 // Chat Completions' `n` (how many choices): taken out of the body, which the
@@ -112,7 +135,7 @@ void Api::add_chat_routes() {
   add("POST", "/v1/chat/completions", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
     std::string body = req.body;
     const int n = take_n(body);
-    ChatRequest chat = chat_request_from_openai_json(body);
+    ChatRequest chat = decode_with_model(body, [this] { return default_model(); }, chat_request_from_openai_json);
     mark_internal(req, chat);
     if (chat.model.empty()) chat.model = default_model();
     note_usage(req, chat, nullptr);
@@ -142,7 +165,8 @@ void Api::add_chat_routes() {
   });
 
   add("POST", "/v1/completions", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
-    ChatRequest chat = chat_request_from_openai_json(completions_as_chat(req.body));
+    ChatRequest chat =
+        decode_with_model(completions_as_chat(req.body), [this] { return default_model(); }, chat_request_from_openai_json);
     mark_internal(req, chat);
     if (chat.model.empty()) chat.model = default_model();
     note_usage(req, chat, nullptr);
@@ -190,7 +214,7 @@ void Api::add_chat_routes() {
   });
 
   add("POST", "/v1/embeddings", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
-    EmbeddingRequest e = embedding_request_from_openai_json(req.body);
+    EmbeddingRequest e = decode_with_model(req.body, [this] { return default_model(); }, embedding_request_from_openai_json);
     if (e.model.empty()) e.model = default_model();
     ChatRequest for_usage;
     for_usage.model = e.model;

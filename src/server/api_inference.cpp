@@ -31,6 +31,7 @@ HeaderList sse_headers() { return {{"cache-control", "no-cache"}, {"x-accel-buff
 }  // namespace
 
 std::string Api::default_model() const {
+  if (!options_.default_model.empty()) return options_.default_model;
   if (!options_.model_ids.empty()) return options_.model_ids.front();
   const auto models = backend_.capabilities().models;
   return models.empty() ? backend_.name() : models.front();

@@ -74,15 +74,25 @@ std::string error_json(const Error& e) {
   const int status = http_status_for(e.code());
   std::string_view code = to_string(e.code());
   if (e.code() == ErrorCode::context_overflow) code = "context_length_exceeded";
+  // A spent budget: 429 with OpenAI's own type for an exhausted quota
+  // ("insufficient_quota"), so SDKs raise their RateLimitError as they do for
+  // OpenAI's quota; the code says which limit it was.
+  const std::string_view type = e.code() == ErrorCode::budget_exceeded ? "insufficient_quota" : type_for(status);
   const std::string_view message = message_of(e);
-  return bj::serialize(body_of(message, type_for(status), code, param_of(message)));
+  return bj::serialize(body_of(message, type, code, param_of(message)));
 }
 
 HttpReply error_reply(const Error& e) {
   HttpReply r;
   r.status = http_status_for(e.code());
   r.body = error_json(e);
-  if (r.status == 429 || r.status == 503) r.headers.emplace_back("retry-after", "1");
+  if (e.code() == ErrorCode::budget_exceeded) {
+    // Retrying within the budget's period cannot succeed: the openai SDKs
+    // honour x-should-retry and give up at once instead of retrying a 429.
+    r.headers.emplace_back("x-should-retry", "false");
+  } else if (r.status == 429 || r.status == 503) {
+    r.headers.emplace_back("retry-after", "1");
+  }
   return r;
 }
 

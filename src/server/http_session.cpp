@@ -9,6 +9,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json.hpp>
 
 #include "server/anthropic_messages.hpp"
 #include "server/error_reply.hpp"
@@ -167,9 +168,12 @@ void HttpSession::dispatch(HttpRequest req) {
     return send({200, "application/json", {}, R"({"status":"ok"})"}, !keep_alive_);
   }
   if (req.path == "/readyz" && req.method == "GET") {
-    const bool ready = core_.ready();
-    return send({ready ? 200 : 503, "application/json", {},
-                 ready ? R"({"status":"ready"})" : R"({"status":"not ready"})"},
+    const std::vector<std::string> reasons = core_.unready();
+    if (reasons.empty()) return send({200, "application/json", {}, R"({"status":"ready"})"}, !keep_alive_);
+    boost::json::array why;
+    for (const std::string& r : reasons) why.emplace_back(r);
+    return send({503, "application/json", {},
+                 boost::json::serialize(boost::json::object{{"status", "not ready"}, {"reasons", std::move(why)}})},
                 !keep_alive_);
   }
   if (core_.draining.load()) {

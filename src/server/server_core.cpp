@@ -125,9 +125,14 @@ ServerCore::AuthResult ServerCore::authenticate(std::optional<std::string> beare
   return AuthResult::ok;
 }
 
-bool ServerCore::ready() const {
-  if (draining.load()) return false;
-  return !options.ready || options.ready();
+std::vector<std::string> ServerCore::unready() const {
+  if (draining.load()) return {"draining"};
+  if (!options.unready) return {};
+  try {
+    return options.unready();
+  } catch (const std::exception& e) {
+    return {std::string("readiness check failed: ") + e.what()};
+  }
 }
 
 std::string ServerCore::metrics_text() const {

@@ -60,7 +60,8 @@ class ServerCore {
   /// SDK sends it); sets `key_name`, and on rate_limited `retry_after_s`: the
   /// whole seconds until the key's bucket holds a request again.
   AuthResult authenticate(std::optional<std::string> bearer_key, std::string& key_name, int& retry_after_s);
-  bool ready() const;
+  /// Why /readyz answers 503 (draining, options.unready's reasons); empty: ready.
+  std::vector<std::string> unready() const;
   std::string metrics_text() const;
 
   void add_session(HttpSession* s, std::weak_ptr<HttpSession> w);

@@ -89,13 +89,13 @@ class Cnai:
         self.tmp = tmp
         self.procs = []
 
-    def serve(self, *extra, model=True):
+    def serve(self, *extra, model=True, env=None):
         require_model()
         port = free_port()
         args = [CNAI_BIN, "serve", "--port", str(port), *extra]
         if model:
             args += ["-m", MODEL, "-t", "1"]
-        proc = Proc(args, os.path.join(self.tmp, f"serve-{port}.log"))
+        proc = Proc(args, os.path.join(self.tmp, f"serve-{port}.log"), env=env)
         self.procs.append(proc)
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: not proc.alive() or http_status(base + "/readyz") == 200, 60, what="cnai serve /readyz")
@@ -103,10 +103,12 @@ class Cnai:
         proc.base_url = base
         return proc
 
-    def worker(self, *extra, name="w"):
+    def worker(self, *extra, name="w", model=True, env=None):
         require_model()
-        args = [CNAI_BIN, "worker", "-m", MODEL, "-t", "1", "--consumer", name, *extra]
-        proc = Proc(args, os.path.join(self.tmp, f"worker-{name}-{len(self.procs)}.log"))
+        args = [CNAI_BIN, "worker", "-t", "1", "--consumer", name, *extra]
+        if model:
+            args += ["-m", MODEL]
+        proc = Proc(args, os.path.join(self.tmp, f"worker-{name}-{len(self.procs)}.log"), env=env)
         self.procs.append(proc)
         wait_until(lambda: not proc.alive() or "worker(s) on the queue" in proc.text(), 60, what="cnai worker start")
         assert proc.alive(), proc.text()

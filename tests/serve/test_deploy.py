@@ -29,11 +29,6 @@ def arg_value(args, flag):
     return args[args.index(flag) + 1]
 
 
-def has_router_command():
-    out = subprocess.run([CNAI_BIN], capture_output=True, text=True, timeout=30)
-    return any(line.split()[:1] == ["router"] for line in out.stderr.splitlines())
-
-
 def test_manifests_parse_and_agree():
     server = by_kind("k8s/server.yaml")
     worker = by_kind("k8s/worker.yaml")
@@ -99,12 +94,7 @@ def test_server_answers_the_probes_with_the_deployments_arguments(tmpdir_path, r
     args[args.index("--api-keys") + 1] = keys
     config = os.path.join(tmpdir_path, "router.yaml")
     pathlib.Path(config).write_text((DEPLOY / "router.yaml").read_text())
-    i = args.index("--config")
-    if has_router_command():
-        args[i + 1] = config
-    else:
-        del args[i:i + 2]  # the router is not in this build yet: serve the local model directly
-        args += ["-m", MODEL]
+    args[args.index("--config") + 1] = config
     env = dict(os.environ, CNAI_QUEUE=redis.url, CNAI_MODEL=MODEL)
     proc = Proc([CNAI_BIN, *args, "-t", "1"], os.path.join(tmpdir_path, "serve.log"), env=env)
     try:
@@ -122,10 +112,21 @@ def test_server_answers_the_probes_with_the_deployments_arguments(tmpdir_path, r
     assert proc.p.returncode == 0  # SIGTERM drains and exits cleanly
 
 
-def test_router_check_accepts_the_shipped_config():
-    if not has_router_command():
-        pytest.skip("`cnai router check` is not in this build (the router has not reached main)")
+def test_router_check_accepts_the_configmaps_router_yaml(tmpdir_path):
+    """The text the ConfigMap mounts (not only deploy/router.yaml beside it),
+    checked as the pods would read it: no API key set, so the cloud
+    deployment is left out with a warning and the config is still usable."""
+    text = by_kind("k8s/configmap.yaml")["ConfigMap"]["data"]["router.yaml"]
+    path = pathlib.Path(tmpdir_path) / "router.yaml"
+    path.write_text(text)
     env = dict(os.environ, CNAI_MODEL=MODEL)
-    r = subprocess.run([CNAI_BIN, "router", "check", str(DEPLOY / "router.yaml")], capture_output=True, text=True,
-                       timeout=60, env=env)
+    env.pop("OPENAI_API_KEY", None)
+    r = subprocess.run([CNAI_BIN, "router", "check", str(path)], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{path}: OK" in r.stdout
+    assert "alias chat (default)" in r.stdout
+    assert "OPENAI_API_KEY" in r.stderr  # the warning names the unset key
+    # A broken copy is refused with its line: the check is a real one.
+    path.write_text(text.replace("targets: [local, gpt-4o-mini]", "targets: [local, nowhere]"))
+    bad = subprocess.run([CNAI_BIN, "router", "check", str(path)], capture_output=True, text=True, timeout=60, env=env)
+    assert bad.returncode == 1 and "nowhere" in bad.stderr, bad.stdout + bad.stderr

@@ -1,18 +1,26 @@
 #include "serve_options.hpp"
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/core/error.hpp"
 #include "cnai/engine/local_engine.hpp"
+#include "cnai/router/router_config.hpp"
+#include "cnai/server/redis_spend_store.hpp"
+#include "cnai/server/router_serving.hpp"
 #include "local_options.hpp"
 
 namespace cnai::cli {
 
 const char* const kBackendFlagsUsage =
     "backend (one of):\n"
+    "  --config FILE              a router (YAML or JSON, as cnai router check reads it): its aliases are the\n"
+    "                             models; a request naming none goes to the default alias\n"
+    "  --budget-store URL         where the router's budgets are counted: redis://host:port[/db] (shared by\n"
+    "                             every replica and worker on it) or memory (default: $CNAI_BUDGET_STORE, else memory)\n"
     "  -m MODEL                   the local engine on a GGUF file (default: the set-up's model)\n"
     "  --upstream URL             an OpenAI-compatible server, e.g. http://127.0.0.1:8081/v1\n"
     "  --upstream-key-env VAR     its API key's environment variable (default OPENAI_API_KEY)\n"
@@ -27,8 +35,32 @@ std::string queue_url(const Args& args) {
   return args.get_or("--queue", env_queue ? env_queue : "");
 }
 
+namespace {
+
+// --config FILE: the router, its left-out deployments reported on stderr.
+std::shared_ptr<Backend> router_from(const Args& args, const std::string& path, ServerOptions& o) {
+  ConfigCheck check = check_router_config_file(path);
+  for (const ConfigProblem& p : check.problems) {
+    if (p.warning) std::fprintf(stderr, "cnai: %s\n", p.describe(path).c_str());
+  }
+  if (!check.ok()) {
+    throw Error(ErrorCode::invalid_argument, "router config " + path + " has problems:\n" + check.report(path));
+  }
+  RouterBuildOptions bo;
+  bo.local_options = engine_options_from(args);
+  const char* env_store = std::getenv("CNAI_BUDGET_STORE");  // e.g. from a Kubernetes Secret
+  bo.spend_store = open_spend_store(args.get_or("--budget-store", env_store ? env_store : ""));
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  auto router = build_router(check.config, bo, dir.empty() ? "." : dir);
+  serve_router(o, router, check.config.default_alias);
+  return router;
+}
+
+}  // namespace
+
 std::shared_ptr<Backend> backend_from(const Args& args, ServerOptions& o) {
   o.model_ids = args.get_all("--model-id");
+  if (auto path = args.get("--config")) return router_from(args, *path, o);
   if (auto url = args.get("--upstream")) {
     OpenAiOptions oo;
     oo.base_url = *url;

@@ -1,5 +1,5 @@
 // What `cnai serve` and `cnai worker` share: the Backend they answer with
-// (the local model, or an OpenAI-compatible
+// (a router from a config, the local model, or an OpenAI-compatible
 // upstream), the job store URL, and waiting for SIGTERM/SIGINT.
 #pragma once
 
@@ -15,10 +15,11 @@ namespace cnai::cli {
 
 extern const char* const kBackendFlagsUsage;
 
-/// --upstream URL [--upstream-key-env
-/// VAR]: an OpenAI-compatible server. Otherwise the local engine on -m MODEL
-/// (the default model) with the local flags. Fills `o.model_ids` (a router
-/// will fill o.ready and o.extra_metrics too).
+/// --config FILE: a router built from the config (warnings on stderr), with
+/// the default alias, per-alias readiness and its metrics in `o`. --upstream
+/// URL [--upstream-key-env VAR]: an OpenAI-compatible server. Otherwise the
+/// local engine on -m MODEL (the default model) with the local flags. Fills
+/// `o.model_ids` (--model-id, or the local model's file name).
 std::shared_ptr<Backend> backend_from(const Args& args, ServerOptions& o);
 
 /// The --queue URL: the flag, else $CNAI_QUEUE, else "" (the default SQLite file).

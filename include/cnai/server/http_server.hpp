@@ -51,12 +51,17 @@ struct ServerOptions {
   std::chrono::milliseconds drain_timeout{30000};
   /// Model ids for GET /v1/models when the backend's capabilities list none.
   std::vector<std::string> model_ids;
+  /// The model of requests that name none (a router's default alias); empty:
+  /// the first of model_ids, else the backend's first model.
+  std::string default_model;
   /// Extra Prometheus text appended to /metrics (the router's and engine's).
   std::function<std::string()> extra_metrics;
   /// Where usage records of inference requests go (e.g. PostgresUsageLog).
   std::shared_ptr<UsageLog> usage;
-  /// Extra readiness check (e.g. every router alias has a healthy deployment).
-  std::function<bool()> ready;
+  /// What keeps the server from being ready besides draining, one reason
+  /// each (e.g. a router alias without a healthy deployment); empty: ready.
+  /// Called on an I/O thread by every /readyz: keep it cheap.
+  std::function<std::vector<std::string>()> unready;
 };
 
 class HttpServer {
