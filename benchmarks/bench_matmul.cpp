@@ -76,6 +76,7 @@ BENCHMARK_CAPTURE(BM_matmul, q4_1_packed, DType::Q4_1, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0, DType::Q8_0, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0_packed, DType::Q8_0, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, f16, DType::F16, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q5_0, DType::Q5_0, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_0_packed, DType::Q5_0, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_1_packed, DType::Q5_1, true)->Apply(shapes);
 

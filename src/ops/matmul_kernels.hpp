@@ -62,6 +62,12 @@ struct MatmulKernels {
 };
 
 const MatmulKernels& matmul_kernels_scalar();
+
+/// The AVX2 family's kernels for the packed layouts (matmul_packed_avx2.cpp).
+struct PackedKernels {
+  QuantTileFn q4_1_r16, q8_0_r16, q5_0_r16, q5_1_r16;
+};
+const PackedKernels& packed_kernels_avx2();
 // Defined only when the x86 kernels are built (CNAI_X86_KERNELS).
 const MatmulKernels* matmul_kernels_avx2();
 const MatmulKernels* matmul_kernels_avx512();

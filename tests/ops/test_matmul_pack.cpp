@@ -197,3 +197,27 @@ TEST_CASE("several matrices packed into one allocation equal each packed alone")
     CHECK(std::memcmp(out[i].data(), alone.data(), bytes) == 0);
   }
 }
+
+TEST_CASE("a row's result on packed weights does not depend on the rows batched with it") {
+  IsaGuard guard;
+  cnai::ThreadPool pool(2);
+  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1}) {
+    const std::int64_t k = 96, n = 40, m = 7;
+    const Tensor w = random_weight(t, n, k, 31);
+    Tensor p;
+    if (!pack_or_skip(w, p)) return;
+    const Tensor x = random_f32(m, k, 32);
+    for (const char* isa : families()) {
+      REQUIRE(ops::force_matmul_isa(isa));
+      Tensor all = Tensor::empty(DType::F32, {m, n});
+      ops::matmul(x, p, all, pool);
+      for (std::int64_t i = 0; i < m; ++i) {
+        const Tensor xi = Tensor::borrow(DType::F32, {1, k}, x.data_as<float>() + i * k);
+        Tensor one = Tensor::empty(DType::F32, {1, n});
+        ops::matmul(xi, p, one, pool);
+        INFO(isa, " ", cnai::to_string(p.dtype()), " row ", i);
+        CHECK(std::memcmp(one.data(), all.data_as<float>() + i * n, n * sizeof(float)) == 0);
+      }
+    }
+  }
+}
