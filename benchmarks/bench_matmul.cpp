@@ -1,6 +1,7 @@
 // matmul kernels at the default model's shapes: GEMV (M=1, decode), batched
 // decode (M=1..16 rows, one per running sequence) and GEMM (M=128, prefill)
-// for Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants
+// for Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants (Q4_K and Q6_K
+// also packed)
 // at the shapes llama-quantize gives them in SmolLM2 and Gemma 3 270M (rows of
 // whole super-blocks), on 1 and 2 threads.
 // Set CNAI_ISA=scalar|avx2|avx512 to force a kernel family.
@@ -76,6 +77,7 @@ BENCHMARK_CAPTURE(BM_matmul, q4_1_packed, DType::Q4_1, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0, DType::Q8_0, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0_packed, DType::Q8_0, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, f16, DType::F16, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q5_0, DType::Q5_0, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_0_packed, DType::Q5_0, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_1_packed, DType::Q5_1, true)->Apply(shapes);
 
@@ -100,8 +102,10 @@ void kshapes(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_matmul, q2_k, DType::Q2_K, false)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q3_k, DType::Q3_K, false)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q4_k, DType::Q4_K, false)->Apply(kshapes);
+BENCHMARK_CAPTURE(BM_matmul, q4_k_packed, DType::Q4_K, true)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_k, DType::Q5_K, false)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q6_k, DType::Q6_K, false)->Apply(kshapes);
+BENCHMARK_CAPTURE(BM_matmul, q6_k_packed, DType::Q6_K, true)->Apply(kshapes);
 
 // Every matmul of one forward step of the default model (30 layers: Q/K/V and
 // gate/up as matmul_many, O, down; then the Q8_0 output matrix), with distinct

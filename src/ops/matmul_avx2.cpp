@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "ops/kquant_simd.hpp"
@@ -59,6 +60,68 @@ void quantize_act(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8&
       out.s[i * nb + b] = f16_round(static_cast<float>(_mm_cvtsi128_si32(s4)) * d);
     }
   }
+}
+
+// GGML's quantize_row_q8_K (as the scalar reference, bit for bit): the element of
+// largest magnitude maps to -127; bsums from the stored bytes.
+void quantize_act_k(const float* x, std::int64_t m, std::int64_t ldx, const ActQ8K& out) {
+  const std::int64_t nb = out.k / kQK_K;
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + i * ldx + b * kQK_K;
+      __m256 hi = _mm256_loadu_ps(xb), lo = hi;
+      for (int c = 1; c < 32; ++c) {
+        const __m256 v = _mm256_loadu_ps(xb + 8 * c);
+        hi = _mm256_max_ps(hi, v);
+        lo = _mm256_min_ps(lo, v);
+      }
+      __m128 h = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
+      h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+      h = _mm_max_ss(h, _mm_movehdup_ps(h));
+      __m128 l = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
+      l = _mm_min_ps(l, _mm_movehl_ps(l, l));
+      l = _mm_min_ss(l, _mm_movehdup_ps(l));
+      const float vmax = _mm_cvtss_f32(h), vmin = _mm_cvtss_f32(l);
+      float max = vmax >= -vmin ? vmax : vmin;
+      if (vmax == -vmin)  // a tie of magnitudes: GGML keeps the first one
+        for (int j = 0; j < kQK_K; ++j)
+          if (std::fabs(xb[j]) == vmax) { max = xb[j]; break; }
+      std::int8_t* q = out.qs + i * out.k + b * kQK_K;
+      std::int16_t* bs = out.bsums + (i * nb + b) * 16;
+      if (max == 0.0f) {
+        std::memset(q, 0, kQK_K);
+        std::memset(bs, 0, 32);
+        out.d[i * nb + b] = 0.0f;
+        continue;
+      }
+      const float iscale = -127.0f / max;
+      const __m256 vs = _mm256_set1_ps(iscale);
+      const __m256i cap = _mm256_set1_epi32(127);
+      __m256i part[8];
+      for (int c = 0; c < 8; ++c) {
+        __m256i qi[4];
+        for (int r = 0; r < 4; ++r)
+          qi[r] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + 32 * c + 8 * r), vs)), cap);
+        const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]), _mm256_packs_epi32(qi[2], qi[3]));
+        const __m256i v = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * c), v);
+        part[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16);  // sub-block 2c | 2c+1, 4 lanes each
+      }
+      // hadd twice: g0 = {s0 s2 s4 s6 | s1 s3 s5 s7}, g1 the same for s8..s15.
+      const __m256i g0 = _mm256_hadd_epi32(_mm256_hadd_epi32(part[0], part[1]), _mm256_hadd_epi32(part[2], part[3]));
+      const __m256i g1 = _mm256_hadd_epi32(_mm256_hadd_epi32(part[4], part[5]), _mm256_hadd_epi32(part[6], part[7]));
+      alignas(32) std::int32_t t[16];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(t), g0);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(t + 8), g1);
+      for (int j = 0; j < 4; ++j) {
+        bs[2 * j] = static_cast<std::int16_t>(t[j]);
+        bs[2 * j + 1] = static_cast<std::int16_t>(t[4 + j]);
+        bs[8 + 2 * j] = static_cast<std::int16_t>(t[8 + j]);
+        bs[9 + 2 * j] = static_cast<std::int16_t>(t[12 + j]);
+      }
+      out.d[i * nb + b] = 1.0f / iscale;
+    }
 }
 
 // Σ of adjacent u8·s8 products as 8 int32 lanes.
@@ -297,18 +360,20 @@ const MatmulKernels* matmul_kernels_avx2() {
                                float_tile<F32Elem>,
                                float_tile<F16Elem>,
                                float_tile<BF16Elem>,
-                               nullptr,
-                               nullptr,
+                               packed_kernels_avx2().q4_1_r16,
+                               packed_kernels_avx2().q8_0_r16,
                                quant_tile<Q5_0Format>,
                                quant_tile<Q5_1Format>,
-                               nullptr,
-                               nullptr,
-                               matmul_kernels_scalar().quantize_act_k,
+                               packed_kernels_avx2().q5_0_r16,
+                               packed_kernels_avx2().q5_1_r16,
+                               quantize_act_k,
                                k_tile<DType::Q2_K>,
                                k_tile<DType::Q3_K>,
                                k_tile<DType::Q4_K>,
                                k_tile<DType::Q5_K>,
-                               k_tile<DType::Q6_K>};
+                               k_tile<DType::Q6_K>,
+                               packed_kernels_avx2().q4_k_r16,
+                               packed_kernels_avx2().q6_k_r16};
   return &k;
 }
 

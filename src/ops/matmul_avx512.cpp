@@ -617,7 +617,9 @@ const MatmulKernels* matmul_kernels_avx512() {
                                k_tile<DType::Q3_K>,
                                k_tile<DType::Q4_K>,
                                k_tile<DType::Q5_K>,
-                               k_tile<DType::Q6_K>};
+                               k_tile<DType::Q6_K>,
+                               nullptr,
+                               nullptr};
   return &k;
 }
 

@@ -55,9 +55,11 @@ struct ActScratchK {
   }
 };
 
+bool is_q8_packed(DType t) { return is_packed(t) && !is_packed_k(t); }
+
 bool is_q8_weight(DType t) {
   return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q5_0 || t == DType::Q5_1 || t == DType::Q8_0 ||
-         is_packed(t);
+         is_q8_packed(t);
 }
 
 KQuantTileFn k_tile_for(const MatmulKernels& k, DType t) {
@@ -66,6 +68,8 @@ KQuantTileFn k_tile_for(const MatmulKernels& k, DType t) {
     case DType::Q3_K: return k.q3_k;
     case DType::Q4_K: return k.q4_k;
     case DType::Q5_K: return k.q5_k;
+    case DType::Q4_K_R16: return k.q4_k_r16;
+    case DType::Q6_K_R16: return k.q6_k_r16;
     default: return k.q6_k;
   }
 }
@@ -95,8 +99,8 @@ QuantTileFn quant_tile_for(const MatmulKernels& k, DType t) {
 
 // A packed matrix with a family that has no packed kernel (a forced ISA):
 // unpack a group at a time into per-thread scratch and use the plain kernel.
-void unpacked_rows(const MatmulKernels& k, const ActQ8& xq, std::int64_t m, const Tensor& w, std::int64_t n0,
-                   std::int64_t n1, float* y, std::int64_t ldy) {
+void unpacked_rows(const MatmulKernels& k, const ActQ8& xq, const ActQ8K& xk, std::int64_t m, const Tensor& w,
+                   std::int64_t n0, std::int64_t n1, float* y, std::int64_t ldy) {
   const DType base = packed_base(w.dtype());
   const std::int64_t K = w.dim(-1);
   const std::size_t rb = row_bytes(base, K);
@@ -106,7 +110,9 @@ void unpacked_rows(const MatmulKernels& k, const ActQ8& xq, std::int64_t m, cons
     const std::int64_t cnt = std::min(kPackRows, n1 - n);
     for (std::int64_t r = 0; r < cnt; ++r)
       unpack_row(w.dtype(), w.data_as<std::uint8_t>(), K, n + r, buf.data() + static_cast<std::size_t>(r) * rb);
-    quant_tile_for(k, base)(xq, m, WeightRows{buf.data(), rb, 0, cnt}, y + n, ldy);
+    const WeightRows rows{buf.data(), rb, 0, cnt};
+    if (is_k_quant(base)) k_tile_for(k, base)(xk, m, rows, y + n, ldy);
+    else quant_tile_for(k, base)(xq, m, rows, y + n, ldy);
   }
 }
 
@@ -118,10 +124,13 @@ void run_rows(const MatmulKernels& k, const Tensor& x, const ActQ8& xq, const Ac
   const WeightRows rows{w.row_ptr(0), w.row_bytes(), n0, n1};
   const float* xf = x.data_as<float>();
   if (is_packed(w.dtype())) {
-    if (QuantTileFn f = quant_tile_for(k, w.dtype())) {
-      f(xq, M, WeightRows{w.data_as<std::uint8_t>(), packed_group_bytes(w.dtype(), K), n0, n1}, y, N);
+    const WeightRows groups{w.data_as<std::uint8_t>(), packed_group_bytes(w.dtype(), K), n0, n1};
+    if (is_packed_k(w.dtype()) && k_tile_for(k, w.dtype())) {
+      k_tile_for(k, w.dtype())(xk, M, groups, y, N);
+    } else if (!is_packed_k(w.dtype()) && quant_tile_for(k, w.dtype())) {
+      quant_tile_for(k, w.dtype())(xq, M, groups, y, N);
     } else {
-      unpacked_rows(k, xq, M, w, n0, n1, y, N);
+      unpacked_rows(k, xq, xk, M, w, n0, n1, y, N);
     }
   } else switch (w.dtype()) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
@@ -166,12 +175,14 @@ void matmul_many_cpu(const Tensor& x, std::span<const MatmulTarget> targets, Thr
     // On the caller alone: a few µs even for prefill-sized x, and a second
     // pool dispatch costs more than that whenever the machine is busy.
     k.quantize_act(x.data_as<float>(), M, K, xq);
-    if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_packed(t.w->dtype()); }))
+    if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_q8_packed(t.w->dtype()); }))
       fill_qsum(xq, M);
   }
   thread_local ActScratchK scratch_k;
   ActQ8K xk{};
-  if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) { return is_k_quant(t.w->dtype()); })) {
+  if (std::any_of(targets.begin(), targets.end(), [](const MatmulTarget& t) {
+        return is_k_quant(t.w->dtype()) || is_packed_k(t.w->dtype());
+      })) {
     xk = scratch_k.view(M, K);
     k.quantize_act_k(x.data_as<float>(), M, K, xk);
   }

@@ -59,9 +59,17 @@ struct MatmulKernels {
   QuantTileFn q5_0_r16, q5_1_r16;
   QuantizeActKFn quantize_act_k;    // Q8_K, for the K-quants
   KQuantTileFn q2_k, q3_k, q4_k, q5_k, q6_k;
+  KQuantTileFn q4_k_r16, q6_k_r16;  // packed K-quants; nullptr: the family has none
 };
 
 const MatmulKernels& matmul_kernels_scalar();
+
+/// The AVX2 family's kernels for the packed layouts (matmul_packed_avx2.cpp).
+struct PackedKernels {
+  QuantTileFn q4_1_r16, q8_0_r16, q5_0_r16, q5_1_r16;
+  KQuantTileFn q4_k_r16, q6_k_r16;
+};
+const PackedKernels& packed_kernels_avx2();
 // Defined only when the x86 kernels are built (CNAI_X86_KERNELS).
 const MatmulKernels* matmul_kernels_avx2();
 const MatmulKernels* matmul_kernels_avx512();

@@ -1,4 +1,4 @@
-// Repacking Q4_1/Q8_0/Q5_0/Q5_1 matrices into their 16-row interleaved layouts, once at
+// Repacking Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K matrices into their 16-row interleaved layouts, once at
 // load, and reading single rows back (embedding lookups of a tied matrix).
 #include "ops/matmul_pack.hpp"
 
@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "cnai/ops/matmul.hpp"
+#include "ops/kquant_unpack.hpp"
 #include "ops/matmul_kernels.hpp"
 #include "ops/quant_blocks.hpp"
+#include "ops/quantize_k.hpp"
 
 namespace cnai::ops {
 namespace {
@@ -113,10 +115,91 @@ void unpack_block(DType packed, const std::uint8_t* g, std::int64_t b, std::int6
   }
 }
 
+// Super-block b of one row (src: its GGML block) into lane r of group g.
+void pack_k_block(DType packed, const std::uint8_t* src, std::int64_t b, std::int64_t r, std::uint8_t* g) {
+  const auto at = [r](std::size_t off, std::size_t width) { return off + static_cast<std::size_t>(r) * width; };
+  if (packed == DType::Q4_K_R16) {
+    const std::uint8_t* qs = src + 16;
+    for (int j = 0; j < 4; ++j)
+      for (int c = 0; c < 8; ++c) std::memcpy(g + at(q4_k_r16_qs(b, j, c), 4), qs + 32 * j + 4 * c, 4);
+    std::uint8_t sc[8], mn[8];
+    unpack_scales_k4(src + 4, sc, mn);
+    for (int s = 0; s < 8; ++s) {
+      g[at(q4_k_r16_sc(b, s), 1)] = sc[s];
+      g[at(q4_k_r16_mn(b, s), 1)] = mn[s];
+    }
+    std::memcpy(g + at(q4_k_r16_d(b), 2), src, 2);
+    std::memcpy(g + at(q4_k_r16_d(b) + 32, 2), src + 2, 2);
+    return;
+  }
+  KUnpacked u;
+  unpack_k(DType::Q6_K, src, u);
+  for (int k = 0; k < 32; ++k)
+    for (int t = 0; t < 4; ++t)
+      g[at(q6_k_r16_ql(b, k), 4) + t] = static_cast<std::uint8_t>((u.q[4 * k + t] & 15) | (u.q[128 + 4 * k + t] & 15) << 4);
+  for (int k = 0; k < 16; ++k)
+    for (int t = 0; t < 4; ++t) {
+      int v = 0;
+      for (int s = 0; s < 4; ++s) v |= (u.q[64 * s + 4 * k + t] >> 4) << (2 * s);
+      g[at(q6_k_r16_qh(b, k), 4) + t] = static_cast<std::uint8_t>(v);
+    }
+  for (int p = 0; p < 8; ++p) std::memcpy(g + at(q6_k_r16_sc(b, p), 2), src + 192 + 2 * p, 2);
+  std::memcpy(g + at(q6_k_r16_d(b), 2), src + 208, 2);
+}
+
+void unpack_k_block(DType packed, const std::uint8_t* g, std::int64_t b, std::int64_t r, std::uint8_t* dst) {
+  const auto at = [r](std::size_t off, std::size_t width) { return off + static_cast<std::size_t>(r) * width; };
+  if (packed == DType::Q4_K_R16) {
+    std::memcpy(dst, g + at(q4_k_r16_d(b), 2), 2);
+    std::memcpy(dst + 2, g + at(q4_k_r16_d(b) + 32, 2), 2);
+    std::uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) {
+      sc[s] = g[at(q4_k_r16_sc(b, s), 1)];
+      mn[s] = g[at(q4_k_r16_mn(b, s), 1)];
+    }
+    std::uint8_t* q = dst + 4;  // GGML's 12-byte encoding (the inverse of unpack_scales_k4)
+    for (int j = 0; j < 4; ++j) {
+      q[j] = static_cast<std::uint8_t>(sc[j] | (sc[j + 4] >> 4) << 6);
+      q[j + 4] = static_cast<std::uint8_t>(mn[j] | (mn[j + 4] >> 4) << 6);
+      q[j + 8] = static_cast<std::uint8_t>((sc[j + 4] & 15) | (mn[j + 4] & 15) << 4);
+    }
+    for (int j = 0; j < 4; ++j)
+      for (int c = 0; c < 8; ++c) std::memcpy(dst + 16 + 32 * j + 4 * c, g + at(q4_k_r16_qs(b, j, c), 4), 4);
+    return;
+  }
+  std::uint8_t q[kQK_K];
+  for (int k = 0; k < 32; ++k)
+    for (int t = 0; t < 4; ++t) {
+      const std::uint8_t v = g[at(q6_k_r16_ql(b, k), 4) + t];
+      q[4 * k + t] = v & 15;
+      q[128 + 4 * k + t] = v >> 4;
+    }
+  for (int k = 0; k < 16; ++k)
+    for (int t = 0; t < 4; ++t) {
+      const std::uint8_t v = g[at(q6_k_r16_qh(b, k), 4) + t];
+      for (int s = 0; s < 4; ++s) q[64 * s + 4 * k + t] = static_cast<std::uint8_t>(q[64 * s + 4 * k + t] | ((v >> (2 * s)) & 3) << 4);
+    }
+  BlockQ6_K blk{};
+  for (int e = 0; e < kQK_K; ++e) {  // GGML's arrangement (kquant_unpack.hpp reads it back)
+    const int h = e / 128, t4 = (e % 128) / 32, l = e % 32;
+    blk.ql[64 * h + l + 32 * (t4 & 1)] = static_cast<std::uint8_t>(blk.ql[64 * h + l + 32 * (t4 & 1)] | (q[e] & 15) << (4 * (t4 >> 1)));
+    blk.qh[32 * h + l] = static_cast<std::uint8_t>(blk.qh[32 * h + l] | (q[e] >> 4) << (2 * t4));
+  }
+  for (int p = 0; p < 8; ++p) std::memcpy(blk.scales + 2 * p, g + at(q6_k_r16_sc(b, p), 2), 2);
+  std::memcpy(&blk.d, g + at(q6_k_r16_d(b), 2), 2);
+  std::memcpy(dst, &blk, sizeof blk);
+}
+
 void pack_group(DType packed, const std::uint8_t* rows, std::size_t row_bytes, std::int64_t n_rows, std::int64_t k,
                 std::uint8_t* g) {
-  const std::int64_t nb = k / kQK;
   const std::size_t bb = traits(packed_base(packed)).type_size;
+  if (is_packed_k(packed)) {  // rows past N stay zero (d = 0)
+    for (std::int64_t r = 0; r < n_rows; ++r)
+      for (std::int64_t b = 0; b < k / kQK_K; ++b)
+        pack_k_block(packed, rows + static_cast<std::size_t>(r) * row_bytes + static_cast<std::size_t>(b) * bb, b, r, g);
+    return;
+  }
+  const std::int64_t nb = k / kQK;
   for (std::int64_t r = 0; r < kPackRows; ++r) {
     const std::uint8_t* src = r < n_rows ? rows + static_cast<std::size_t>(r) * row_bytes : nullptr;
     for (std::int64_t b = 0; b < nb; ++b) pack_block(packed, src ? src + static_cast<std::size_t>(b) * bb : nullptr, b, r, g);
@@ -144,6 +227,8 @@ DType packed_base(DType t) noexcept {
     case DType::Q4_1_R16: return DType::Q4_1;
     case DType::Q5_0_R16: return DType::Q5_0;
     case DType::Q5_1_R16: return DType::Q5_1;
+    case DType::Q4_K_R16: return DType::Q4_K;
+    case DType::Q6_K_R16: return DType::Q6_K;
     default: return DType::Q8_0;
   }
 }
@@ -151,6 +236,8 @@ DType packed_base(DType t) noexcept {
 std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
   const std::int64_t nb = k / kQK;
   switch (t) {
+    case DType::Q4_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ4KR16Bytes;
+    case DType::Q6_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ6KR16Bytes;
     case DType::Q4_1_R16: return q4_1_r16_qs(nb);
     case DType::Q5_0_R16: return q5_r16_qs(false, (nb + 1) & ~std::int64_t{1});
     case DType::Q5_1_R16: return q5_r16_qs(true, nb);
@@ -159,9 +246,14 @@ std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
 }
 
 void unpack_row(DType t, const std::uint8_t* packed, std::int64_t k, std::int64_t r, std::uint8_t* dst) noexcept {
-  const std::int64_t nb = k / kQK;
   const std::uint8_t* g = packed + static_cast<std::size_t>(r / kPackRows) * packed_group_bytes(t, k);
   const std::size_t bb = traits(packed_base(t)).type_size;
+  if (is_packed_k(t)) {
+    for (std::int64_t b = 0; b < k / kQK_K; ++b)
+      unpack_k_block(t, g, b, r % kPackRows, dst + static_cast<std::size_t>(b) * bb);
+    return;
+  }
+  const std::int64_t nb = k / kQK;
   for (std::int64_t b = 0; b < nb; ++b) unpack_block(t, g, b, r % kPackRows, dst + static_cast<std::size_t>(b) * bb);
 }
 
@@ -175,6 +267,8 @@ DType packed_type(const Tensor& w) {
   if (w.dtype() == DType::Q8_0 && k.q8_0_r16) return DType::Q8_0_R16;
   if (w.dtype() == DType::Q5_0 && k.q5_0_r16) return DType::Q5_0_R16;
   if (w.dtype() == DType::Q5_1 && k.q5_1_r16) return DType::Q5_1_R16;
+  if (w.dtype() == DType::Q4_K && k.q4_k_r16) return DType::Q4_K_R16;
+  if (w.dtype() == DType::Q6_K && k.q6_k_r16) return DType::Q6_K_R16;
   return w.dtype();
 }
 

@@ -14,6 +14,16 @@
 //             qs as Q4_1_R16; qh byte j of row r: bit c = fifth bit of element 4c+j,
 //             bit 4+c = of element 16+4c+j, so chunk c's bits are one shift and mask away
 // [c][r][j]: chunk c of row r, so a 64-byte line holds 4 bytes of each row.
+//
+// The K-quants, per super-block b (256 elements, 4-element chunks k = e / 4), with
+// the scales unpacked so no kernel decodes them:
+//   Q4_K_R16 (2368 bytes, 37 lines): qs[4][8][16][4] byte [j][c][r][t] = row r's
+//             qs[32j + 4c + t] (low nibble: element 64j+4c+t, high: 64j+32+4c+t),
+//             sc[8][16], mn[8][16] (6-bit, u8), d[16], dmin[16] (f16)
+//   Q6_K_R16 (3392 bytes, 53 lines): with q[e] the 6-bit quant (0..63) of element e,
+//             ql[32][16][4] byte [k][r][t] = q[4k+t] & 15 | (q[128+4k+t] & 15) << 4,
+//             qh[16][16][4] byte [k][r][t] = Σ_u (q[64u+4k+t] >> 4) << 2u,
+//             sc[8][16][2] int8 [p][r][u] = scale of sub-block 2p+u, d[16] (f16), 32 zero bytes
 #pragma once
 
 #include <cstddef>
@@ -25,8 +35,12 @@ namespace cnai::ops {
 
 inline constexpr std::int64_t kPackRows = 16;
 
+/// The packed K-quants (Q8_K activations).
+inline bool is_packed_k(DType t) noexcept { return t == DType::Q4_K_R16 || t == DType::Q6_K_R16; }
+
 inline bool is_packed(DType t) noexcept {
-  return t == DType::Q4_1_R16 || t == DType::Q8_0_R16 || t == DType::Q5_0_R16 || t == DType::Q5_1_R16;
+  return t == DType::Q4_1_R16 || t == DType::Q8_0_R16 || t == DType::Q5_0_R16 || t == DType::Q5_1_R16 ||
+         is_packed_k(t);
 }
 
 /// Byte offsets of block b's quants and scales inside a group.
@@ -49,7 +63,22 @@ inline std::size_t q5_r16_d(bool min, std::int64_t b) noexcept {  // Q5_1: m at 
   return min ? q5_r16_qs(true, b) + 320 : q5_r16_qs(false, b & ~std::int64_t{1}) + 640 + static_cast<std::size_t>(b & 1) * 32;
 }
 
-/// Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0, Q5_0_R16 -> Q5_0, Q5_1_R16 -> Q5_1.
+// K-quant super-block b of a group and the parts inside it.
+inline constexpr std::size_t kQ4KR16Bytes = 2368, kQ6KR16Bytes = 3392;
+inline std::size_t q4_k_r16_qs(std::int64_t b, int j, int c) noexcept {
+  return static_cast<std::size_t>(b) * kQ4KR16Bytes + static_cast<std::size_t>(8 * j + c) * 64;
+}
+inline std::size_t q4_k_r16_sc(std::int64_t b, int s) noexcept { return q4_k_r16_qs(b, 0, 0) + 2048 + 16 * s; }
+inline std::size_t q4_k_r16_mn(std::int64_t b, int s) noexcept { return q4_k_r16_qs(b, 0, 0) + 2176 + 16 * s; }
+inline std::size_t q4_k_r16_d(std::int64_t b) noexcept { return q4_k_r16_qs(b, 0, 0) + 2304; }  // dmin at +32
+inline std::size_t q6_k_r16_ql(std::int64_t b, int k) noexcept {
+  return static_cast<std::size_t>(b) * kQ6KR16Bytes + static_cast<std::size_t>(k) * 64;
+}
+inline std::size_t q6_k_r16_qh(std::int64_t b, int k) noexcept { return q6_k_r16_ql(b, 0) + 2048 + 64 * k; }
+inline std::size_t q6_k_r16_sc(std::int64_t b, int p) noexcept { return q6_k_r16_ql(b, 0) + 3072 + 32 * p; }
+inline std::size_t q6_k_r16_d(std::int64_t b) noexcept { return q6_k_r16_ql(b, 0) + 3328; }
+
+/// Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0, Q5_0_R16 -> Q5_0, Q5_1_R16 -> Q5_1, Q4_K_R16 -> Q4_K, Q6_K_R16 -> Q6_K.
 DType packed_base(DType t) noexcept;
 
 /// Bytes of one 16-row group of a packed matrix with k columns.

@@ -172,7 +172,9 @@ const MatmulKernels& matmul_kernels_scalar() {
                                k_tile<DType::Q3_K>,
                                k_tile<DType::Q4_K>,
                                k_tile<DType::Q5_K>,
-                               k_tile<DType::Q6_K>};
+                               k_tile<DType::Q6_K>,
+                               nullptr,
+                               nullptr};
   return k;
 }
 

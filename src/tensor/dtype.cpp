@@ -29,18 +29,20 @@ std::optional<DTypeTraits> dtype_traits(std::uint32_t raw) noexcept {
     case DType::Q5_K: return DTypeTraits{"Q5_K", 256, 2 + 2 + 12 + 32 + 128, true};
     case DType::Q6_K: return DTypeTraits{"Q6_K", 256, 128 + 64 + 16 + 2, true};
     case DType::Q8_K: return DTypeTraits{"Q8_K", 256, 4 + 256 + 32, true};
-    case DType::Q4_1_R16: case DType::Q8_0_R16: case DType::Q5_0_R16: case DType::Q5_1_R16: return std::nullopt;
+    case DType::Q4_1_R16: case DType::Q8_0_R16: case DType::Q5_0_R16: case DType::Q5_1_R16:
+    case DType::Q4_K_R16: case DType::Q6_K_R16: return std::nullopt;
   }
   return std::nullopt;
 }
 
 const DTypeTraits& traits(DType t) {
+  constexpr std::uint32_t kTable = 66;  // ids 0..65
   static const auto table = [] {
     struct Table {
-      DTypeTraits v[64]{};
-      bool known[64]{};
+      DTypeTraits v[kTable]{};
+      bool known[kTable]{};
     } tb;
-    for (std::uint32_t i = 0; i < 64; ++i) {
+    for (std::uint32_t i = 0; i < kTable; ++i) {
       if (auto tr = dtype_traits(i)) {
         tb.v[i] = *tr;
         tb.known[i] = true;
@@ -50,14 +52,16 @@ const DTypeTraits& traits(DType t) {
     for (auto [packed, tr] : {std::pair{DType::Q4_1_R16, DTypeTraits{"Q4_1_R16", 32, 2 + 2 + 16, true}},
                          std::pair{DType::Q8_0_R16, DTypeTraits{"Q8_0_R16", 32, 2 + 32, true}},
                          std::pair{DType::Q5_0_R16, DTypeTraits{"Q5_0_R16", 32, 2 + 4 + 16, true}},
-                         std::pair{DType::Q5_1_R16, DTypeTraits{"Q5_1_R16", 32, 2 + 2 + 4 + 16, true}}}) {
+                         std::pair{DType::Q5_1_R16, DTypeTraits{"Q5_1_R16", 32, 2 + 2 + 4 + 16, true}},
+                         std::pair{DType::Q4_K_R16, DTypeTraits{"Q4_K_R16", 256, 2 + 2 + 12 + 128, true}},
+                         std::pair{DType::Q6_K_R16, DTypeTraits{"Q6_K_R16", 256, 128 + 64 + 16 + 2, true}}}) {
       tb.v[static_cast<std::uint32_t>(packed)] = tr;
       tb.known[static_cast<std::uint32_t>(packed)] = true;
     }
     return tb;
   }();
   const auto i = static_cast<std::uint32_t>(t);
-  if (i >= 64 || !table.known[i]) {
+  if (i >= kTable || !table.known[i]) {
     throw Error(ErrorCode::invalid_argument, "unknown dtype id " + std::to_string(i));
   }
   return table.v[i];

@@ -207,3 +207,35 @@ TEST_CASE("matmul_isa names a known family") {
   CHECK((isa == "scalar" || isa == "avx2" || isa.rfind("avx512", 0) == 0));
   MESSAGE("default matmul kernels: ", isa);
 }
+
+TEST_CASE("every family quantizes activations to Q8_K exactly as GGML's reference") {
+  IsaGuard guard;
+  const std::int64_t m = 3, k = 512;
+  Tensor x = random_f32(m, k, 21);
+  float* xv = x.data_as<float>();
+  xv[7] = 9.0f;      // row 0, block 0: one largest magnitude
+  xv[300] = -9.0f;   // row 0, block 1: a negative largest
+  xv[k + 5] = 4.0f;  // row 1, block 0: a tie of magnitudes, the first wins
+  xv[k + 9] = -4.0f;
+  for (std::int64_t j = 0; j < 256; ++j) xv[2 * k + 256 + j] = 0.0f;  // row 2, block 1: all zero
+  for (const char* isa : available_families()) {
+    REQUIRE(ops::force_matmul_isa(isa));
+    std::vector<std::int8_t> qs(static_cast<std::size_t>(m * k));
+    std::vector<float> d(static_cast<std::size_t>(m * k / 256));
+    std::vector<std::int16_t> bsums(static_cast<std::size_t>(m * k / 16));
+    ops::matmul_kernels().quantize_act_k(xv, m, k, ops::ActQ8K{qs.data(), d.data(), bsums.data(), k});
+    std::vector<std::uint8_t> ref(cnai::row_bytes(DType::Q8_K, k));
+    for (std::int64_t i = 0; i < m; ++i) {
+      ops::quantize_row(DType::Q8_K, xv + i * k, ref.data(), k);
+      for (std::int64_t b = 0; b < k / 256; ++b) {
+        INFO(isa, " row ", i, " block ", b);
+        const std::uint8_t* blk = ref.data() + b * 292;
+        float rd;
+        std::memcpy(&rd, blk, 4);
+        CHECK(rd == d[static_cast<std::size_t>(i * (k / 256) + b)]);
+        CHECK(std::memcmp(blk + 4, qs.data() + i * k + b * 256, 256) == 0);
+        CHECK(std::memcmp(blk + 260, bsums.data() + (i * (k / 256) + b) * 16, 32) == 0);
+      }
+    }
+  }
+}

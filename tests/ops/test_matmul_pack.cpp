@@ -1,4 +1,4 @@
-// Packed weight layouts (Q4_1_R16, Q8_0_R16): packing round-trips every row,
+// Packed weight layouts (Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K_R16): packing round-trips every row,
 // and matmul/embedding on a packed matrix equal the same ops on the original
 // at awkward shapes (1 row, N not a multiple of 16, odd block counts), in
 // every kernel family (families without a packed kernel unpack on the fly).
@@ -30,8 +30,9 @@ namespace {
 // the kernels see it (Q8 round trip); tolerance relative to Σ |x·w|.
 void check_reference(const Tensor& x, const Tensor& w, const float* y, std::int64_t ldy, const std::string& what) {
   const std::int64_t m = x.rows(), k = x.dim(1), n = w.dim(0);
-  const DType act = w.dtype() == DType::Q4_1 || w.dtype() == DType::Q5_1 ? DType::Q8_1 : DType::Q8_0;
-  std::vector<std::uint8_t> buf(cnai::row_bytes(DType::Q8_1, k));
+  const bool kq = w.dtype() == DType::Q4_K || w.dtype() == DType::Q6_K;
+  const DType act = kq ? DType::Q8_K : w.dtype() == DType::Q4_1 || w.dtype() == DType::Q5_1 ? DType::Q8_1 : DType::Q8_0;
+  std::vector<std::uint8_t> buf(cnai::row_bytes(act, k));
   std::vector<float> xr(static_cast<std::size_t>(m * k)), wr(static_cast<std::size_t>(k));
   for (std::int64_t i = 0; i < m; ++i) {
     ops::quantize_row(act, x.data_as<float>() + i * k, buf.data(), k);
@@ -57,6 +58,14 @@ struct IsaGuard {
   ~IsaGuard() { ops::force_matmul_isa(nullptr); }
 };
 
+// Every packed base type, and row lengths that exercise it (odd block counts;
+// whole super-blocks for the K-quants).
+const DType kPackedBases[] = {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q6_K};
+std::vector<std::int64_t> lengths(DType t, bool small) {
+  if (t == DType::Q4_K || t == DType::Q6_K) return small ? std::vector<std::int64_t>{256} : std::vector<std::int64_t>{256, 768};
+  return small ? std::vector<std::int64_t>{96} : std::vector<std::int64_t>{32, 96, 544};
+}
+
 std::vector<const char*> families() {
   std::vector<const char*> out;
   for (const char* name : {"scalar", "avx2", "avx512"})
@@ -78,9 +87,9 @@ bool pack_or_skip(const Tensor& w, Tensor& packed) {
 
 }  // namespace
 
-TEST_CASE("packing round-trips every row of Q4_1, Q8_0, Q5_0 and Q5_1 matrices") {
-  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1})
-    for (std::int64_t k : {32, 96, 576})
+TEST_CASE("packing round-trips every row of every packed type") {
+  for (DType t : kPackedBases)
+    for (std::int64_t k : lengths(t, false))
       for (std::int64_t n : {1, 15, 16, 17, 50}) {
         const Tensor w = random_weight(t, n, k, static_cast<unsigned>(n * 1000 + k));
         Tensor p;
@@ -102,9 +111,9 @@ TEST_CASE("packing round-trips every row of Q4_1, Q8_0, Q5_0 and Q5_1 matrices")
 TEST_CASE("matmul on packed weights matches the reference at awkward shapes in every family") {
   IsaGuard guard;
   cnai::ThreadPool pool1(1), pool2(2), pool3(3);
-  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1}) {
+  for (DType t : kPackedBases) {
     unsigned seed = 100;
-    for (std::int64_t k : {32, 96, 544})
+    for (std::int64_t k : lengths(t, false))
       for (std::int64_t n : {1, 15, 17, 50}) {
         const Tensor w = random_weight(t, n, k, ++seed);
         Tensor p;
@@ -143,12 +152,13 @@ TEST_CASE("matmul_many mixes packed and plain targets whose row counts are not m
 }
 
 TEST_CASE("embedding reads rows of a packed (tied) matrix exactly as of the original") {
-  for (DType t : {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1}) {
-    const Tensor w = random_weight(t, 37, 64, 9);
+  for (DType t : kPackedBases) {
+    const std::int64_t k = lengths(t, true).front();
+    const Tensor w = random_weight(t, 37, k, 9);
     Tensor p;
     if (!pack_or_skip(w, p)) return;
     const std::vector<std::int32_t> ids{0, 36, 15, 16, 17, 5};
-    Tensor a = Tensor::empty(DType::F32, {6, 64}), b = Tensor::empty(DType::F32, {6, 64});
+    Tensor a = Tensor::empty(DType::F32, {6, k}), b = Tensor::empty(DType::F32, {6, k});
     ops::embedding(w, ids, a);
     ops::embedding(p, ids, b);
     CHECK(std::memcmp(a.data(), b.data(), a.nbytes()) == 0);
@@ -160,6 +170,9 @@ TEST_CASE("packed layouts are not file types") {
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q8_0_R16)).has_value());
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q5_0_R16)).has_value());
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q5_1_R16)).has_value());
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q4_K_R16)).has_value());
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q6_K_R16)).has_value());
+  CHECK(cnai::traits(DType::Q6_K_R16).block_size == 256);
   CHECK(cnai::traits(DType::Q8_0_R16).block_size == 32);
   CHECK(ops::matmul_supports(DType::Q4_1_R16));
 }
@@ -195,5 +208,53 @@ TEST_CASE("several matrices packed into one allocation equal each packed alone")
     const std::size_t bytes = static_cast<std::size_t>((alone.dim(0) + 15) / 16) *
                               ops::packed_group_bytes(alone.dtype(), alone.dim(1));
     CHECK(std::memcmp(out[i].data(), alone.data(), bytes) == 0);
+  }
+}
+
+TEST_CASE("a row's result on packed weights does not depend on the rows batched with it") {
+  IsaGuard guard;
+  cnai::ThreadPool pool(2);
+  for (DType t : kPackedBases) {
+    const std::int64_t k = lengths(t, true).front(), n = 40, m = 7;
+    const Tensor w = random_weight(t, n, k, 31);
+    Tensor p;
+    if (!pack_or_skip(w, p)) return;
+    const Tensor x = random_f32(m, k, 32);
+    for (const char* isa : families()) {
+      REQUIRE(ops::force_matmul_isa(isa));
+      Tensor all = Tensor::empty(DType::F32, {m, n});
+      ops::matmul(x, p, all, pool);
+      for (std::int64_t i = 0; i < m; ++i) {
+        const Tensor xi = Tensor::borrow(DType::F32, {1, k}, x.data_as<float>() + i * k);
+        Tensor one = Tensor::empty(DType::F32, {1, n});
+        ops::matmul(xi, p, one, pool);
+        INFO(isa, " ", cnai::to_string(p.dtype()), " row ", i);
+        CHECK(std::memcmp(one.data(), all.data_as<float>() + i * n, n * sizeof(float)) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("packed kernels take the largest quants and activations without overflow") {
+  IsaGuard guard;
+  cnai::ThreadPool pool(1);
+  for (DType t : kPackedBases) {
+    const std::int64_t k = t == DType::Q4_K || t == DType::Q6_K ? 1536 : 544, n = 17, m = 5;
+    // Rows of one value (the largest quant everywhere), of either sign; activations likewise.
+    Tensor wf = Tensor::empty(DType::F32, {n, k}), x = Tensor::empty(DType::F32, {m, k});
+    for (std::int64_t r = 0; r < n; ++r)
+      for (std::int64_t j = 0; j < k; ++j) wf.data_as<float>()[r * k + j] = r % 2 ? -1.0f : 1.0f + 0.01f * (j % 3 == 0);
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < k; ++j) x.data_as<float>()[i * k + j] = i % 2 ? -3.0f : 3.0f;
+    Tensor w = Tensor::empty(t, {n, k});
+    for (std::int64_t r = 0; r < n; ++r) ops::quantize_row(t, wf.data_as<float>() + r * k, w.row_ptr(r), k);
+    Tensor p;
+    if (!pack_or_skip(w, p)) return;
+    for (const char* isa : families()) {
+      REQUIRE(ops::force_matmul_isa(isa));
+      Tensor y = Tensor::empty(DType::F32, {m, n});
+      ops::matmul(x, p, y, pool);
+      check_reference(x, w, y.data_as<float>(), n, std::string(isa) + " extremes " + std::string(cnai::to_string(t)));
+    }
   }
 }

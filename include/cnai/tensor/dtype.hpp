@@ -34,11 +34,14 @@ enum class DType : std::uint32_t {
   F64 = 28,
   BF16 = 30,
   // cnai's own CPU layouts, made at load by ops::pack_for_matmul and never read
-  // from a file: the same blocks with 16 rows interleaved (see src/ops/matmul_pack.hpp).
+  // from a file: the same blocks with 16 rows interleaved (K-quants with their scales
+  // unpacked; see src/ops/matmul_pack.hpp).
   Q4_1_R16 = 60,
   Q8_0_R16 = 61,
   Q5_0_R16 = 62,
   Q5_1_R16 = 63,
+  Q4_K_R16 = 64,
+  Q6_K_R16 = 65,
 };
 
 struct DTypeTraits {
