@@ -15,6 +15,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "cnai/core/error.hpp"
+
 namespace cnai {
 
 /// Thread-safe: many requests look up and store at once. A store may forget
