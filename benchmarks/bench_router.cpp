@@ -8,6 +8,7 @@
 //   added_p50_us  / added_p99_us    routed minus direct, percentile by percentile
 //   self_p50_us   / self_p99_us     RouteInfo::router_overhead_us (the router's own
 //                                   time, its backend's excluded), per response
+// CNAI_BENCH_ROUTER_URL sends both to another OpenAI-compatible server.
 // BM_null_backend measures the router over an in-process backend that answers
 // at once: nothing but the router's own work.
 #include <benchmark/benchmark.h>
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -62,10 +64,17 @@ TestHttpServer& server() {
   return s;
 }
 
+// CNAI_BENCH_ROUTER_URL (".../v1") points both calls at another server
+// (benchmarks/litellm_router_overhead.py runs LiteLLM's Router on the same one).
+std::string base_url() {
+  if (const char* url = std::getenv("CNAI_BENCH_ROUTER_URL"); url && *url) return url;
+  return server().base_url() + "/v1";
+}
+
 std::shared_ptr<cnai::OpenAiClient> client() {
   static std::shared_ptr<cnai::OpenAiClient> c = [] {
     cnai::OpenAiOptions o;
-    o.base_url = server().base_url() + "/v1";
+    o.base_url = base_url();
     o.api_key = "test";
     o.common.retries.max_retries = 0;
     return std::make_shared<cnai::OpenAiClient>(o);
