@@ -1,7 +1,8 @@
 // Server overhead: small non-streaming chat requests to an instant in-process
 // backend, called directly vs through HttpServer over loopback HTTP/1.1
-// keep-alive (1 and 8 clients). Counters: requests/s and the p50/p99
-// latency of each path; the difference is what the server adds.
+// keep-alive (1 and 8 clients), and through the server over a Router (what
+// `cnai serve --config` runs). Counters: requests/s and the p50/p99 latency
+// of each path; the differences are what the server and the router add.
 //   build/benchmarks/cnai_bench_server --benchmark_min_time=2
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -11,7 +12,9 @@
 #include <thread>
 
 #include "cnai/api/json.hpp"
+#include "cnai/router/router.hpp"
 #include "cnai/server/http_server.hpp"
+#include "cnai/server/router_serving.hpp"
 #include "server/http_test_client.hpp"
 
 namespace {
@@ -94,6 +97,47 @@ void BM_ThroughServer(benchmark::State& state) {
   report(state, us);
 }
 BENCHMARK(BM_ThroughServer)->Threads(1)->Threads(8)->UseRealTime();
+
+// What `cnai serve --config` runs: the server over a Router (one alias, one
+// deployment on the instant backend), with serve_router's options; the
+// request names no model, so the default alias is filled in too.
+void BM_ThroughServerAndRouter(benchmark::State& state) {
+  static std::shared_ptr<cnai::Router> router;
+  static std::unique_ptr<cnai::HttpServer> server;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    cnai::RouterSpec spec;
+    cnai::Deployment d;
+    d.name = "instant";
+    d.backend = std::make_shared<InstantBackend>();
+    spec.deployments.push_back(d);
+    cnai::AliasSpec a;
+    a.name = "chat";
+    a.group.members.push_back({.deployment = "instant"});
+    spec.aliases.push_back(a);
+    router = cnai::Router::create(std::move(spec));
+    cnai::ServerOptions o;
+    o.port = 0;
+    o.io_threads = 1;
+    o.compute_threads = 4;
+    cnai::serve_router(o, router, "chat");
+    server = std::make_unique<cnai::HttpServer>(*router, o);
+    server->start();
+  });
+  cnai::test::RawClient client(server->port());
+  const std::string request = cnai::test::http_request(
+      "POST", "/v1/chat/completions", R"({"messages":[{"role":"user","content":"Say hello"}],"max_tokens":16})");
+  std::vector<double> us;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    client.send(request);
+    const std::string r = client.read_http(std::chrono::seconds(5));
+    if (cnai::test::status_of(r) != 200) state.SkipWithError("non-200 answer");
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  report(state, us);
+}
+BENCHMARK(BM_ThroughServerAndRouter)->Threads(1)->Threads(8)->UseRealTime();
 
 }  // namespace
 
