@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const auto g = cnai::GgufReader::from_bytes(std::span<const std::uint8_t>(data, size));
     const cnai::EncoderConfig c = cnai::model::read_encoder_config(g, {});
-    const auto w = cnai::model::load_encoder_weights(g, c, /*precise_activations=*/true);
+    const auto w = cnai::model::load_encoder_weights(g, c, cnai::EncoderOptions{});
     if (std::int64_t{c.n_embd} * c.n_ff * c.n_layer > (1 << 22) || c.n_ctx_train < 3) return 0;
     const std::vector<std::int32_t> ids{0, c.n_vocab - 1, 0};
     const std::span<const std::int32_t> seq(ids);

@@ -10,12 +10,14 @@
 
 namespace cnai::router {
 
+struct ConfigEntry;  // a map's key and value (a std::pair would need ConfigNode complete: clang rejects it)
+
 struct ConfigNode {
   enum class Kind { null, scalar, sequence, map };
   Kind kind = Kind::null;
   std::string scalar;
   bool quoted = false;  // a quoted string in the source: never read as a number or bool
-  std::vector<std::pair<std::string, ConfigNode>> map;  // document order
+  std::vector<ConfigEntry> map;  // document order
   std::vector<int> key_lines;                           // line of each map key
   std::vector<ConfigNode> sequence;
   int line = 0;  // 1-based
@@ -25,6 +27,13 @@ struct ConfigNode {
   bool is_map() const noexcept { return kind == Kind::map; }
   bool is_sequence() const noexcept { return kind == Kind::sequence; }
   bool is_scalar() const noexcept { return kind == Kind::scalar; }
+};
+
+struct ConfigEntry {
+  ConfigEntry() = default;
+  ConfigEntry(std::string key, ConfigNode value) : first(std::move(key)), second(std::move(value)) {}
+  std::string first;
+  ConfigNode second;
 };
 
 /// A syntax error: where, and what.

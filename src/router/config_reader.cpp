@@ -614,7 +614,7 @@ void read_document(Reader& r, const ConfigNode& root, RouterConfig& c) {
         if (const ConfigNode* rules = n.find("rules")) read_rules(r, *rules, path + ".rules", a.rules);
         if (const ConfigNode* cache = n.find("cache")) read_cache(r, *cache, path + ".cache", a.cache);
       }
-      if (std::any_of(c.deployments.begin(), c.deployments.end(), [&](const DeploymentConfig& d) { return d.name == name; }))
+      if (std::any_of(c.deployments.begin(), c.deployments.end(), [&](const DeploymentConfig& d) { return d.name == a.name; }))
         r.warn(n, path, "also a deployment's name: requests naming it go to the alias");
       check_members(r, a.group, path, c);
       ConfigNode at;
