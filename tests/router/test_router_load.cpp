@@ -7,9 +7,7 @@
 // Prometheus) agree with the callers', a stream is never spliced, and no
 // connection, thread or descriptor is left behind.
 #include <doctest/doctest.h>
-#include <dirent.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <latch>
@@ -21,10 +19,14 @@
 #include "cnai/router/router.hpp"
 #include "fake_cloud.hpp"
 #include "prometheus_text.hpp"
+#include "support/process_counters.hpp"
 
 using namespace cnai;
 using namespace std::chrono_literals;
+using cnai::test::FdCount;
+using cnai::test::open_fds;
 using cnai::test::TestHttpServer;
+using cnai::test::threads_now;
 using cnai::test::TestRequest;
 using cnai::test::TestResponse;
 
@@ -37,33 +39,6 @@ constexpr int kSlow = 4;
 #else
 constexpr int kSlow = 1;
 #endif
-
-struct Fds {
-  std::size_t all = 0, sockets = 0;
-};
-Fds open_fds() {
-  Fds n;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      ++n.all;
-      char target[64] = {};
-      const std::string path = std::string("/proc/self/fd/") + e->d_name;
-      if (readlink(path.c_str(), target, sizeof target - 1) > 0 && std::string(target).rfind("socket:", 0) == 0) ++n.sockets;
-    }
-    closedir(d);
-  }
-  return n;
-}
-
-std::size_t threads_now() {
-  std::size_t n = 0;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
 
 std::string tag_of(const std::string& body) {
   const auto p = body.find("tag-");
@@ -285,9 +260,9 @@ TEST_CASE("load: 1000 concurrent requests with random faults; one outcome each, 
   // eventfd and timerfd descriptors) and one test-server thread; and the
   // router's watchdog thread. A leak grows with the requests (2000 here).
   const std::size_t pool = 4 * 16;
-  const Fds fds0 = open_fds();
+  const FdCount fds0 = open_fds();
   const std::size_t threads0 = threads_now();
-  auto within = [&](const Fds& f, std::size_t threads) {
+  auto within = [&](const FdCount& f, std::size_t threads) {
     return f.sockets <= fds0.sockets + 2 * pool && f.all - f.sockets <= fds0.all - fds0.sockets + 3 * pool + 2 &&
            threads <= threads0 + pool + 2;
   };
@@ -295,7 +270,7 @@ TEST_CASE("load: 1000 concurrent requests with random faults; one outcome each, 
     // The test servers close their side of dropped connections a moment later.
     for (int i = 0; i < 300 && !within(open_fds(), threads_now()); ++i) std::this_thread::sleep_for(10ms);
   };
-  Fds fds[2];
+  FdCount fds[2];
   std::size_t threads[2];
   Tally tally;
   const auto t0 = std::chrono::steady_clock::now();
