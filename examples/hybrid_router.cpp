@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   const std::string first = argv[1];
   const std::string question = argv[argc - 1];
   try {
-    auto router = first == "--config" && argc >= 4 ? cnai::Router::from_config_file(argv[2]) : build_in_code(first);
+    auto router = first == "--config" && argc >= 4 ? cnai::Router::from_config_file(argv[2], {.getenv = cnai::process_environment}) : build_in_code(first);
     cnai::ChatRequest request;
     request.model = "chat";  // an alias: the router picks the deployment
     request.messages.push_back(cnai::Message::system("You are a helpful assistant."));

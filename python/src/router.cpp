@@ -4,9 +4,12 @@
 // its deployments' state and its metrics. (ChatResponse.route is in types.cpp.)
 #include <cnai/router/policy.hpp>
 #include <cnai/router/router.hpp>
+#include <cnai/router/router_config.hpp>
 
 #include <pybind11/stl.h>
 
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,12 +71,22 @@ void register_router(py::module_& m) {
            py::arg("policy") = "ordered", py::arg("name") = "router", py::arg("default_alias") = "",
            "deployments: {name: Backend | (Backend, model)}; aliases: {alias: [deployment, ...]}; policy: "
            "ordered, cost, latency, least_busy, overflow or weighted.")
-      .def_static("from_config_file", [](const std::string& path) {
+      .def_static("from_config_file", [](const std::string& path, std::optional<std::map<std::string, std::string>> env) {
+        RouterBuildOptions options;
+        if (env) {
+          options.getenv = [vars = std::move(*env)](const std::string& var) -> std::optional<std::string> {
+            auto it = vars.find(var);
+            return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+          };
+        } else {
+          options.getenv = cnai::process_environment;  // os.environ, as the openai package reads it
+        }
         py::gil_scoped_release unlocked;  // loading local models takes a while
-        return Router::from_config_file(path);
-      }, py::arg("path"),
+        return Router::from_config_file(path, options);
+      }, py::arg("path"), py::kw_only(), py::arg("env") = py::none(),
            "A router from a YAML or JSON config (deployments, aliases, policies, rules, budgets); secrets as "
-           "${ENV_VAR} references. Errors: InvalidArgumentError listing each problem with its line.")
+           "${ENV_VAR} references, resolved from `env` (a mapping; default: the process environment, "
+           "os.environ). Errors: InvalidArgumentError listing each problem with its line.")
       .def("aliases", &Router::aliases)
       .def("deployments", [](const Router& r) {
         py::list out;

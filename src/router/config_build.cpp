@@ -15,7 +15,7 @@ namespace {
 
 std::string env_value(const RouterBuildOptions& o, const std::string& var) {
   if (var.empty()) return {};
-  return (o.getenv ? o.getenv(var) : process_environment(var)).value_or("");
+  return o.getenv ? o.getenv(var).value_or("") : std::string();
 }
 
 void apply_common(const DeploymentConfig& d, ClientCommonOptions& c) {

@@ -75,7 +75,7 @@ class Reader {
       if (v && !v->empty()) out += *v;
       else if (has_default) out += fallback;
       else {
-        error(n, path, "environment variable " + ref + " is not set");
+        error(n, path, "environment variable " + unresolved(ref));
         return std::nullopt;
       }
       i = close + 1;
@@ -186,7 +186,11 @@ class Reader {
     return true;
   }
 
-  std::optional<std::string> lookup(const std::string& var) { return env_ ? env_(var) : process_environment(var); }
+  std::optional<std::string> lookup(const std::string& var) { return env_ ? env_(var) : std::nullopt; }
+  /// Why a variable has no value: unset, or no lookup was given at all.
+  std::string unresolved(const std::string& var) const {
+    return env_ ? var + " is not set" : var + " is not resolved (no environment lookup was given)";
+  }
 
   static bool valid_var(const std::string& s) {
     if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
@@ -266,7 +270,8 @@ void read_deployment(Reader& r, const std::string& name, const ConfigNode& n, co
       if (auto s = r.string(v, p)) {
         d.model_path = *s;
         if (d.model_path.rfind("~/", 0) == 0) {  // the shell's ~, which the config's readers expect
-          if (auto home = r.lookup("HOME")) d.model_path = *home + d.model_path.substr(1);
+          if (auto home = r.lookup("HOME"); home && !home->empty()) d.model_path = *home + d.model_path.substr(1);
+          else r.error(v, p, "'~' cannot be expanded: " + r.unresolved("HOME"));
         }
       }
     }
@@ -286,7 +291,7 @@ void read_deployment(Reader& r, const std::string& name, const ConfigNode& n, co
         auto value = r.lookup(d.api_key_env);
         if (!value || value->empty()) {
           d.enabled = false;
-          d.disabled_reason = d.api_key_env + " is not set";
+          d.disabled_reason = r.unresolved(d.api_key_env);
           r.warn(v, p, "left out: " + d.disabled_reason);
         }
       }

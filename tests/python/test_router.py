@@ -70,3 +70,16 @@ def test_a_bad_config_names_its_line(tmp_path):
     with pytest.raises(cnai.Error) as e:
         cnai.Client(config=str(bad))
     assert "bad.yaml:4" in str(e.value) and "unknown deployment 'b'" in str(e.value)
+
+
+def test_router_config_env_mapping_replaces_the_process_environment(monkeypatch, model_path):
+    """env= is the only source of ${VAR} when given: the process's OPENAI_API_KEY is not seen."""
+    import pathlib
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-in-the-process-only")
+    monkeypatch.delenv("CNAI_MODEL", raising=False)
+    config = pathlib.Path(__file__).resolve().parents[2] / "examples" / "router.yaml"
+    router = cnai.Router.from_config_file(str(config), env={"CNAI_MODEL": model_path})
+    names = {d["name"] for d in router.deployments()}
+    assert "local" in names and len(names) == 1, names
+    r = cnai.Client(backend=router).chat.completions.create(model="chat", messages=FRANCE, temperature=0, max_tokens=24)
+    assert "Paris" in r.choices[0].message.content

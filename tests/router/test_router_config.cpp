@@ -211,3 +211,37 @@ TEST_CASE("from_config_file with the default model: a relative model path next t
   REQUIRE(problem_at(absent, 2));
   CHECK(problem_at(absent, 2)->message.find("does not exist") != std::string::npos);
 }
+
+TEST_CASE("without an environment lookup the library reads no environment, and says so") {
+  // Set in this process: a config checked without a lookup must not see them.
+  ::setenv("CNAI_TEST_ROUTER_KEY", "sk-from-the-process", 1);
+  ::setenv("CNAI_TEST_ROUTER_URL", "http://127.0.0.1:9/v1", 1);
+  const std::string text =
+      "deployments:\n"
+      "  gpt: {type: openai, model: gpt-4o-mini, api_key: \"${CNAI_TEST_ROUTER_KEY}\"}\n"  // line 2
+      "  other: {type: openai, model: m, base_url: \"${CNAI_TEST_ROUTER_URL:-http://127.0.0.1:8/v1}\"}\n"
+      "  third: {type: openai, model: m, base_url: \"${CNAI_TEST_ROUTER_URL}\"}\n"  // line 4
+      "  home: {type: local, model_path: ~/m.gguf}\n"  // line 5
+      "aliases:\n  chat: [gpt, other]\n";
+  ConfigCheck none = check_router_config(text, "cfg.yaml");
+  INFO(all_text(none));
+  REQUIRE(none.config.deployments.size() == 4);
+  CHECK_FALSE(none.config.deployments[0].enabled);
+  CHECK(none.config.deployments[0].disabled_reason == "CNAI_TEST_ROUTER_KEY is not resolved (no environment lookup was given)");
+  CHECK(none.config.deployments[1].base_url == "http://127.0.0.1:8/v1");  // the default, not the process's value
+  REQUIRE(problem_at(none, 4));
+  CHECK(problem_at(none, 4)->message.find("CNAI_TEST_ROUTER_URL is not resolved") != std::string::npos);
+  REQUIRE(problem_at(none, 5));
+  CHECK(problem_at(none, 5)->message.find("'~' cannot be expanded") != std::string::npos);
+  CHECK(all_text(none).find("sk-from-the-process") == std::string::npos);
+
+  // The host's own choice: the process environment, passed explicitly.
+  ConfigCheck with = check_router_config(text, "cfg.yaml", process_environment);
+  REQUIRE(with.config.deployments.size() == 4);
+  CHECK(with.config.deployments[0].enabled);
+  CHECK(with.config.deployments[1].base_url == "http://127.0.0.1:9/v1");
+  CHECK(with.config.deployments[2].base_url == "http://127.0.0.1:9/v1");
+  CHECK_FALSE(problem_at(with, 4));
+  ::unsetenv("CNAI_TEST_ROUTER_KEY");
+  ::unsetenv("CNAI_TEST_ROUTER_URL");
+}

@@ -185,22 +185,32 @@ struct DeploymentStatus {
   double tokens_per_s = 0;
 };
 
+/// Resolves a config's ${VAR} references: the value, or nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// The process environment (std::getenv), for a host that wants ${VAR} in its
+/// config to mean its own environment: pass it as the EnvLookup (the CLI and
+/// the Python module do). The library never calls it on its own.
+std::optional<std::string> process_environment(const std::string& var);
+
 /// How from_config_* turn a config into backends.
-struct RouterBuildOptions {
+struct RouterBuildOptions {  // every field defaulted: designated initialisers name any subset
   /// Backends by deployment name: replace what the config would build (a
   /// config may also name them with `type: external`).
-  std::map<std::string, std::shared_ptr<Backend>> backends;
+  std::map<std::string, std::shared_ptr<Backend>> backends{};
   /// Local engines already loaded, by model path (shared, not loaded twice).
-  std::map<std::string, std::shared_ptr<LocalEngine>> local_engines;
+  std::map<std::string, std::shared_ptr<LocalEngine>> local_engines{};
   /// Defaults for the local engines the config loads (threads, KV type ...).
-  LocalEngineOptions local_options;
-  std::shared_ptr<SpendStore> spend_store;
+  LocalEngineOptions local_options{};
+  std::shared_ptr<SpendStore> spend_store{};
   /// The store of every alias whose config turns its cache on (shared,
   /// e.g. Redis); null: each such alias keeps its own in memory.
-  std::shared_ptr<ResponseCacheStore> response_cache_store;
-  RouteObserver observer;
-  /// Reads ${VAR} references; default process_environment (std::getenv). Secrets come only this way.
-  std::function<std::optional<std::string>(const std::string&)> getenv;
+  std::shared_ptr<ResponseCacheStore> response_cache_store{};
+  RouteObserver observer{};
+  /// Resolves ${VAR} references (secrets come only this way), e.g.
+  /// cnai::process_environment; none: nothing is read from the environment
+  /// (see check_router_config).
+  EnvLookup getenv{};
 };
 
 class Router final : public Backend {

@@ -89,15 +89,13 @@ struct ConfigCheck {
   std::string report(const std::string& source) const;
 };
 
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-
-/// The process environment (std::getenv): what ${VAR} in a config means when
-/// the caller supplies no EnvLookup. The one place the router reads it.
-std::optional<std::string> process_environment(const std::string& var);
 
 /// Reads a config from text (JSON when its first non-blank character is '{',
 /// else YAML). Never throws for a bad config: the problems say what is wrong.
-/// `env` resolves ${VAR} and ${VAR:-default} (default: process_environment).
+/// `env` resolves ${VAR} and ${VAR:-default}. Without one nothing is read
+/// from the environment: ${VAR:-default} takes its default, another ${VAR}
+/// is an error naming it, and a deployment whose api_key is a reference is
+/// left out with a warning (as for an unset variable).
 ConfigCheck check_router_config(const std::string& text, const std::string& source = "<config>",
                                 const EnvLookup& env = {});
 /// The same for a file. Error(not_found) when it cannot be read.
