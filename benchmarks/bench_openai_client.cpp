@@ -14,52 +14,18 @@
 #include <string>
 #include <vector>
 
+#include "bench_upstream.hpp"
 #include "cnai/clients/openai_client.hpp"
-#include "support/test_http_server.hpp"
 
-using cnai::test::TestHttpServer;
-using cnai::test::TestRequest;
-using cnai::test::TestResponse;
+using cnai::bench::kUpstreamReplyBody;
+using cnai::bench::upstream;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const std::string kReplyBody =
-    R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",)"
-    R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am fine, thanks."},)"
-    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}})";
-
-std::string sse_stream() {
-  std::string s;
-  for (int i = 0; i < 20; ++i) {
-    s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-         R"("choices":[{"index":0,"delta":{"content":"tok)" + std::to_string(i) + R"( "},"finish_reason":null}]})" +
-         "\n\n";
-  }
-  s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-       R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})" "\n\n";
-  s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-       R"("choices":[],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}})" "\n\n";
-  s += "data: [DONE]\n\n";
-  return s;
-}
-
-TestHttpServer& server() {
-  static TestHttpServer s;
-  static const bool routed = [] {
-    s.route("POST", "/v1/chat/completions", [](const TestRequest& r) {
-      if (r.body.find("\"stream\":true") != std::string::npos) return TestResponse::sse({sse_stream()});
-      return TestResponse::json(kReplyBody);
-    });
-    return true;
-  }();
-  (void)routed;
-  return s;
-}
-
 cnai::OpenAiOptions client_options() {
   cnai::OpenAiOptions options;
-  options.base_url = server().base_url() + "/v1";
+  options.base_url = upstream().base_url() + "/v1";
   options.api_key = "test";
   options.common.retries.max_retries = 0;
   return options;
@@ -184,7 +150,7 @@ class RawHttpConnection {
 };
 
 void BM_baseline_raw(benchmark::State& state) {
-  RawHttpConnection connection(server().port());
+  RawHttpConnection connection(upstream().port());
   if (!connection.ok()) {
     state.SkipWithError("connect to the loopback server failed");
     return;
@@ -192,11 +158,11 @@ void BM_baseline_raw(benchmark::State& state) {
   const std::string body = R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there, how are you?"}],)"
                            R"("max_tokens":32})";
   const std::string request_bytes = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                    std::to_string(server().port()) +
+                                    std::to_string(upstream().port()) +
                                     "\r\nAuthorization: Bearer test\r\nContent-Type: application/json\r\n"
                                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   g_baseline_p50_us = run_timed(state, [&] {
-    if (connection.exchange(request_bytes).size() != kReplyBody.size()) state.SkipWithError("bad raw reply");
+    if (connection.exchange(request_bytes).size() != kUpstreamReplyBody.size()) state.SkipWithError("bad raw reply");
   });
 }
 
