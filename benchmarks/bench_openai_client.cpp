@@ -8,16 +8,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "bench_stats.hpp"
 #include "bench_upstream.hpp"
 #include "cnai/clients/openai_client.hpp"
 
 using cnai::bench::kUpstreamReplyBody;
+using cnai::bench::percentile;
 using cnai::bench::upstream;
 using Clock = std::chrono::steady_clock;
 
@@ -46,12 +47,6 @@ cnai::ChatRequest small_request(bool stream) {
 // p50 of the raw baseline, so the client benchmarks can report their overhead.
 double g_baseline_p50_us = 0.0;
 
-double percentile(std::vector<double>& sorted_us, double q) {
-  if (sorted_us.empty()) return 0.0;
-  const auto index = static_cast<std::size_t>(q * static_cast<double>(sorted_us.size() - 1) + 0.5);
-  return sorted_us[std::min(index, sorted_us.size() - 1)];
-}
-
 // Times `one_request` per iteration; returns p50 in microseconds.
 template <typename F>
 double run_timed(benchmark::State& state, F&& one_request) {
@@ -64,7 +59,6 @@ double run_timed(benchmark::State& state, F&& one_request) {
     state.SetIterationTime(took.count() * 1e-6);
     samples_us.push_back(took.count());
   }
-  std::sort(samples_us.begin(), samples_us.end());
   const double p50 = percentile(samples_us, 0.50);
   state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
                                                         benchmark::Counter::kIsRate);

@@ -13,17 +13,18 @@
 // at once: nothing but the router's own work.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "bench_stats.hpp"
 #include "bench_upstream.hpp"
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/router/router.hpp"
 
+using cnai::bench::percentile;
 using cnai::bench::upstream;
 using Clock = std::chrono::steady_clock;
 
@@ -73,13 +74,6 @@ cnai::ChatRequest small_request(const std::string& model) {
   request.messages = {cnai::Message::user("Hello there, how are you?")};
   request.max_tokens = 32;
   return request;
-}
-
-double percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 // Samples per calling thread, written only by that thread inside the timed
