@@ -5,7 +5,6 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <chrono>
 #include <functional>
 
 #include "cnai/api/json.hpp"
@@ -18,17 +17,6 @@ namespace cnai::server {
 namespace {
 
 namespace bj = boost::json;
-
-std::int64_t unix_now() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
-HttpReply json_reply(std::string body) {
-  HttpReply r;
-  r.body = std::move(body);
-  return r;
-}
 
 void start_sse(ResponseSink& sink) {
   if (!sink.streaming()) sink.start_stream(200, "text/event-stream", {{"cache-control", "no-cache"}});
