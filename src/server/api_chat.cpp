@@ -12,6 +12,7 @@
 #include "server/api.hpp"
 #include "server/error_reply.hpp"
 #include "server/job_format.hpp"
+#include "server/json_body.hpp"
 
 namespace cnai::server {
 namespace {
@@ -25,13 +26,7 @@ void start_sse(ResponseSink& sink) {
 // A legacy Completions body as a Chat Completions body: the prompt becomes
 // the user's message; fields only raw completion has are refused by name.
 std::string completions_as_chat(std::string_view body) {
-  boost::system::error_code ec;
-  bj::parse_options opts;
-  opts.max_depth = 64;
-  bj::value v = bj::parse(bj::string_view(body.data(), body.size()), ec, {}, opts);
-  if (ec) throw Error(ErrorCode::invalid_argument, fmt::format("body: malformed JSON ({})", ec.message()));
-  if (!v.is_object()) throw Error(ErrorCode::invalid_argument, "body: expected a JSON object");
-  bj::object o = std::move(v.as_object());
+  bj::object o = parse_body_object(body);
   const bj::value* prompt = o.if_contains("prompt");
   std::string text;
   if (prompt && prompt->is_string()) {
