@@ -8,58 +8,25 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "bench_stats.hpp"
+#include "bench_upstream.hpp"
 #include "cnai/clients/openai_client.hpp"
-#include "support/test_http_server.hpp"
 
-using cnai::test::TestHttpServer;
-using cnai::test::TestRequest;
-using cnai::test::TestResponse;
+using cnai::bench::kUpstreamReplyBody;
+using cnai::bench::percentile;
+using cnai::bench::upstream;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const std::string kReplyBody =
-    R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",)"
-    R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am fine, thanks."},)"
-    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}})";
-
-std::string sse_stream() {
-  std::string s;
-  for (int i = 0; i < 20; ++i) {
-    s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-         R"("choices":[{"index":0,"delta":{"content":"tok)" + std::to_string(i) + R"( "},"finish_reason":null}]})" +
-         "\n\n";
-  }
-  s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-       R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})" "\n\n";
-  s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-       R"("choices":[],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}})" "\n\n";
-  s += "data: [DONE]\n\n";
-  return s;
-}
-
-TestHttpServer& server() {
-  static TestHttpServer s;
-  static const bool routed = [] {
-    s.route("POST", "/v1/chat/completions", [](const TestRequest& r) {
-      if (r.body.find("\"stream\":true") != std::string::npos) return TestResponse::sse({sse_stream()});
-      return TestResponse::json(kReplyBody);
-    });
-    return true;
-  }();
-  (void)routed;
-  return s;
-}
-
 cnai::OpenAiOptions client_options() {
   cnai::OpenAiOptions options;
-  options.base_url = server().base_url() + "/v1";
+  options.base_url = upstream().base_url() + "/v1";
   options.api_key = "test";
   options.common.retries.max_retries = 0;
   return options;
@@ -80,12 +47,6 @@ cnai::ChatRequest small_request(bool stream) {
 // p50 of the raw baseline, so the client benchmarks can report their overhead.
 double g_baseline_p50_us = 0.0;
 
-double percentile(std::vector<double>& sorted_us, double q) {
-  if (sorted_us.empty()) return 0.0;
-  const auto index = static_cast<std::size_t>(q * static_cast<double>(sorted_us.size() - 1) + 0.5);
-  return sorted_us[std::min(index, sorted_us.size() - 1)];
-}
-
 // Times `one_request` per iteration; returns p50 in microseconds.
 template <typename F>
 double run_timed(benchmark::State& state, F&& one_request) {
@@ -98,7 +59,6 @@ double run_timed(benchmark::State& state, F&& one_request) {
     state.SetIterationTime(took.count() * 1e-6);
     samples_us.push_back(took.count());
   }
-  std::sort(samples_us.begin(), samples_us.end());
   const double p50 = percentile(samples_us, 0.50);
   state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
                                                         benchmark::Counter::kIsRate);
@@ -184,7 +144,7 @@ class RawHttpConnection {
 };
 
 void BM_baseline_raw(benchmark::State& state) {
-  RawHttpConnection connection(server().port());
+  RawHttpConnection connection(upstream().port());
   if (!connection.ok()) {
     state.SkipWithError("connect to the loopback server failed");
     return;
@@ -192,11 +152,11 @@ void BM_baseline_raw(benchmark::State& state) {
   const std::string body = R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there, how are you?"}],)"
                            R"("max_tokens":32})";
   const std::string request_bytes = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                    std::to_string(server().port()) +
+                                    std::to_string(upstream().port()) +
                                     "\r\nAuthorization: Bearer test\r\nContent-Type: application/json\r\n"
                                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   g_baseline_p50_us = run_timed(state, [&] {
-    if (connection.exchange(request_bytes).size() != kReplyBody.size()) state.SkipWithError("bad raw reply");
+    if (connection.exchange(request_bytes).size() != kUpstreamReplyBody.size()) state.SkipWithError("bad raw reply");
   });
 }
 

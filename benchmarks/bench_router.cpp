@@ -13,62 +13,28 @@
 // at once: nothing but the router's own work.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "bench_stats.hpp"
+#include "bench_upstream.hpp"
 #include "cnai/clients/openai_client.hpp"
 #include "cnai/router/router.hpp"
-#include "support/test_http_server.hpp"
 
-using cnai::test::TestHttpServer;
-using cnai::test::TestRequest;
-using cnai::test::TestResponse;
+using cnai::bench::percentile;
+using cnai::bench::upstream;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-const std::string kReplyBody =
-    R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",)"
-    R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am fine, thanks."},)"
-    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}})";
-
-std::string sse_stream() {
-  std::string s;
-  for (int i = 0; i < 20; ++i) {
-    s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-         R"("choices":[{"index":0,"delta":{"content":"tok)" + std::to_string(i) + R"( "},"finish_reason":null}]})" +
-         "\n\n";
-  }
-  s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-       R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})" "\n\n";
-  s += R"(data: {"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini",)"
-       R"("choices":[],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}})" "\n\n";
-  s += "data: [DONE]\n\n";
-  return s;
-}
-
-TestHttpServer& server() {
-  static TestHttpServer s;
-  static const bool routed = [] {
-    s.route("POST", "/v1/chat/completions", [](const TestRequest& r) {
-      if (r.body.find("\"stream\":true") != std::string::npos) return TestResponse::sse({sse_stream()});
-      return TestResponse::json(kReplyBody);
-    });
-    return true;
-  }();
-  (void)routed;
-  return s;
-}
 
 // CNAI_BENCH_ROUTER_URL (".../v1") points both calls at another server
 // (benchmarks/litellm_router_overhead.py runs LiteLLM's Router on the same one).
 std::string base_url() {
   if (const char* url = std::getenv("CNAI_BENCH_ROUTER_URL"); url && *url) return url;
-  return server().base_url() + "/v1";
+  return upstream().base_url() + "/v1";
 }
 
 std::shared_ptr<cnai::OpenAiClient> client() {
@@ -108,13 +74,6 @@ cnai::ChatRequest small_request(const std::string& model) {
   request.messages = {cnai::Message::user("Hello there, how are you?")};
   request.max_tokens = 32;
   return request;
-}
-
-double percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 // Samples per calling thread, written only by that thread inside the timed

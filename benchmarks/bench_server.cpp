@@ -56,6 +56,21 @@ void report(benchmark::State& state, std::vector<double>& us) {
   state.counters["req_per_s"] = benchmark::Counter(static_cast<double>(us.size()), benchmark::Counter::kIsRate);
 }
 
+// Sends `request` over one keep-alive connection per benchmark thread, once
+// per iteration, and times each answer.
+void time_requests(benchmark::State& state, std::uint16_t port, const std::string& request) {
+  cnai::test::RawClient client(port);
+  std::vector<double> us;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    client.send(request);
+    const std::string r = client.read_http(std::chrono::seconds(5));
+    if (cnai::test::status_of(r) != 200) state.SkipWithError("non-200 answer");
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  report(state, us);
+}
+
 // The direct path also decodes the body and encodes the answer, as a host
 // embedding the codecs would: the server's own share is what remains.
 void BM_DirectBackendCall(benchmark::State& state) {
@@ -84,17 +99,7 @@ void BM_ThroughServer(benchmark::State& state) {
     server = std::make_unique<cnai::HttpServer>(backend, o);
     server->start();
   });
-  cnai::test::RawClient client(server->port());  // one keep-alive connection per benchmark thread
-  const std::string request = cnai::test::http_request("POST", "/v1/chat/completions", kBody);
-  std::vector<double> us;
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
-    client.send(request);
-    const std::string r = client.read_http(std::chrono::seconds(5));
-    if (cnai::test::status_of(r) != 200) state.SkipWithError("non-200 answer");
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-  }
-  report(state, us);
+  time_requests(state, server->port(), cnai::test::http_request("POST", "/v1/chat/completions", kBody));
 }
 BENCHMARK(BM_ThroughServer)->Threads(1)->Threads(8)->UseRealTime();
 
@@ -124,18 +129,9 @@ void BM_ThroughServerAndRouter(benchmark::State& state) {
     server = std::make_unique<cnai::HttpServer>(*router, o);
     server->start();
   });
-  cnai::test::RawClient client(server->port());
-  const std::string request = cnai::test::http_request(
-      "POST", "/v1/chat/completions", R"({"messages":[{"role":"user","content":"Say hello"}],"max_tokens":16})");
-  std::vector<double> us;
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
-    client.send(request);
-    const std::string r = client.read_http(std::chrono::seconds(5));
-    if (cnai::test::status_of(r) != 200) state.SkipWithError("non-200 answer");
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-  }
-  report(state, us);
+  time_requests(state, server->port(),
+                cnai::test::http_request("POST", "/v1/chat/completions",
+                                         R"({"messages":[{"role":"user","content":"Say hello"}],"max_tokens":16})"));
 }
 BENCHMARK(BM_ThroughServerAndRouter)->Threads(1)->Threads(8)->UseRealTime();
 

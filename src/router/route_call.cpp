@@ -368,15 +368,8 @@ bool RouteCall::answer_from_cache(const std::vector<RouteCandidate>& plan, ChatR
   alias_.metrics.served.fetch_add(1, std::memory_order_relaxed);
   alias_.metrics.cache_hits.fetch_add(1, std::memory_order_relaxed);
   if (router_.spec.observer) {
-    RouteRecord rec;
-    rec.alias = alias_.name;
-    rec.deployment = d.spec.name;
-    rec.stream = relay_.has_value();
+    RouteRecord rec = served_record(d, r.usage, info, info.router_overhead_us / 1000.0);
     rec.cache_hit = true;
-    rec.duration_ms = info.router_overhead_us / 1000.0;
-    rec.prompt_tokens = r.usage.prompt_tokens;
-    rec.completion_tokens = r.usage.completion_tokens;
-    rec.router_overhead_us = info.router_overhead_us;
     observe(rec);
   }
   r.route = std::move(info);
@@ -443,20 +436,26 @@ void RouteCall::finish(ChatResponse& r, DeploymentState& d, Clock::time_point st
   router_.overhead.observe(info.router_overhead_us / 1e6);
   info.attempts = attempts_;
   if (router_.spec.observer) {
-    RouteRecord rec;
-    rec.alias = alias_.name;
-    rec.deployment = d.spec.name;
-    rec.stream = relay_.has_value();
+    RouteRecord rec = served_record(d, r.usage, info, total_us / 1000.0);
     rec.attempts = attempts_;
-    rec.duration_ms = total_us / 1000.0;
     rec.time_to_first_token_ms = ttft_ms;
-    rec.prompt_tokens = r.usage.prompt_tokens;
-    rec.completion_tokens = r.usage.completion_tokens;
     rec.cost_usd = cost;
-    rec.router_overhead_us = info.router_overhead_us;
     observe(rec);
   }
   r.route = std::move(info);
+}
+
+RouteRecord RouteCall::served_record(const DeploymentState& d, const Usage& usage, const RouteInfo& info,
+                                     double duration_ms) const {
+  RouteRecord rec;
+  rec.alias = alias_.name;
+  rec.deployment = d.spec.name;
+  rec.stream = relay_.has_value();
+  rec.duration_ms = duration_ms;
+  rec.prompt_tokens = usage.prompt_tokens;
+  rec.completion_tokens = usage.completion_tokens;
+  rec.router_overhead_us = info.router_overhead_us;
+  return rec;
 }
 
 void RouteCall::observe(const RouteRecord& record) {

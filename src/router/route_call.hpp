@@ -33,6 +33,10 @@ class RouteCall {
   void finish(ChatResponse& r, DeploymentState& d, Clock::time_point started, double cost);
   [[noreturn]] void fail(ErrorCode code, const std::string& headline);
   [[noreturn]] void fail_cancelled();
+  // The observer's record of a served request (from the cache or a deployment);
+  // the caller adds what only it knows.
+  RouteRecord served_record(const DeploymentState& d, const Usage& usage, const RouteInfo& info,
+                            double duration_ms) const;
   void observe(const RouteRecord& record);
   // The response cache: a hit for the deployment that would serve now, and
   // storing what a deployment answered.

@@ -40,6 +40,17 @@ class NoSink final : public ResponseSink {
 
 }  // namespace
 
+HttpReply json_reply(std::string body) {
+  HttpReply r;
+  r.body = std::move(body);
+  return r;
+}
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
 Api::Api(Backend& backend, JobService* jobs, const ServerOptions& options)
     : backend_(backend), jobs_(jobs), options_(options) {
   add_inference_routes();

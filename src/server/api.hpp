@@ -1,9 +1,11 @@
 // Api — the server's routes as plain functions of (request, sink) -> reply:
 // the OpenAI endpoints over a Backend and, with a JobService, Files,
 // Batches and background Responses. Runs on compute threads; its executor()
-// lets batch lines and background responses take the very same path.
+// lets batch lines and background responses take the very same path. Also
+// what the route files (api_*.cpp) share: the JSON reply and the clock.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -14,6 +16,11 @@
 #include "server/http_types.hpp"
 
 namespace cnai::server {
+
+/// `body` as a 200 application/json reply (the route files' common answer).
+HttpReply json_reply(std::string body);
+/// Seconds since the Unix epoch: the `created` field of OpenAI objects.
+std::int64_t unix_now();
 
 class Api {
  public:

@@ -5,7 +5,6 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <chrono>
 #include <functional>
 
 #include "cnai/api/json.hpp"
@@ -13,22 +12,12 @@
 #include "server/api.hpp"
 #include "server/error_reply.hpp"
 #include "server/job_format.hpp"
+#include "server/json_body.hpp"
 
 namespace cnai::server {
 namespace {
 
 namespace bj = boost::json;
-
-std::int64_t unix_now() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
-HttpReply json_reply(std::string body) {
-  HttpReply r;
-  r.body = std::move(body);
-  return r;
-}
 
 void start_sse(ResponseSink& sink) {
   if (!sink.streaming()) sink.start_stream(200, "text/event-stream", {{"cache-control", "no-cache"}});
@@ -37,13 +26,7 @@ void start_sse(ResponseSink& sink) {
 // A legacy Completions body as a Chat Completions body: the prompt becomes
 // the user's message; fields only raw completion has are refused by name.
 std::string completions_as_chat(std::string_view body) {
-  boost::system::error_code ec;
-  bj::parse_options opts;
-  opts.max_depth = 64;
-  bj::value v = bj::parse(bj::string_view(body.data(), body.size()), ec, {}, opts);
-  if (ec) throw Error(ErrorCode::invalid_argument, fmt::format("body: malformed JSON ({})", ec.message()));
-  if (!v.is_object()) throw Error(ErrorCode::invalid_argument, "body: expected a JSON object");
-  bj::object o = std::move(v.as_object());
+  bj::object o = parse_body_object(body);
   const bj::value* prompt = o.if_contains("prompt");
   std::string text;
   if (prompt && prompt->is_string()) {

@@ -3,8 +3,6 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <chrono>
-
 #include "server/api.hpp"
 #include "server/error_reply.hpp"
 #include "server/job_format.hpp"
@@ -14,17 +12,6 @@ namespace cnai::server {
 namespace {
 
 namespace bj = boost::json;
-
-std::int64_t unix_now() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
-HttpReply json(std::string body) {
-  HttpReply r;
-  r.body = std::move(body);
-  return r;
-}
 
 HeaderList sse_headers() { return {{"cache-control", "no-cache"}, {"x-accel-buffering", "no"}}; }
 
@@ -51,18 +38,18 @@ void Api::add_inference_routes() {
   add("GET", "/v1/models", [=](const HttpRequest&, const Params&, ResponseSink&) {
     bj::array data;
     for (const auto& id : model_ids()) data.push_back(model_object(id));
-    return json(bj::serialize(bj::object{{"object", "list"}, {"data", std::move(data)}}));
+    return json_reply(bj::serialize(bj::object{{"object", "list"}, {"data", std::move(data)}}));
   });
   add("GET", "/v1/models/{}", [=](const HttpRequest&, const Params& p, ResponseSink&) {
     for (const auto& id : model_ids()) {
-      if (id == p[0]) return json(bj::serialize(model_object(id)));
+      if (id == p[0]) return json_reply(bj::serialize(model_object(id)));
     }
     throw Error(ErrorCode::not_found, fmt::format("The model '{}' does not exist", p[0]));
   });
 
   add("POST", "/v1/responses", [this](const HttpRequest& req, const Params&, ResponseSink& sink) {
     ResponsesRequest rr = responses_request_from_json(req.body);
-    if (rr.background) return json(jobs().create_background_response(req.body));
+    if (rr.background) return json_reply(jobs().create_background_response(req.body));
     mark_internal(req, rr.chat);
     if (rr.chat.model.empty()) rr.chat.model = default_model();
     const std::string id = new_id("resp_");
@@ -71,7 +58,7 @@ void Api::add_inference_routes() {
     if (!rr.chat.stream) {
       ChatResponse r = backend_.chat(rr.chat, sink.stop_token());
       note_usage(req, rr.chat, &r);
-      return json(to_responses_json(r, rr, id, created));
+      return json_reply(to_responses_json(r, rr, id, created));
     }
     ResponsesStreamWriter writer(rr, id, created);
     sink.start_stream(200, "text/event-stream", sse_headers());

@@ -10,13 +10,6 @@
 namespace cnai::server {
 namespace {
 
-HttpReply json(std::string body, int status = 200) {
-  HttpReply r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 std::size_t limit_param(const HttpRequest& req, std::size_t fallback) {
   auto v = req.query_param("limit");
   if (!v) return fallback;
@@ -42,41 +35,41 @@ void Api::add_job_routes() {
     }
     if (!file) throw Error(ErrorCode::invalid_argument, "file: a 'file' part is required");
     if (!purpose) throw Error(ErrorCode::invalid_argument, "purpose: a 'purpose' part is required");
-    return json(jobs().create_file(file->filename.value_or("upload"), *purpose, std::string(file->data)));
+    return json_reply(jobs().create_file(file->filename.value_or("upload"), *purpose, std::string(file->data)));
   });
   add("GET", "/v1/files", [this](const HttpRequest& req, const Params&, ResponseSink&) {
-    return json(jobs().list_files(req.query_param("purpose")));
+    return json_reply(jobs().list_files(req.query_param("purpose")));
   });
   add("GET", "/v1/files/{}", [this](const HttpRequest&, const Params& p, ResponseSink&) {
-    return json(jobs().file(p[0]));
+    return json_reply(jobs().file(p[0]));
   });
   add("DELETE", "/v1/files/{}", [this](const HttpRequest&, const Params& p, ResponseSink&) {
-    return json(jobs().delete_file(p[0]));
+    return json_reply(jobs().delete_file(p[0]));
   });
   add("GET", "/v1/files/{}/content", [this](const HttpRequest&, const Params& p, ResponseSink&) {
-    HttpReply r = json(jobs().file_content(p[0]));
+    HttpReply r = json_reply(jobs().file_content(p[0]));
     r.content_type = "application/octet-stream";
     return r;
   });
 
   add("POST", "/v1/batches", [this](const HttpRequest& req, const Params&, ResponseSink&) {
-    return json(jobs().create_batch(req.body));
+    return json_reply(jobs().create_batch(req.body));
   });
   add("GET", "/v1/batches", [this](const HttpRequest& req, const Params&, ResponseSink&) {
-    return json(jobs().list_batches(limit_param(req, 20), req.query_param("after")));
+    return json_reply(jobs().list_batches(limit_param(req, 20), req.query_param("after")));
   });
   add("GET", "/v1/batches/{}", [this](const HttpRequest&, const Params& p, ResponseSink&) {
-    return json(jobs().batch(p[0]));
+    return json_reply(jobs().batch(p[0]));
   });
   add("POST", "/v1/batches/{}/cancel", [this](const HttpRequest&, const Params& p, ResponseSink&) {
-    return json(jobs().cancel_batch(p[0]));
+    return json_reply(jobs().cancel_batch(p[0]));
   });
 
   add("GET", "/v1/responses/{}", [this](const HttpRequest&, const Params& p, ResponseSink&) {
-    return json(jobs().response(p[0]));
+    return json_reply(jobs().response(p[0]));
   });
   add("POST", "/v1/responses/{}/cancel", [this](const HttpRequest&, const Params& p, ResponseSink&) {
-    return json(jobs().cancel_response(p[0]));
+    return json_reply(jobs().cancel_response(p[0]));
   });
 }
 

@@ -9,6 +9,7 @@
 #include "cnai/server/job_service.hpp"
 #include "server/batch_input.hpp"
 #include "server/job_format.hpp"
+#include "server/json_body.hpp"
 
 namespace cnai {
 
@@ -21,16 +22,6 @@ std::string required_string(const bj::object& o, std::string_view key) {
   if (!v || v->is_null()) throw Error(ErrorCode::invalid_argument, fmt::format("{}: is required", key));
   if (!v->is_string()) throw Error(ErrorCode::invalid_argument, fmt::format("{}: expected a string", key));
   return std::string(v->as_string());
-}
-
-bj::object parse_request(std::string_view body) {
-  boost::system::error_code ec;
-  bj::parse_options opts;
-  opts.max_depth = 64;
-  bj::value v = bj::parse(bj::string_view(body.data(), body.size()), ec, {}, opts);
-  if (ec) throw Error(ErrorCode::invalid_argument, fmt::format("body: malformed JSON ({})", ec.message()));
-  if (!v.is_object()) throw Error(ErrorCode::invalid_argument, "body: expected a JSON object");
-  return std::move(v.as_object());
 }
 
 bj::value errors_object(const std::vector<server::BatchInputError>& errors) {
@@ -51,7 +42,7 @@ bool finished(std::string_view status) {
 }  // namespace
 
 std::string JobService::create_batch(std::string_view body) {
-  const bj::object req = parse_request(body);
+  const bj::object req = server::parse_body_object(body);
   const std::string input_file_id = required_string(req, "input_file_id");
   const std::string endpoint = required_string(req, "endpoint");
   const std::string window = required_string(req, "completion_window");

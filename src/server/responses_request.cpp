@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cnai/core/error.hpp"
+#include "server/json_body.hpp"
 #include "server/responses_codec.hpp"
 
 namespace cnai::server {
@@ -113,13 +114,7 @@ void add_tools(ChatRequest& chat, const bj::value& tools) {
 }  // namespace
 
 ResponsesRequest responses_request_from_json(std::string_view body) {
-  boost::system::error_code ec;
-  bj::parse_options opts;
-  opts.max_depth = 64;
-  bj::value v = bj::parse(bj::string_view(body.data(), body.size()), ec, {}, opts);
-  if (ec) bad("body", fmt::format("malformed JSON ({})", ec.message()));
-  if (!v.is_object()) bad("body", "expected a JSON object");
-  const bj::object& o = v.as_object();
+  const bj::object o = parse_body_object(body);
   ResponsesRequest out;
   ChatRequest& chat = out.chat;
   chat.model = str(o, "model", "");

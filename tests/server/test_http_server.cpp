@@ -40,6 +40,21 @@ TEST_CASE("Probes, models, and errors in OpenAI's shape") {
   CHECK(metrics.find("cnai_backend_queue_depth{") != std::string::npos);
 }
 
+TEST_CASE("A body that is not one JSON object is refused by name on Completions, Responses and Batches") {
+  Fixture f(Fixture::base_options(), false);
+  for (const char* target : {"/v1/completions", "/v1/responses", "/v1/batches"}) {
+    CAPTURE(target);
+    const auto malformed = f.json_call("POST", target, "{not json", 400);
+    CHECK(malformed.at("error").at("param") == "body");
+    CHECK(std::string(malformed.at("error").at("message").as_string()).starts_with("body: malformed JSON ("));
+    const auto deep = f.json_call("POST", target, std::string(100, '[') + std::string(100, ']'), 400);
+    CHECK(std::string(deep.at("error").at("message").as_string()).starts_with("body: malformed JSON ("));
+    const auto array = f.json_call("POST", target, "[1]", 400);
+    CHECK(array.at("error").at("message") == "body: expected a JSON object");
+  }
+  CHECK(f.upstream.calls == 0);
+}
+
 TEST_CASE("Responses: plain, streamed as Responses events, and in the background") {
   Fixture f;
   auto r = f.json_call("POST", "/v1/responses", R"({"model":"up-model","input":"hi","instructions":"Be brief."})");
