@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = Path(os.environ.get("CNAI_CACHE_DIR", Path.home() / ".cache/cnai")) / "models/all-MiniLM-L6-v2.Q8_0.gguf"
-DEFAULT_LLAMA = Path("/work/.cache/llama/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin")
+DEFAULT_LLAMA = Path(os.environ.get("CNAI_CACHE_DIR", Path.home() / ".cache/cnai")) / "llama.cpp/bin"  # scripts/fetch_llama_cpp.sh
 
 SUBJECTS = ["The committee", "A young engineer", "Our small team", "The old library", "Every morning the baker",
             "The research group", "My neighbour", "The city council"]
