@@ -96,6 +96,7 @@ ChatResponse RouteCall::run() {
     skip_codes_ = carried_codes_;
     Clock::time_point earliest{};
     bool replan = false;
+    saturated_.clear();
     std::vector<RouteCandidate> plan = plan_route(router_, alias_, ctx_, constraints_);
     // Skipped ones first, so a response lists them even when an earlier one serves.
     for (const RouteCandidate& c : plan) {
@@ -133,9 +134,31 @@ ChatResponse RouteCall::run() {
     if (router_.spec.max_wait.count() > 0 && earliest != Clock::time_point{} && earliest <= wait_until &&
         (!request_.deadline || earliest < *request_.deadline) && !(relay_ && relay_->content_delivered() && !continued_)) {
       alias_.metrics.waited_for_recovery.fetch_add(1, std::memory_order_relaxed);
+      const auto slept = Clock::now();
       sleep_until(earliest + std::chrono::milliseconds(1), stop_);
+      waited_us_ += us_since(slept);
       if (stop_.stop_requested()) fail_cancelled();
       failed_ids_.clear();
+      continue;
+    }
+    // Every deployment that could serve is at its max_concurrency: wait for
+    // a slot (freed by any call of this router) as long as max_wait allows,
+    // then try again; the ones that failed this request stay passed over.
+    if (!saturated_.empty() && router_.spec.max_wait.count() > 0 && Clock::now() < wait_until &&
+        !(relay_ && relay_->content_delivered() && !continued_)) {
+      auto until = wait_until;
+      if (request_.deadline && *request_.deadline < until) until = *request_.deadline;
+      alias_.metrics.waited_for_slot.fetch_add(1, std::memory_order_relaxed);
+      const auto waited = Clock::now();
+      router_.slots.wait(
+          [this] {
+            return std::any_of(saturated_.begin(), saturated_.end(), [](const DeploymentState* d) {
+              return d->in_flight.load(std::memory_order_seq_cst) < d->spec.limits.max_concurrency;
+            });
+          },
+          until, stop_);
+      waited_us_ += us_since(waited);
+      if (stop_.stop_requested()) fail_cancelled();
       continue;
     }
     // The code says why: the last attempt's, else the most telling skip
@@ -159,14 +182,19 @@ RouteCall::Outcome RouteCall::attempt(DeploymentState& d, const RouteCandidate& 
     return Outcome::next;
   }
   const int running = d.in_flight.fetch_add(1, std::memory_order_acq_rel) + 1;
+  auto free_slot = [&] {
+    d.in_flight.fetch_sub(1, std::memory_order_seq_cst);  // before released(): see SlotSignal
+    router_.slots.released();
+  };
   auto unreserve = [&] {
-    d.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+    free_slot();
     d.breaker.release(admission);
   };
   if (d.spec.limits.max_concurrency > 0 && running > d.spec.limits.max_concurrency) {
     unreserve();
     note_skip(d.spec.name, "at its max_concurrency (" + std::to_string(d.spec.limits.max_concurrency) + ")",
               ErrorCode::overloaded);
+    saturated_.push_back(&d);
     return Outcome::next;
   }
   if (!d.requests_window.try_add(1, d.spec.limits.requests_per_minute)) {
@@ -220,17 +248,17 @@ RouteCall::Outcome RouteCall::attempt(DeploymentState& d, const RouteCandidate& 
       }
     }
   } catch (const Error& e) {
-    d.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+    free_slot();
     router_.budgets->commit(hold, 0);
     return after_failure(d, e, admission, started, c);
   } catch (...) {
-    d.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+    free_slot();
     router_.budgets->commit(hold, 0);
     d.breaker.release(admission);
     if (relay_ && relay_->caller_error()) std::rethrow_exception(relay_->caller_error());
     throw;  // not a backend failure the router knows how to route around
   }
-  d.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+  free_slot();
   d.breaker.record_success(admission);
   if (relay_) relay_->finish();
   double cost = out.usage.cost_usd;
@@ -432,7 +460,7 @@ void RouteCall::finish(ChatResponse& r, DeploymentState& d, Clock::time_point st
     r.choices[0].message.content = continued_->messages.back().content + r.choices[0].message.content;
   }
   const double total_us = us_since(start_, now);
-  info.router_overhead_us = std::max(0.0, total_us - backend_us_);
+  info.router_overhead_us = std::max(0.0, total_us - backend_us_ - waited_us_);  // waits are not work
   router_.overhead.observe(info.router_overhead_us / 1e6);
   info.attempts = attempts_;
   if (router_.spec.observer) {
@@ -494,7 +522,7 @@ void RouteCall::fail(ErrorCode code, const std::string& headline) {
     rec.stream = relay_.has_value();
     rec.attempts = attempts_;
     rec.duration_ms = us_since(start_) / 1000.0;
-    rec.router_overhead_us = std::max(0.0, us_since(start_) - backend_us_);
+    rec.router_overhead_us = std::max(0.0, us_since(start_) - backend_us_ - waited_us_);
     observe(rec);
   }
   throw RoutingError(code, std::move(msg), status, std::move(upstream_message), attempts_, skipped_);

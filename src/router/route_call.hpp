@@ -59,7 +59,9 @@ class RouteCall {
   std::vector<ErrorCode> carried_codes_;
   std::vector<std::size_t> failed_ids_;  // this pass: not tried again after a replan
   double backend_us_ = 0;
+  double waited_us_ = 0;  // max_wait spent waiting (for a recovery or a slot): not the router's work
   std::optional<ErrorCode> stop_code_;
+  std::vector<DeploymentState*> saturated_;  // this pass: passed over at their max_concurrency
   std::optional<Error> last_error_;
   std::optional<StreamRelay> relay_;
   // A stream joined after a mid-stream failure (opt-in `continue`).

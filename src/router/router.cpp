@@ -309,12 +309,14 @@ EmbeddingResponse Router::do_embeddings(const EmbeddingRequest& request, std::st
     d->in_flight.fetch_add(1, std::memory_order_relaxed);
     try {
       EmbeddingResponse out = d->spec.backend->embeddings(r, stop);
-      d->in_flight.fetch_sub(1, std::memory_order_relaxed);
+      d->in_flight.fetch_sub(1, std::memory_order_seq_cst);
+      impl_->slots.released();  // a chat waiting on this deployment's max_concurrency may go
       d->breaker.record_success(admission);
       out.backend = d->spec.name;
       return out;
     } catch (const Error& e) {
-      d->in_flight.fetch_sub(1, std::memory_order_relaxed);
+      d->in_flight.fetch_sub(1, std::memory_order_seq_cst);
+      impl_->slots.released();  // a chat waiting on this deployment's max_concurrency may go
       if (e.code() == ErrorCode::cancelled || stop.stop_requested()) {
         d->breaker.release(admission);
         throw;

@@ -57,7 +57,8 @@ struct AliasMetrics {
   std::atomic<std::uint64_t> cache_hits{0}, cache_misses{0};
   std::atomic<std::uint64_t> streams_joined{0};        // continued after a mid-stream failure
   std::atomic<std::uint64_t> streams_failed_after_content{0};
-  std::atomic<std::uint64_t> waited_for_recovery{0};   // max_wait used
+  std::atomic<std::uint64_t> waited_for_recovery{0};   // max_wait used: a breaker cooling down
+  std::atomic<std::uint64_t> waited_for_slot{0};       // max_wait used: every deployment at max_concurrency
 };
 
 /// Escapes a label value for the exposition format (\\, \", \n).

@@ -112,6 +112,9 @@ std::string Router::metrics_text() const {
   header(out, "cnai_router_recovery_waits_total", "counter", "Requests that waited (max_wait) for a deployment to recover.");
   for (const auto& a : r.aliases)
     out += fmt::format("cnai_router_recovery_waits_total{{alias=\"{}\"}} {}\n", label_value(a->name), a->metrics.waited_for_recovery.load());
+  header(out, "cnai_router_slot_waits_total", "counter", "Waits (max_wait) for a call slot: every deployment at its max_concurrency.");
+  for (const auto& a : r.aliases)
+    out += fmt::format("cnai_router_slot_waits_total{{alias=\"{}\"}} {}\n", label_value(a->name), a->metrics.waited_for_slot.load());
   header(out, "cnai_router_overhead_seconds", "histogram", "The router's own time per served request (backends' time excluded).");
   r.overhead.render(out, "cnai_router_overhead_seconds", "");
   return out;

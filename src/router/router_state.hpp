@@ -4,9 +4,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +21,38 @@
 #include "router/watchdog.hpp"
 
 namespace cnai::router {
+
+/// Wakes requests waiting for a deployment's call slot (every candidate at
+/// its max_concurrency, RouterSpec::max_wait allowing) when any call of the
+/// router frees one. A waiter re-checks the deployments themselves, so a
+/// wake-up meant for another, or its own attempt's, costs one check. Freeing
+/// a slot costs one atomic load, and a notify only while someone waits.
+/// (Slots are decremented with seq_cst before released(); the waiter counts
+/// itself in before it checks: one of the two sees the other.)
+class SlotSignal {
+ public:
+  void released() {
+    if (waiters_.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard lock(m_); }
+      cv_.notify_all();
+    }
+  }
+  /// Until `ready()`, `until` passes or `stop` is requested.
+  template <class TimePoint, class Ready>
+  void wait(Ready ready, TimePoint until, std::stop_token stop) {
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    {
+      std::unique_lock lock(m_);
+      cv_.wait_until(lock, stop, until, ready);
+    }
+    waiters_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+ private:
+  std::atomic<int> waiters_{0};
+  std::mutex m_;
+  std::condition_variable_any cv_;
+};
 
 /// A moving average (exponentially weighted) that knows whether it has a sample.
 class MovingAverage {
@@ -83,6 +118,7 @@ struct Router::Impl {
   std::unordered_map<std::string, std::unique_ptr<router::AliasState>> direct;
   std::unique_ptr<router::BudgetBook> budgets;
   router::Watchdog watchdog;
+  router::SlotSignal slots;  // deployments' call slots freed, for requests waiting on max_concurrency
   router::Histogram overhead{router::overhead_bounds()};
   CapabilityFilter capability_filter;
   ContextWindowFilter context_filter;

@@ -5,6 +5,9 @@
 // every deployment cooling down (with and without max_wait).
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "cnai/router/router.hpp"
@@ -459,4 +462,110 @@ TEST_CASE("create() names what is wrong with a spec") {
   s.aliases[0].group.members = {{.deployment = "a"}};
   s.deployments.push_back(s.deployments[0]);
   CHECK_THROWS_WITH(Router::create(s), doctest::Contains("defined twice"));
+}
+
+TEST_CASE("every deployment at its max_concurrency: overloaded at once, or a wait up to max_wait for a freed slot") {
+  // One deployment, one call at a time; its upstream holds each call until released.
+  FakeCloud a;
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  a.set([&](const TestRequest&) {
+    std::unique_lock lock(m);
+    cv.wait_for(lock, 10s, [&] { return release; });
+    return TestResponse::json(cnai::test::chat_body("served"));
+  });
+  auto let_go = [&] {
+    {
+      std::lock_guard lock(m);
+      release = true;
+    }
+    cv.notify_all();
+  };
+  auto hold_again = [&] {
+    std::lock_guard lock(m);
+    release = false;
+  };
+  auto spec_with = [&](std::chrono::milliseconds max_wait) {
+    RouterSpec s;
+    Deployment d = deployment("a", a.client("a"));
+    d.limits.max_concurrency = 1;
+    s.deployments.push_back(d);
+    AliasSpec chat;
+    chat.name = "chat";
+    chat.group.members = {{.deployment = "a"}};
+    s.aliases.push_back(chat);
+    s.max_wait = max_wait;
+    return s;
+  };
+  auto wait_for_call = [&](int n) {
+    for (int i = 0; i < 500 && a.calls() < n; ++i) std::this_thread::sleep_for(2ms);
+    REQUIRE(a.calls() >= n);
+  };
+
+  {  // No max_wait: the second caller is refused at once, saying why.
+    auto router = Router::create(spec_with(0ms));
+    std::thread first([&] { CHECK(router->chat(ask()).choices.at(0).message.content == "served"); });
+    wait_for_call(1);
+    const auto t0 = std::chrono::steady_clock::now();
+    RoutingError e = routing_error([&] { router->chat(ask()); });
+    CHECK(std::chrono::steady_clock::now() - t0 < 500ms);
+    CHECK(e.code() == ErrorCode::overloaded);
+    CHECK(std::string(e.what()).find("a: at its max_concurrency (1)") != std::string::npos);
+    let_go();
+    first.join();
+  }
+  hold_again();
+  const int before = a.calls();
+  {  // max_wait: the second caller waits for the first's slot, then is served.
+    auto router = Router::create(spec_with(5000ms));
+    std::thread first([&] { CHECK(router->chat(ask()).choices.at(0).message.content == "served"); });
+    wait_for_call(before + 1);
+    std::atomic<bool> second_done{false};
+    ChatResponse second_out;
+    std::thread second([&] {
+      second_out = router->chat(ask());
+      second_done = true;
+    });
+    std::this_thread::sleep_for(150ms);
+    CHECK_FALSE(second_done.load());  // waiting, not refused
+    CHECK(a.calls() == before + 1);   // and not calling the upstream meanwhile (no polling)
+    const auto t0 = std::chrono::steady_clock::now();
+    let_go();
+    first.join();
+    second.join();
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);  // woken by the freed slot, not by max_wait
+    CHECK(second_out.choices.at(0).message.content == "served");
+    CHECK(second_out.route->router_overhead_us < 100000);  // the wait is not counted as the router's work
+    CHECK(router->metrics_text().find("cnai_router_slot_waits_total{alias=\"chat\"} 1") != std::string::npos);
+  }
+  hold_again();
+  {  // The wait ends at max_wait (overloaded), or at once when the caller cancels.
+    auto router = Router::create(spec_with(300ms));
+    std::thread first([&] { CHECK(router->chat(ask()).choices.at(0).message.content == "served"); });
+    wait_for_call(a.calls() + 1);
+    auto t0 = std::chrono::steady_clock::now();
+    RoutingError e = routing_error([&] { router->chat(ask()); });
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(e.code() == ErrorCode::overloaded);
+    CHECK(waited >= 250ms);
+    CHECK(waited < 3s);
+    std::stop_source cancel;
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(50ms);
+      cancel.request_stop();
+    });
+    ChatRequest r = ask();
+    t0 = std::chrono::steady_clock::now();
+    try {
+      router->chat(r, cancel.get_token());
+      FAIL("a cancelled wait returned an answer");
+    } catch (const Error& err) {
+      CHECK(err.code() == ErrorCode::cancelled);
+    }
+    CHECK(std::chrono::steady_clock::now() - t0 < 250ms);
+    canceller.join();
+    let_go();
+    first.join();
+  }
 }

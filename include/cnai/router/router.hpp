@@ -149,8 +149,10 @@ struct RouterSpec {
   std::vector<MetadataRule> rules;  // every alias
   std::vector<BudgetSpec> budgets;
   FailureRules failure_rules;
-  /// When every candidate is cooling down, wait up to this long for the
-  /// earliest recovery instead of failing at once (0: fail at once).
+  /// When every candidate is cooling down, or at its max_concurrency, wait
+  /// up to this long (from the request's start, within its deadline) for the
+  /// earliest recovery or a freed call slot instead of failing at once (0:
+  /// fail at once: overloaded, or the cooldown's error).
   std::chrono::milliseconds max_wait{0};
   /// Completion tokens assumed for estimates when a request sets no max_tokens.
   std::int64_t default_completion_tokens = 256;
