@@ -196,6 +196,9 @@ class GgufParser {
     }
     const auto a = static_cast<std::uint32_t>(*v->to_u64());
     if (a == 0 || (a & (a - 1)) != 0) fail("general.alignment " + std::to_string(a) + " is not a power of two");
+    // GGUF's rule; below it, a tensor's blocks (their f16 scales) would sit at
+    // addresses the kernels cannot read them from (found by fuzz_encoder_gguf).
+    if (a % 8 != 0) fail("general.alignment " + std::to_string(a) + " is not a multiple of 8");
     r_.alignment_ = a;
   }
 

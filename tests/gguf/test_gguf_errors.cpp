@@ -127,6 +127,9 @@ TEST_CASE("gguf errors: alignment") {
   };
   CHECK_FORMAT_ERROR(with(gv::u32(0)), "not a power of two");
   CHECK_FORMAT_ERROR(with(gv::u32(48)), "not a power of two");
+  // GGUF requires a multiple of 8: smaller ones leave block scales misaligned.
+  CHECK_FORMAT_ERROR(with(gv::u32(1)), "general.alignment 1 is not a multiple of 8");
+  CHECK_FORMAT_ERROR(with(gv::u32(4)), "general.alignment 4 is not a multiple of 8");
   CHECK_FORMAT_ERROR(with(gv::u64(32)), "must be stored as uint32");
   CHECK_FORMAT_ERROR(with(gv::str("32")), "must be stored as uint32");
 }
