@@ -5,6 +5,7 @@
 //        cnai_example_hybrid_router --config router.yaml "question"
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "cnai/clients/openai_client.hpp"
@@ -13,6 +14,12 @@
 #include "cnai/router/router.hpp"
 
 namespace {
+
+// ${VAR} in a config: this program's environment (the library reads none itself).
+std::optional<std::string> environment(const std::string& var) {
+  const char* v = std::getenv(var.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
 
 std::shared_ptr<cnai::Router> build_in_code(const std::string& model_path) {
   cnai::RouterSpec spec;
@@ -63,7 +70,7 @@ int main(int argc, char** argv) {
   const std::string first = argv[1];
   const std::string question = argv[argc - 1];
   try {
-    auto router = first == "--config" && argc >= 4 ? cnai::Router::from_config_file(argv[2], {.getenv = cnai::process_environment}) : build_in_code(first);
+    auto router = first == "--config" && argc >= 4 ? cnai::Router::from_config_file(argv[2], {.env = environment}) : build_in_code(first);
     cnai::ChatRequest request;
     request.model = "chat";  // an alias: the router picks the deployment
     request.messages.push_back(cnai::Message::system("You are a helpful assistant."));

@@ -8,6 +8,7 @@
 
 #include <pybind11/stl.h>
 
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -74,12 +75,16 @@ void register_router(py::module_& m) {
       .def_static("from_config_file", [](const std::string& path, std::optional<std::map<std::string, std::string>> env) {
         RouterBuildOptions options;
         if (env) {
-          options.getenv = [vars = std::move(*env)](const std::string& var) -> std::optional<std::string> {
+          options.env = [vars = std::move(*env)](const std::string& var) -> std::optional<std::string> {
             auto it = vars.find(var);
             return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
           };
         } else {
-          options.getenv = cnai::process_environment;  // os.environ, as the openai package reads it
+          // os.environ, as the openai package reads it (the C++ library reads none).
+          options.env = [](const std::string& var) -> std::optional<std::string> {
+            const char* v = std::getenv(var.c_str());
+            return v ? std::optional<std::string>(v) : std::nullopt;
+          };
         }
         py::gil_scoped_release unlocked;  // loading local models takes a while
         return Router::from_config_file(path, options);

@@ -15,7 +15,7 @@ namespace {
 
 std::string env_value(const RouterBuildOptions& o, const std::string& var) {
   if (var.empty()) return {};
-  return o.getenv ? o.getenv(var).value_or("") : std::string();
+  return o.env ? o.env(var).value_or("") : std::string();
 }
 
 void apply_common(const DeploymentConfig& d, ClientCommonOptions& c) {
@@ -106,7 +106,7 @@ std::string read_text(const std::string& path) {
 
 std::shared_ptr<Router> from_text(const std::string& text, const RouterBuildOptions& options, const std::string& source,
                                   const std::string& base_dir) {
-  ConfigCheck check = check_router_config(text, source, options.getenv);
+  ConfigCheck check = check_router_config(text, source, options.env);
   if (!check.ok()) {
     std::string report;
     for (const auto& p : check.problems)

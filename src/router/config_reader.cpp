@@ -653,11 +653,6 @@ void read_document(Reader& r, const ConfigNode& root, RouterConfig& c) {
 
 }  // namespace
 
-std::optional<std::string> process_environment(const std::string& var) {
-  const char* v = std::getenv(var.c_str());
-  return v ? std::optional<std::string>(v) : std::nullopt;
-}
-
 ConfigCheck check_router_config(const std::string& text, const std::string& source, const EnvLookup& env) {
   (void)source;
   ConfigCheck check;

@@ -4,6 +4,7 @@
 // router against a loopback server.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "cnai/router/router_config.hpp"
@@ -21,6 +22,12 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
     if (it == vars.end()) return std::nullopt;
     return it->second;
   };
+}
+
+// The process environment as a lookup: what a host passes to mean its own.
+std::optional<std::string> process_environment(const std::string& var) {
+  const char* v = std::getenv(var.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
 }
 
 const ConfigProblem* problem_at(const ConfigCheck& c, int line) {
@@ -159,7 +166,7 @@ TEST_CASE("a config builds a working router: nested groups, rules, failures, bud
       "budgets:\n"
       "  - {name: day, scope: global, limit: 100, period: day}\n";
   RouterBuildOptions o;
-  o.getenv = env_of({{"A_URL", a.server().base_url()}, {"B_URL", b.server().base_url()}, {"A_KEY", "k1"}, {"B_KEY", "k2"}});
+  o.env = env_of({{"A_URL", a.server().base_url()}, {"B_URL", b.server().base_url()}, {"A_KEY", "k1"}, {"B_KEY", "k2"}});
   o.backends["ext"] = b.client("ext");
   auto router = Router::from_config_string(text, o, "inline.yaml");
   CHECK(router->name() == "built");

@@ -36,7 +36,7 @@ struct ServedRouter {
     cnai::ConfigCheck check = cnai::check_router_config(yaml, "test.yaml", env);
     REQUIRE_MESSAGE(check.ok(), check.report("test.yaml"));
     cnai::RouterBuildOptions bo;
-    bo.getenv = env;
+    bo.env = env;
     bo.spend_store = std::move(spend);
     router = cnai::build_router(check.config, bo);
     options.port = 0;

@@ -134,6 +134,11 @@ bool register_command(Command command) {
 
 const std::map<std::string, Command>& commands() { return registry(); }
 
+std::optional<std::string> process_environment(const std::string& var) {
+  const char* v = std::getenv(var.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
 std::string default_model_path() {
   if (const char* m = std::getenv("CNAI_MODEL"); m && *m) return m;
   return cnai::default_model_path();  // the library's: the cache directory's default model

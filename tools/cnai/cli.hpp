@@ -44,6 +44,10 @@ struct Command {
 bool register_command(Command command);
 const std::map<std::string, Command>& commands();
 
+/// This process's environment, as a router config's ${VAR} lookup (the
+/// library reads none itself): the value of `var`, or nullopt when unset.
+std::optional<std::string> process_environment(const std::string& var);
+
 /// The default model path: $CNAI_MODEL, else cnai::default_model_path()
 /// (${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/SmolLM2-135M-Instruct.Q4_1.gguf).
 std::string default_model_path();

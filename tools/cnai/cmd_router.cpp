@@ -58,7 +58,7 @@ int run_router(const std::vector<std::string>& argv) {
     return 2;
   }
   const std::string& path = argv[1];
-  cnai::ConfigCheck check = cnai::check_router_config_file(path, cnai::process_environment);  // ${VAR}: this shell's
+  cnai::ConfigCheck check = cnai::check_router_config_file(path, cnai::cli::process_environment);  // ${VAR}: this shell's
   const std::string report = check.report(path);
   std::fwrite(report.data(), 1, report.size(), stderr);
   if (!check.ok()) {

@@ -173,7 +173,7 @@ int run_router(const Args& args) {
   if (auto t = timeout_from(args)) request.deadline = std::chrono::steady_clock::now() + *t;
   cnai::RouterBuildOptions options;
   options.local_options = cnai::cli::engine_options_from(args);
-  options.getenv = cnai::process_environment;  // ${VAR} in the config: this shell's environment
+  options.env = cnai::cli::process_environment;  // ${VAR} in the config: this shell's environment
   auto router = cnai::Router::from_config_file(*args.get("--config"), options);
   return run_backend(args, *router, std::move(request));
 }

@@ -39,7 +39,7 @@ namespace {
 
 // --config FILE: the router, its left-out deployments reported on stderr.
 std::shared_ptr<Backend> router_from(const Args& args, const std::string& path, ServerOptions& o) {
-  ConfigCheck check = check_router_config_file(path, process_environment);  // ${VAR}: the pod's environment
+  ConfigCheck check = check_router_config_file(path, cli::process_environment);  // ${VAR}: the pod's environment
   for (const ConfigProblem& p : check.problems) {
     if (p.warning) std::fprintf(stderr, "cnai: %s\n", p.describe(path).c_str());
   }
@@ -47,7 +47,7 @@ std::shared_ptr<Backend> router_from(const Args& args, const std::string& path, 
     throw Error(ErrorCode::invalid_argument, "router config " + path + " has problems:\n" + check.report(path));
   }
   RouterBuildOptions bo;
-  bo.getenv = process_environment;
+  bo.env = cli::process_environment;
   bo.local_options = engine_options_from(args);
   const char* env_store = std::getenv("CNAI_BUDGET_STORE");  // e.g. from a Kubernetes Secret
   bo.spend_store = open_spend_store(args.get_or("--budget-store", env_store ? env_store : ""));

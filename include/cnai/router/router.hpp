@@ -190,11 +190,6 @@ struct DeploymentStatus {
 /// Resolves a config's ${VAR} references: the value, or nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
-/// The process environment (std::getenv), for a host that wants ${VAR} in its
-/// config to mean its own environment: pass it as the EnvLookup (the CLI and
-/// the Python module do). The library never calls it on its own.
-std::optional<std::string> process_environment(const std::string& var);
-
 /// How from_config_* turn a config into backends.
 struct RouterBuildOptions {  // every field defaulted: designated initialisers name any subset
   /// Backends by deployment name: replace what the config would build (a
@@ -209,10 +204,10 @@ struct RouterBuildOptions {  // every field defaulted: designated initialisers n
   /// e.g. Redis); null: each such alias keeps its own in memory.
   std::shared_ptr<ResponseCacheStore> response_cache_store{};
   RouteObserver observer{};
-  /// Resolves ${VAR} references (secrets come only this way), e.g.
-  /// cnai::process_environment; none: nothing is read from the environment
-  /// (see check_router_config).
-  EnvLookup getenv{};
+  /// Resolves ${VAR} references (secrets come only this way); the library
+  /// reads no environment itself: a host that wants its own passes a lookup
+  /// over it (the CLI and the Python module do). None: see check_router_config.
+  EnvLookup env{};
 };
 
 class Router final : public Backend {
