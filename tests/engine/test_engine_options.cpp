@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "cnai/cnai.hpp"
@@ -26,14 +28,25 @@ TEST_CASE("LocalEngineOptions takes designated initialisers and holds llama.cpp'
   CHECK(std::string(CNAI_VERSION_STRING).find('.') != std::string::npos);
 }
 
-TEST_CASE("default_model_path is the cache directory's default model") {
+TEST_CASE("default_cache_dir reads only the lookup it is given; the model paths are in the directory given") {
+  auto env_of = [](std::map<std::string, std::string> vars) -> cnai::EnvLookup {
+    return [vars = std::move(vars)](const std::string& var) -> std::optional<std::string> {
+      auto it = vars.find(var);
+      return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+  };
+  CHECK(cnai::default_cache_dir(env_of({{"CNAI_CACHE_DIR", "/tmp/c"}, {"HOME", "/home/u"}})) == "/tmp/c");
+  CHECK(cnai::default_cache_dir(env_of({{"CNAI_CACHE_DIR", ""}, {"HOME", "/home/u"}})) == "/home/u/.cache/cnai");
+  CHECK(cnai::default_cache_dir(env_of({{"HOME", "/home/u"}})) == "/home/u/.cache/cnai");
+  CHECK(cnai::default_cache_dir(env_of({})) == "./.cache/cnai");
+  CHECK(cnai::default_cache_dir({}) == "./.cache/cnai");
+  // Not the process environment: a CNAI_CACHE_DIR set here is not seen through another lookup.
   setenv("CNAI_CACHE_DIR", "/tmp/cnai-cache-test", 1);
-  CHECK(cnai::default_cache_dir() == "/tmp/cnai-cache-test");
-  CHECK(cnai::default_model_path() == "/tmp/cnai-cache-test/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+  CHECK(cnai::default_cache_dir(env_of({{"HOME", "/h"}})) == "/h/.cache/cnai");
+  CHECK(cnai::default_cache_dir(cnai::testing::process_environment) == "/tmp/cnai-cache-test");
   unsetenv("CNAI_CACHE_DIR");
-  const char* home = std::getenv("HOME");
-  REQUIRE(home);
-  CHECK(cnai::default_cache_dir() == std::string(home) + "/.cache/cnai");
+  CHECK(cnai::default_model_path("/tmp/c") == "/tmp/c/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+  CHECK(cnai::default_embedding_model_path("/tmp/c") == "/tmp/c/models/all-MiniLM-L6-v2.Q8_0.gguf");
 }
 
 TEST_CASE("A chat request without max_tokens stops at default_max_tokens") {

@@ -31,3 +31,13 @@ def test_response_dicts(engine):
     assert d["choices"][0]["message"]["content"] == native.choices[0].message.content
     assert d["usage"]["completion_tokens"] == native.usage.completion_tokens
     assert d["cnai"]["backend"] == "local"
+
+
+def test_cache_dir_from_the_mapping_given_else_the_process_environment(monkeypatch, tmp_path):
+    assert cnai.default_cache_dir({"CNAI_CACHE_DIR": "/tmp/c", "HOME": "/h"}) == "/tmp/c"
+    assert cnai.default_cache_dir({"HOME": "/h"}) == "/h/.cache/cnai"
+    assert cnai.default_cache_dir({}) == "./.cache/cnai"
+    monkeypatch.setenv("CNAI_CACHE_DIR", str(tmp_path))
+    assert cnai.default_cache_dir() == str(tmp_path)
+    assert cnai.default_model_path() == str(tmp_path / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert cnai.default_embedding_model_path("/x") == "/x/models/all-MiniLM-L6-v2.Q8_0.gguf"

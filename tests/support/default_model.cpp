@@ -21,9 +21,16 @@ void missing_input(const std::string& what, const std::string& how) {
   }
 }
 
+std::optional<std::string> process_environment(const std::string& var) {
+  const char* v = std::getenv(var.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+std::string cache_dir() { return cnai::default_cache_dir(process_environment); }
+
 std::string default_model_path() {
   if (const char* p = std::getenv("CNAI_MODEL"); p && *p) return p;
-  return cnai::default_model_path();
+  return cnai::default_model_path(cache_dir());
 }
 
 namespace {
@@ -42,7 +49,7 @@ std::optional<std::string> existing_or_skip(const std::string& path, const char*
 }  // namespace
 
 std::string embedding_model_path(const std::string& type) {
-  return cnai::default_cache_dir() + "/models/all-MiniLM-L6-v2." + type + ".gguf";
+  return cache_dir() + "/models/all-MiniLM-L6-v2." + type + ".gguf";
 }
 
 std::optional<std::string> embedding_model_or_skip(const std::string& type) {

@@ -17,7 +17,13 @@ bool inputs_required();
 /// "SKIPPED: <what> (<how>)" message. The caller then returns.
 void missing_input(const std::string& what, const std::string& how);
 
-/// $CNAI_MODEL, else the library's default model path (cache directory).
+/// This process's environment as a cnai::EnvLookup (the library reads none).
+std::optional<std::string> process_environment(const std::string& var);
+
+/// cnai::default_cache_dir over process_environment.
+std::string cache_dir();
+
+/// $CNAI_MODEL, else the library's default model path in cache_dir().
 std::string default_model_path();
 
 /// The default model's path if it exists; otherwise missing_input() and nullopt.

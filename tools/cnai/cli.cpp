@@ -139,14 +139,16 @@ std::optional<std::string> process_environment(const std::string& var) {
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
 
+std::string cache_dir() { return cnai::default_cache_dir(process_environment); }
+
 std::string default_model_path() {
   if (const char* m = std::getenv("CNAI_MODEL"); m && *m) return m;
-  return cnai::default_model_path();  // the library's: the cache directory's default model
+  return cnai::default_model_path(cache_dir());  // the library's: the cache directory's default model
 }
 
 std::string default_embedding_model_path() {
   if (const char* m = std::getenv("CNAI_EMBEDDING_MODEL"); m && *m) return m;
-  return cnai::default_embedding_model_path();
+  return cnai::default_embedding_model_path(cache_dir());
 }
 
 }  // namespace cnai::cli

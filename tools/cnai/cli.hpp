@@ -48,7 +48,11 @@ const std::map<std::string, Command>& commands();
 /// library reads none itself): the value of `var`, or nullopt when unset.
 std::optional<std::string> process_environment(const std::string& var);
 
-/// The default model path: $CNAI_MODEL, else cnai::default_model_path()
+/// The model cache: cnai::default_cache_dir over this process's environment
+/// (${CNAI_CACHE_DIR:-$HOME/.cache/cnai}).
+std::string cache_dir();
+
+/// The default model path: $CNAI_MODEL, else cnai::default_model_path(cache_dir())
 /// (${CNAI_CACHE_DIR:-$HOME/.cache/cnai}/models/SmolLM2-135M-Instruct.Q4_1.gguf).
 std::string default_model_path();
 

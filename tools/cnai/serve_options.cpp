@@ -80,9 +80,7 @@ std::unique_ptr<JobStore> job_store_from(const Args& args) {
   std::string url = queue_url(args);
   if (url == "none") return nullptr;
   if (url.empty()) {
-    const char* cache = std::getenv("CNAI_CACHE_DIR");
-    const char* home = std::getenv("HOME");
-    const std::string dir = cache ? cache : std::string(home ? home : ".") + "/.cache/cnai";
+    const std::string dir = cache_dir();
     std::filesystem::create_directories(dir);
     url = "sqlite://" + dir + "/jobs.db";
   }

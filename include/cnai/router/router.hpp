@@ -25,6 +25,7 @@
 #include "cnai/api/backend.hpp"
 #include "cnai/api/types.hpp"
 #include "cnai/clients/pricing.hpp"
+#include "cnai/core/env.hpp"
 #include "cnai/core/error.hpp"
 #include "cnai/engine/local_engine.hpp"
 #include "cnai/router/budget.hpp"
@@ -186,9 +187,6 @@ struct DeploymentStatus {
   double ttft_ms = 0;
   double tokens_per_s = 0;
 };
-
-/// Resolves a config's ${VAR} references: the value, or nullopt when unset.
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 /// How from_config_* turn a config into backends.
 struct RouterBuildOptions {  // every field defaulted: designated initialisers name any subset
