@@ -99,3 +99,19 @@ def test_chat_keeps_history_across_turns():
     out = cnai("chat", "--temperature", "0", "--max-tokens", "48",
                stdin="I have a dog called Rex.\n/reset\nWhat is the name of my dog?\n")
     assert "Rex" not in out.stdout.strip().split("\n")[-1]
+
+
+def test_bench_serving_mode_reports_each_concurrency_and_the_prefix_and_load_figures():
+    out = cnai("bench", "--concurrency", "1,3", "-n", "8", "-r", "1", "--json", "-t", "2")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    levels = doc["serving"]
+    assert [e["concurrency"] for e in levels] == [1, 3]
+    for e in levels:
+        assert e["aggregate_tokens_per_s"] > 0
+        assert 0 < e["ttft_p50_ms"] <= e["ttft_p99_ms"]
+        assert 0 < e["itl_p50_ms"] <= e["itl_p99_ms"]
+    # A request sharing the 500-token system prompt skips its prefill: faster than a cold one.
+    assert 0 < doc["prefix_cache"]["ttft_warm_ms"] < doc["prefix_cache"]["ttft_cold_ms"]
+    assert 0 < doc["ttft_128_prompt_while_8_decode_ms"] <= doc["ttft_128_prompt_while_8_decode_max_ms"]
+    assert doc["batch_invariant"] is True
