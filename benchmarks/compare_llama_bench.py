@@ -4,8 +4,12 @@
 For each GGUF file the two tools alternate (llama-bench, then cnai bench,
 `--rounds` times) with the same threads, prompt and generation lengths and
 repetitions, so a change in the machine's load hits both alike. Prints one
-row per file: prefill and decode tokens/s of each (mean of the rounds' means)
-and cnai's ratio to llama.cpp's. --json writes the rows too.
+row per file: prefill and decode tokens/s of each (mean of the rounds' means),
+cnai's ratio to llama.cpp's, the range of the per-round ratios (each round's
+two runs are adjacent in time, so a ratio is paired against the same load),
+and decode's weight traffic: file bytes x decode tokens/s, which on a model
+whose output matrix is its embedding (both here) is the bytes every step
+reads, to set beside the machine's memory bandwidth. --json writes the rows.
 
     python3 benchmarks/compare_llama_bench.py \
         ~/.cache/cnai/models/SmolLM2-135M-Instruct.Q4_K_M.gguf ~/.cache/cnai/models/gemma-3-270m-q4_k_m.gguf
@@ -57,8 +61,9 @@ def main():
             sys.exit(f"{exe} not found (build cnai with scripts/build.sh; llama-bench with scripts/fetch_llama_cpp.sh)")
     rows = []
     print(f"threads {a.threads}, prompt {a.prompt}, generate {a.gen}, {a.repeats} repetitions x {a.rounds} rounds; "
-          f"tokens/s, mean of rounds")
-    print(f"{'model':44s} {'prefill llama':>13s} {'cnai':>8s} {'x':>5s}   {'decode llama':>12s} {'cnai':>8s} {'x':>5s}")
+          f"tokens/s, mean of rounds; [min-max of the per-round ratios]; decode GB/s = file bytes x tokens/s")
+    print(f"{'model':38s} {'prefill llama':>13s} {'cnai':>7s} {'x':>5s} {'[rounds]':>11s}   {'decode llama':>12s} "
+          f"{'cnai':>6s} {'x':>5s} {'[rounds]':>11s}  {'GB/s llama':>10s} {'cnai':>5s}")
     for model in a.models:
         lp, ld, cp, cd = [], [], [], []
         for _ in range(a.rounds):
@@ -71,9 +76,16 @@ def main():
                "rounds": {"llama_prefill": lp, "cnai_prefill": cp, "llama_decode": ld, "cnai_decode": cd}}
         row["prefill_ratio"] = row["cnai_prefill"] / row["llama_prefill"]
         row["decode_ratio"] = row["cnai_decode"] / row["llama_decode"]
+        row["prefill_round_ratios"] = [c / l for c, l in zip(cp, lp)]
+        row["decode_round_ratios"] = [c / l for c, l in zip(cd, ld)]
+        size = model.stat().st_size
+        row["decode_gb_per_s"] = {"llama": size * row["llama_decode"] / 1e9, "cnai": size * row["cnai_decode"] / 1e9}
         rows.append(row)
-        print(f"{model.name:44s} {row['llama_prefill']:13.1f} {row['cnai_prefill']:8.1f} {row['prefill_ratio']:5.2f}   "
-              f"{row['llama_decode']:12.1f} {row['cnai_decode']:8.1f} {row['decode_ratio']:5.2f}", flush=True)
+        span = lambda v: f"[{min(v):.2f}-{max(v):.2f}]"  # noqa: E731
+        print(f"{model.name:38s} {row['llama_prefill']:13.1f} {row['cnai_prefill']:7.1f} {row['prefill_ratio']:5.2f} "
+              f"{span(row['prefill_round_ratios']):>11s}   {row['llama_decode']:12.1f} {row['cnai_decode']:6.1f} "
+              f"{row['decode_ratio']:5.2f} {span(row['decode_round_ratios']):>11s}  "
+              f"{row['decode_gb_per_s']['llama']:10.1f} {row['decode_gb_per_s']['cnai']:5.1f}", flush=True)
     if a.json:
         a.json.write_text(json.dumps(rows, indent=2))
 
