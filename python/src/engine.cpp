@@ -187,7 +187,8 @@ void register_engine(py::module_& m) {
       "A local GGUF model (chat), or an encoder model (embeddings), in this process.")
       .def_static("load", [](const std::string& path, int n_ctx, int threads, const std::string& embedding_model,
                              const std::string& chat_template, bool chatml_fallback, int default_max_tokens,
-                             const std::string& backend_name, bool reuse_prefix, int max_sequences) {
+                             const std::string& backend_name, bool reuse_prefix, int max_sequences,
+                             bool precise_embeddings) {
         LocalEngineOptions o;
         o.n_ctx = n_ctx;
         o.model.threads = threads;
@@ -198,14 +199,17 @@ void register_engine(py::module_& m) {
         o.backend_name = backend_name;
         o.reuse_prefix = reuse_prefix;
         if (max_sequences > 0) o.max_sequences = max_sequences;
+        o.embedding.encoder.precise_activations = precise_embeddings;
         py::gil_scoped_release release;
         return LocalEngine::load(path, o);
       }, py::arg("path"), py::kw_only(), py::arg("n_ctx") = 0, py::arg("threads") = 0,
          py::arg("embedding_model") = "", py::arg("chat_template") = "", py::arg("chatml_fallback") = false,
          py::arg("default_max_tokens") = LocalEngineOptions{}.default_max_tokens, py::arg("backend_name") = "local",
-         py::arg("reuse_prefix") = true, py::arg("max_sequences") = 0,
+         py::arg("reuse_prefix") = true, py::arg("max_sequences") = 0, py::arg("precise_embeddings") = true,
          "Loads a GGUF file (GIL released). threads 0: the physical cores; n_ctx 0: the model's default; "
-         "max_sequences 0: the engine's default (sequences batched together).")
+         "max_sequences 0: the engine's default (sequences batched together); precise_embeddings False: an "
+         "encoder's integer matmuls in one pass over 8-bit activations, as llama.cpp (about 2x the "
+         "throughput, cosine to float64 0.9976 instead of 0.9995 on a one-word input).")
       .def("stats", [](const LocalEngine& e) {
         const EngineStats st = e.stats();
         py::dict d;

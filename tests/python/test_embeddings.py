@@ -53,3 +53,11 @@ def test_errors(embedder, client):
     with pytest.raises(cnai.ContextLengthExceededError):
         embedder.embeddings.create(input=["word " * 2000])
     assert embedder.embeddings.create(input=["word " * 2000], truncate=True).numpy().shape == (1, 384)
+
+
+def test_single_pass_embeddings_are_close_but_not_the_precise_ones(embedder, embedding_model_path):
+    fast = cnai.Client(model=embedding_model_path, threads=1, precise_embeddings=False)
+    a = embedder.embeddings.create(input=TEXTS, as_numpy=True).numpy()
+    b = fast.embeddings.create(input=TEXTS, as_numpy=True).numpy()
+    assert not np.array_equal(a, b)  # the option reaches the encoder
+    assert (np.sum(a * b, axis=1) > 0.995).all()

@@ -197,6 +197,20 @@ def test_embeddings_match_the_reference(wtype):
     assert body["usage"]["prompt_tokens"] == sum(len(ref.token_ids(t)) for t in inputs())
 
 
+def test_single_pass_is_llama_cpp_s_precision_and_the_default_is_finer():
+    """--single-pass: one integer pass over 8-bit activations, as llama.cpp; the default
+    adds the rounding residual's pass. Both against the reference on Q8_0 weights: the
+    one-pass error is the larger, worst on the shortest inputs (a one-word input 0.9976)."""
+    one, _ = cnai_embed(gguf("Q8_0"), inputs(), "--single-pass")
+    two, _ = cnai_embed(gguf("Q8_0"), inputs())
+    want = reference_embeddings()
+    c1, c2 = cosines(one, want), cosines(two, want)
+    assert c1.min() >= 0.997, f"single pass: min cosine {c1.min():.6f}"
+    assert c2.min() >= MIN_COSINE["Q8_0"]
+    assert (1 - c2).mean() < 0.7 * (1 - c1).mean(), (c1.mean(), c2.mean())
+    assert not np.array_equal(one, two)
+
+
 @pytest.mark.parametrize("pooling", ["cls", "last"])
 def test_other_poolings_match_the_reference(pooling):
     got, _ = cnai_embed(gguf("F32"), inputs(), "--pooling", pooling, "--no-normalize")

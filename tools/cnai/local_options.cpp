@@ -24,14 +24,15 @@ std::string local_flags_usage() {
              "  --template FILE     Jinja chat template instead of the model's\n"
              "  --kv-type f16|f32   KV cache precision (default f16)\n"
              "  --chatml            use ChatML when the model's template is missing or unusable\n"
-             "  --system TEXT       system message\n") +
+             "  --system TEXT       system message\n"
+             "  --embeddings-single-pass  an encoder model's matmuls in one pass (faster, less precise)\n") +
          sampling +
          "  --repeat-penalty R  --frequency-penalty F  --presence-penalty P\n"
          "  --seed N            reproducible sampling\n"
          "  --logit-bias ID=B   add B to token ID's logit; -100 bans it (repeatable)\n";
 }
 
-const std::vector<std::string> kLocalFlagNames = {"--chatml"};
+const std::vector<std::string> kLocalFlagNames = {"--chatml", "--embeddings-single-pass"};
 
 LocalEngineOptions engine_options_from(const Args& args) {
   LocalEngineOptions o;
@@ -39,6 +40,8 @@ LocalEngineOptions engine_options_from(const Args& args) {
   o.n_ctx = static_cast<int>(args.get_int("-c", args.get_int("--ctx-size", 0)));
   if (auto file = args.get("--template")) o.chat_template = read_file(*file);
   o.chatml_fallback = args.has("--chatml");
+  // An encoder model's integer matmuls in one pass, as llama.cpp (EncoderOptions::precise_activations).
+  if (args.has("--embeddings-single-pass")) o.embedding.encoder.precise_activations = false;
   if (auto kv = args.get("--kv-type")) {
     if (*kv != "f16" && *kv != "f32")
       throw Error(ErrorCode::invalid_argument, "--kv-type must be f16 or f32, got '" + *kv + "'");
