@@ -182,10 +182,7 @@ RouteCall::Outcome RouteCall::attempt(DeploymentState& d, const RouteCandidate& 
     return Outcome::next;
   }
   const int running = d.in_flight.fetch_add(1, std::memory_order_acq_rel) + 1;
-  auto free_slot = [&] {
-    d.in_flight.fetch_sub(1, std::memory_order_seq_cst);  // before released(): see SlotSignal
-    router_.slots.released();
-  };
+  auto free_slot = [&] { d.release_slot(router_.slots); };
   auto unreserve = [&] {
     free_slot();
     d.breaker.release(admission);

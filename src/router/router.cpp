@@ -307,16 +307,21 @@ EmbeddingResponse Router::do_embeddings(const EmbeddingRequest& request, std::st
     EmbeddingRequest r = request;
     r.model = d->spec.model;
     d->in_flight.fetch_add(1, std::memory_order_relaxed);
+    // Freed on every way out (a chat waiting on this deployment's max_concurrency may go).
+    struct Slot {
+      router::DeploymentState* d;
+      router::SlotSignal& slots;
+      void release() { if (d) std::exchange(d, nullptr)->release_slot(slots); }
+      ~Slot() { release(); }
+    } slot{d, impl_->slots};
     try {
       EmbeddingResponse out = d->spec.backend->embeddings(r, stop);
-      d->in_flight.fetch_sub(1, std::memory_order_seq_cst);
-      impl_->slots.released();  // a chat waiting on this deployment's max_concurrency may go
+      slot.release();
       d->breaker.record_success(admission);
       out.backend = d->spec.name;
       return out;
     } catch (const Error& e) {
-      d->in_flight.fetch_sub(1, std::memory_order_seq_cst);
-      impl_->slots.released();  // a chat waiting on this deployment's max_concurrency may go
+      slot.release();
       if (e.code() == ErrorCode::cancelled || stop.stop_requested()) {
         d->breaker.release(admission);
         throw;

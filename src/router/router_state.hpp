@@ -80,6 +80,12 @@ struct DeploymentState {
 
   explicit DeploymentState(Deployment d) : spec(std::move(d)), breaker(spec.breaker) {}
   bool is_local() const noexcept { return caps.local; }
+  /// Frees one of the calls counted in in_flight and wakes a request waiting
+  /// for a slot (the decrement comes first: see SlotSignal).
+  void release_slot(SlotSignal& slots) {
+    in_flight.fetch_sub(1, std::memory_order_seq_cst);
+    slots.released();
+  }
   bool free() const noexcept { return !price || (price->input_per_million <= 0 && price->output_per_million <= 0); }
 };
 
