@@ -1,5 +1,5 @@
 # cnai::server — the OpenAI-compatible HTTP server, async jobs and their
-# queues/stores, the router's spend counters in Redis (src/server). A group of its own so a host that embeds only
+# queues/stores, the router's spend counters and response cache in Redis (src/server). A group of its own so a host that embeds only
 # the engine or the clients needs none of SQLite, hiredis or libpq.
 option(CNAI_WITH_SERVER "Build cnai::server (needs SQLite, hiredis, libpq)" ON)
 if(CNAI_WITH_SERVER AND NOT (CNAI_WITH_LOCAL AND CNAI_WITH_CLOUD AND CNAI_WITH_ROUTER))

@@ -39,16 +39,28 @@ RedisUrl RedisUrl::parse(std::string_view url) {
   return out;
 }
 
-RedisConnection::RedisConnection(const RedisUrl& url, std::chrono::milliseconds timeout) {
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ctx_ = redisConnectWithTimeout(url.host.c_str(), url.port, tv);
+namespace {
+timeval to_timeval(std::chrono::milliseconds t) {
+  return {static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+}
+}  // namespace
+
+RedisConnection::RedisConnection(const RedisUrl& url, std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds command_timeout) {
+  ctx_ = redisConnectWithTimeout(url.host.c_str(), url.port, to_timeval(timeout));  // bounds the connect only
+  if (ctx_ && !ctx_->err && command_timeout.count() > 0) redisSetTimeout(ctx_, to_timeval(command_timeout));
   if (!ctx_ || ctx_->err) {
     std::string msg = ctx_ ? ctx_->errstr : "out of memory";
     if (ctx_) redisFree(ctx_);
     throw Error(ErrorCode::unavailable, fmt::format("redis {}:{}: {}", url.host, url.port, msg));
   }
-  if (!url.password.empty()) command({"AUTH", url.password});
-  if (url.db != 0) command({"SELECT", std::to_string(url.db)});
+  try {
+    if (!url.password.empty()) command({"AUTH", url.password});
+    if (url.db != 0) command({"SELECT", std::to_string(url.db)});
+  } catch (...) {
+    redisFree(ctx_);  // no destructor runs for a constructor that throws
+    throw;
+  }
 }
 
 RedisConnection::~RedisConnection() { redisFree(ctx_); }
@@ -105,8 +117,8 @@ std::vector<RedisReply> RedisConnection::pipeline(const std::vector<std::vector<
   return out;
 }
 
-RedisPool::RedisPool(RedisUrl url, std::chrono::milliseconds connect_timeout)
-    : url_(std::move(url)), timeout_(connect_timeout) {}
+RedisPool::RedisPool(RedisUrl url, std::chrono::milliseconds connect_timeout, std::chrono::milliseconds command_timeout)
+    : url_(std::move(url)), timeout_(connect_timeout), command_timeout_(command_timeout) {}
 
 RedisPool::Lease::~Lease() {
   if (!conn_ || conn_->broken()) return;
@@ -123,7 +135,15 @@ RedisPool::Lease RedisPool::get() {
       return Lease(*this, std::move(c));
     }
   }
-  return Lease(*this, std::make_unique<RedisConnection>(url_, timeout_));
+  return Lease(*this, std::make_unique<RedisConnection>(url_, timeout_, command_timeout_));
+}
+
+void RedisPool::clear() {
+  std::vector<std::unique_ptr<RedisConnection>> closing;
+  {
+    std::lock_guard lock(mutex_);
+    closing.swap(idle_);
+  }
 }
 
 std::string reply_text(const redisReply* r) {

@@ -32,8 +32,11 @@ using RedisReply = std::unique_ptr<redisReply, ReplyDeleter>;
 class RedisConnection {
  public:
   /// Connects (bounded by `timeout`), authenticates and selects the database.
-  /// Error(unavailable) when Redis cannot be reached.
-  RedisConnection(const RedisUrl& url, std::chrono::milliseconds timeout);
+  /// Error(unavailable) when Redis cannot be reached. A `command_timeout`
+  /// above zero bounds each reply's wait (a timed-out connection is broken());
+  /// zero waits as long as Redis takes (a BLOCKing read needs that).
+  RedisConnection(const RedisUrl& url, std::chrono::milliseconds timeout,
+                  std::chrono::milliseconds command_timeout = std::chrono::milliseconds{0});
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
@@ -55,7 +58,8 @@ class RedisConnection {
 /// Hands out connections, making new ones as needed; broken ones are dropped.
 class RedisPool {
  public:
-  RedisPool(RedisUrl url, std::chrono::milliseconds connect_timeout);
+  RedisPool(RedisUrl url, std::chrono::milliseconds connect_timeout,
+            std::chrono::milliseconds command_timeout = std::chrono::milliseconds{0});
 
   class Lease {
    public:
@@ -70,10 +74,14 @@ class RedisPool {
     std::unique_ptr<RedisConnection> conn_;
   };
   Lease get();
+  /// Closes the idle connections (after a failure they are likely dead too,
+  /// e.g. Redis restarted: the next get() connects afresh).
+  void clear();
 
  private:
   RedisUrl url_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds command_timeout_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<RedisConnection>> idle_;
 };

@@ -2,8 +2,9 @@
 examples/router.yaml with no API key set (the cloud deployment left out with
 a warning, the local model answers); a router whose "cloud" is a second
 `cnai serve` on loopback, with a default alias that is not the first one,
-budgets counted in Redis (--budget-store), a worker on a Redis queue; and
-/metrics as a Prometheus parser reads it."""
+budgets counted in Redis (--budget-store), a worker on a Redis queue; two
+replicas sharing their response cache in Redis (--cache-store and
+$CNAI_CACHE_STORE); and /metrics as a Prometheus parser reads it."""
 import json
 import os
 import pathlib
@@ -12,7 +13,7 @@ import urllib.request
 from openai import OpenAI
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import MODEL, wait_until
+from conftest import MODEL, free_port, wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -147,3 +148,47 @@ def test_router_with_a_loopback_cloud_budgets_in_redis_and_a_worker(cnai, redis,
 def r_cost_total(edge):
     families = parse_metrics(get_text(edge.base_url, "/metrics"))
     return sum(s.value for s in families["cnai_router_cost_usd"].samples if s.labels.get("cnai_deployment") == "cloud")
+
+
+def chat_requests_served(server):
+    families = parse_metrics(get_text(server.base_url, "/metrics"))
+    return sum(s.value for s in families["cnai_server_requests"].samples
+               if s.labels.get("route") == "/v1/chat/completions" and s.labels.get("status") == "200")
+
+
+def test_two_replicas_share_the_response_cache_in_redis(cnai, redis, tmpdir_path):
+    cloud = cnai.serve("--queue", "none")
+    config = pathlib.Path(tmpdir_path) / "cached.yaml"
+    config.write_text(f"""
+deployments:
+  cloud:
+    type: openai
+    model: SmolLM2-135M-Instruct.Q4_1
+    base_url: {cloud.base_url}/v1
+    api_key: ${{CLOUD_KEY}}
+    retries: 0
+aliases:
+  chat: {{targets: [cloud], cache: {{ttl: 5m}}}}
+""")
+    env = dict(os.environ, CLOUD_KEY="sk-cloud")
+    env.pop("CNAI_CACHE_STORE", None)
+    # One replica is given the store as a flag, the other through the environment (as the Kubernetes pods are).
+    a = cnai.serve("--config", str(config), "--queue", "none", "--cache-store", redis.url, model=False, env=env)
+    b = cnai.serve("--config", str(config), "--queue", "none", model=False, env=dict(env, CNAI_CACHE_STORE=redis.url))
+    ask = {"model": "chat", "messages": [{"role": "user", "content": "Name a fruit."}], "max_tokens": 6, "temperature": 0}
+    first = post(a.base_url, "/v1/chat/completions", ask)
+    assert first["cnai"]["route"]["cache_hit"] is False
+    second = post(b.base_url, "/v1/chat/completions", ask)
+    assert second["cnai"]["route"]["cache_hit"] is True
+    assert second["choices"][0]["message"]["content"] == first["choices"][0]["message"]["content"]
+    assert chat_requests_served(cloud) == 1  # B's answer came from Redis, not from the cloud
+    assert all(k.startswith("cnai:rcache:cnai:cache:chat:") for k in redis.cli("KEYS", "*").split()), redis.cli("KEYS", "*")
+    assert len(redis.cli("KEYS", "cnai:rcache:*").split()) == 1
+
+    # A replica whose Redis is not there starts (with a warning) and answers from the cloud.
+    nowhere = f"redis://127.0.0.1:{free_port()}"
+    c = cnai.serve("--config", str(config), "--queue", "none", "--cache-store", nowhere, model=False, env=env)
+    assert "--cache-store" in c.text() and "requests go to the deployments" in c.text(), c.text()
+    third = post(c.base_url, "/v1/chat/completions", ask)
+    assert third["cnai"]["route"]["cache_hit"] is False
+    assert chat_requests_served(cloud) == 2

@@ -9,6 +9,7 @@
 #include "cnai/core/error.hpp"
 #include "cnai/engine/local_engine.hpp"
 #include "cnai/router/router_config.hpp"
+#include "cnai/server/redis_response_cache.hpp"
 #include "cnai/server/redis_spend_store.hpp"
 #include "cnai/server/router_serving.hpp"
 #include "local_options.hpp"
@@ -21,6 +22,9 @@ const char* const kBackendFlagsUsage =
     "                             models; a request naming none goes to the default alias\n"
     "  --budget-store URL         where the router's budgets are counted: redis://host:port[/db] (shared by\n"
     "                             every replica and worker on it) or memory (default: $CNAI_BUDGET_STORE, else memory)\n"
+    "  --cache-store URL          where the response caches of aliases with cache: on live: redis://host:port[/db]\n"
+    "                             (shared by every replica and worker on it; a Redis down or slow is only misses)\n"
+    "                             or memory (default: $CNAI_CACHE_STORE, else memory, one per alias)\n"
     "  -m MODEL                   the local engine on a GGUF file (default: the set-up's model)\n"
     "  --upstream URL             an OpenAI-compatible server, e.g. http://127.0.0.1:8081/v1\n"
     "  --upstream-key-env VAR     its API key's environment variable (default OPENAI_API_KEY)\n"
@@ -51,6 +55,15 @@ std::shared_ptr<Backend> router_from(const Args& args, const std::string& path, 
   bo.local_options = engine_options_from(args);
   const char* env_store = std::getenv("CNAI_BUDGET_STORE");  // e.g. from a Kubernetes Secret
   bo.spend_store = open_spend_store(args.get_or("--budget-store", env_store ? env_store : ""));
+  const char* env_cache = std::getenv("CNAI_CACHE_STORE");
+  const std::string cache_url = args.get_or("--cache-store", env_cache ? env_cache : "");
+  bo.response_cache_store = open_response_cache_store(cache_url);
+  if (auto* redis = dynamic_cast<RedisResponseCache*>(bo.response_cache_store.get()); redis && !redis->reachable()) {
+    // Not fatal: the cache fails open, and Redis may come up after this replica.
+    // The URL may carry a password: only Redis's host and port (in the error) are printed.
+    std::fprintf(stderr, "cnai: --cache-store: %s; requests go to the deployments until it answers\n",
+                 redis->last_error().c_str());
+  }
   std::string dir = std::filesystem::path(path).parent_path().string();
   auto router = build_router(check.config, bo, dir.empty() ? "." : dir);
   serve_router(o, router, check.config.default_alias);
