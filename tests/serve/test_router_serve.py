@@ -182,8 +182,8 @@ aliases:
     assert second["cnai"]["route"]["cache_hit"] is True
     assert second["choices"][0]["message"]["content"] == first["choices"][0]["message"]["content"]
     assert chat_requests_served(cloud) == 1  # B's answer came from Redis, not from the cloud
-    assert all(k.startswith("cnai:rcache:cnai:cache:chat:") for k in redis.cli("KEYS", "*").split()), redis.cli("KEYS", "*")
-    assert len(redis.cli("KEYS", "cnai:rcache:*").split()) == 1
+    assert all(k.startswith("cnai:cache:chat:") for k in redis.cli("KEYS", "*").split()), redis.cli("KEYS", "*")
+    assert len(redis.cli("KEYS", "cnai:cache:*").split()) == 1
 
     # A replica whose Redis is not there starts (with a warning) and answers from the cloud.
     nowhere = f"redis://127.0.0.1:{free_port()}"

@@ -90,8 +90,8 @@ TEST_CASE("RedisResponseCache: SET PX under the prefix, expiry, oversized values
   CHECK(b.get("k") == std::string("v\0w", 3));
   CHECK(b.hits() == 1);
   auto raw = inspect(redis);
-  CHECK(server::reply_text(raw.command({"EXISTS", "cnai:rcache:k"}).get()) == "1");
-  const std::int64_t pttl = server::reply_int(raw.command({"PTTL", "cnai:rcache:k"}).get());
+  CHECK(server::reply_text(raw.command({"EXISTS", "k"}).get()) == "1");
+  const std::int64_t pttl = server::reply_int(raw.command({"PTTL", "k"}).get());
   CHECK(pttl > 50000);  // Redis keeps the TTL: 1 min, less the time since
   CHECK(pttl <= 60000);
 
@@ -202,7 +202,7 @@ TEST_CASE("Two replicas share their response cache through Redis: per API-key ta
   auto raw = inspect(redis);
   const auto keys = raw.command({"KEYS", "*"});
   for (std::size_t i = 0; i < keys->elements; ++i)
-    CHECK(server::reply_text(keys->element[i]).rfind("cnai:rcache:cnai:cache:", 0) == 0);
+    CHECK(server::reply_text(keys->element[i]).rfind("cnai:cache:", 0) == 0);
   for (Replica* r : {&a, &b, &c, &s}) CHECK(r->cache->errors() == 0);
 }
 
