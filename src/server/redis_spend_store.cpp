@@ -49,7 +49,7 @@ struct RedisSpendStore::Impl {
   RedisSpendStoreOptions options;
   mutable server::RedisPool pool;
   Impl(const std::string& url, RedisSpendStoreOptions o)
-      : options(std::move(o)), pool(server::RedisUrl::parse(url), options.connect_timeout) {}
+      : options(std::move(o)), pool(server::RedisUrl::parse(url), options.connect_timeout, options.command_timeout) {}
   std::string key(const std::string& k) const { return options.key_prefix + k; }
   double field(const std::string& k, const char* name) const {
     auto c = pool.get();

@@ -5,10 +5,12 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <ctime>
 #include <thread>
 
 #include "cnai/server/redis_spend_store.hpp"
+#include "server/redis_connection.hpp"
 #include "server/router_fixture.hpp"
 #include "support/service_process.hpp"
 
@@ -90,6 +92,24 @@ TEST_CASE("RedisSpendStore: reserve within the limit only, commit books the actu
   CHECK(granted == 40);
   CHECK(a.spent(race) == doctest::Approx(40.0));
   CHECK(a.reserved(race) == doctest::Approx(0.0));
+
+  // A stalled Redis (every client paused 1.5 s): the reservation is refused
+  // (unavailable) at the command timeout, not held; afterwards the store works.
+  {
+    cnai::RedisSpendStore quick(redis.url(), {.command_timeout = std::chrono::milliseconds(200)});
+    cnai::server::RedisConnection raw(cnai::server::RedisUrl::parse(redis.url()), 2s, 2s);
+    raw.command({"CLIENT", "PAUSE", "1500", "ALL"});
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      (void)quick.try_reserve("cnai:budget:paused::all", 1.0, 10.0, 60s);
+      FAIL("a reservation against a paused Redis returned");
+    } catch (const cnai::Error& e) {
+      CHECK(e.code() == cnai::ErrorCode::unavailable);
+    }
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+    std::this_thread::sleep_for(1600ms);
+    CHECK(quick.try_reserve("cnai:budget:after::all", 1.0, 10.0, 60s));
+  }
 
   CHECK_THROWS_AS(cnai::RedisSpendStore("redis://127.0.0.1:" + std::to_string(cnai::test::free_port())), cnai::Error);
   CHECK_THROWS_AS(cnai::open_spend_store("postgres://x"), cnai::Error);

@@ -17,7 +17,7 @@
 namespace cnai {
 
 struct RedisResponseCacheOptions {
-  std::string key_prefix;  // before the router's own keys (which start cnai:cache:ALIAS:)
+  std::string key_prefix{};  // before the router's own keys (which start cnai:cache:ALIAS:)
   std::size_t max_value_bytes = std::size_t{1} << 20;  // larger responses are not stored
   std::chrono::milliseconds connect_timeout{200};
   std::chrono::milliseconds command_timeout{200};      // each reply's wait

@@ -14,7 +14,12 @@ namespace cnai {
 
 struct RedisSpendStoreOptions {
   std::chrono::milliseconds connect_timeout{2000};
-  std::string key_prefix;  // before the router's own keys ("cnai:budget:...")
+  /// Longest wait for one reply: a stalled Redis refuses the request
+  /// (unavailable) instead of holding it. A reservation whose reply came too
+  /// late may still be booked; it then counts until its key expires (the
+  /// budget underspends, never over).
+  std::chrono::milliseconds command_timeout{2000};
+  std::string key_prefix{};  // before the router's own keys ("cnai:budget:...")
 };
 
 class RedisSpendStore final : public SpendStore {
