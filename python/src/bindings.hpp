@@ -4,9 +4,21 @@
 
 #include <pybind11/pybind11.h>
 
+#include <map>
+#include <optional>
+#include <string>
+
+#include <cnai/core/env.hpp>
+
 namespace cnai::python {
 
 namespace py = pybind11;
+
+/// The lookup this module passes where the library takes one (a router
+/// config's ${VAR}, the model cache): over `vars` when given, else over the
+/// process environment, as the openai package reads it (os.environ writes
+/// through to it). The C++ library reads none itself. module.cpp.
+EnvLookup env_lookup(std::optional<std::map<std::string, std::string>> vars);
 
 void register_errors(py::module_& m);      // errors.cpp: cnai::Error -> cnai.Error subclasses
 void register_types(py::module_& m);       // types.cpp: the shared request/response types

@@ -14,22 +14,28 @@
 
 namespace py = pybind11;
 
+namespace cnai::python {
+
+EnvLookup env_lookup(std::optional<std::map<std::string, std::string>> vars) {
+  if (vars) {
+    return [vars = std::move(*vars)](const std::string& var) -> std::optional<std::string> {
+      auto it = vars.find(var);
+      return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+  }
+  return [](const std::string& var) -> std::optional<std::string> {
+    const char* v = std::getenv(var.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+}
+
+}  // namespace cnai::python
+
 PYBIND11_MODULE(_cnai, m) {
   m.doc() = "cnai's native bindings (use the package cnai: cnai.Client, cnai.AsyncClient)";
   m.attr("__version__") = CNAI_VERSION_STRING;
-  // The C++ library reads no environment; this module, the host here, passes
-  // the process's (os.environ writes through to it) unless given a mapping.
   auto cache_dir = [](std::optional<std::map<std::string, std::string>> env) {
-    if (env) {
-      return cnai::default_cache_dir([&](const std::string& var) -> std::optional<std::string> {
-        auto it = env->find(var);
-        return it == env->end() ? std::nullopt : std::optional<std::string>(it->second);
-      });
-    }
-    return cnai::default_cache_dir([](const std::string& var) -> std::optional<std::string> {
-      const char* v = std::getenv(var.c_str());
-      return v ? std::optional<std::string>(v) : std::nullopt;
-    });
+    return cnai::default_cache_dir(cnai::python::env_lookup(std::move(env)));
   };
   m.def("default_cache_dir", cache_dir, py::arg("env") = py::none(),
         "$CNAI_CACHE_DIR, else ~/.cache/cnai, from `env` (a mapping; default: the process environment).");

@@ -8,7 +8,6 @@
 
 #include <pybind11/stl.h>
 
-#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -74,18 +73,7 @@ void register_router(py::module_& m) {
            "ordered, cost, latency, least_busy, overflow or weighted.")
       .def_static("from_config_file", [](const std::string& path, std::optional<std::map<std::string, std::string>> env) {
         RouterBuildOptions options;
-        if (env) {
-          options.env = [vars = std::move(*env)](const std::string& var) -> std::optional<std::string> {
-            auto it = vars.find(var);
-            return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
-          };
-        } else {
-          // os.environ, as the openai package reads it (the C++ library reads none).
-          options.env = [](const std::string& var) -> std::optional<std::string> {
-            const char* v = std::getenv(var.c_str());
-            return v ? std::optional<std::string>(v) : std::nullopt;
-          };
-        }
+        options.env = env_lookup(std::move(env));
         py::gil_scoped_release unlocked;  // loading local models takes a while
         return Router::from_config_file(path, options);
       }, py::arg("path"), py::kw_only(), py::arg("env") = py::none(),

@@ -4,8 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
-#include <map>
-#include <optional>
 #include <string>
 
 #include "cnai/cnai.hpp"
@@ -29,12 +27,7 @@ TEST_CASE("LocalEngineOptions takes designated initialisers and holds llama.cpp'
 }
 
 TEST_CASE("default_cache_dir reads only the lookup it is given; the model paths are in the directory given") {
-  auto env_of = [](std::map<std::string, std::string> vars) -> cnai::EnvLookup {
-    return [vars = std::move(vars)](const std::string& var) -> std::optional<std::string> {
-      auto it = vars.find(var);
-      return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
-    };
-  };
+  using cnai::testing::env_of;
   CHECK(cnai::default_cache_dir(env_of({{"CNAI_CACHE_DIR", "/tmp/c"}, {"HOME", "/home/u"}})) == "/tmp/c");
   CHECK(cnai::default_cache_dir(env_of({{"CNAI_CACHE_DIR", ""}, {"HOME", "/home/u"}})) == "/home/u/.cache/cnai");
   CHECK(cnai::default_cache_dir(env_of({{"HOME", "/home/u"}})) == "/home/u/.cache/cnai");

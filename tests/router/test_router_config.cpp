@@ -16,19 +16,8 @@ using cnai::test::FakeCloud;
 
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& k) -> std::optional<std::string> {
-    auto it = vars.find(k);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-// The process environment as a lookup: what a host passes to mean its own.
-std::optional<std::string> process_environment(const std::string& var) {
-  const char* v = std::getenv(var.c_str());
-  return v ? std::optional<std::string>(v) : std::nullopt;
-}
+using cnai::testing::env_of;
+using cnai::testing::process_environment;  // what a host passes to mean its own environment
 
 const ConfigProblem* problem_at(const ConfigCheck& c, int line) {
   for (const auto& p : c.problems)

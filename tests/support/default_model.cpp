@@ -26,6 +26,13 @@ std::optional<std::string> process_environment(const std::string& var) {
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
 
+cnai::EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& var) -> std::optional<std::string> {
+    auto it = vars.find(var);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
 std::string cache_dir() { return cnai::default_cache_dir(process_environment); }
 
 std::string default_model_path() {

@@ -5,8 +5,11 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+
+#include "cnai/core/env.hpp"
 
 namespace cnai::testing {
 
@@ -19,6 +22,9 @@ void missing_input(const std::string& what, const std::string& how);
 
 /// This process's environment as a cnai::EnvLookup (the library reads none).
 std::optional<std::string> process_environment(const std::string& var);
+
+/// A cnai::EnvLookup over `vars` alone: what a test passes for an environment of its own.
+cnai::EnvLookup env_of(std::map<std::string, std::string> vars);
 
 /// cnai::default_cache_dir over process_environment.
 std::string cache_dir();

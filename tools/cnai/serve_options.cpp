@@ -34,10 +34,16 @@ const char* const kBackendFlagsUsage =
     "                             (default: $CNAI_QUEUE, else sqlite under $CNAI_CACHE_DIR/jobs.db)\n"
     "  --lease-ms N               a claimed entry unacknowledged this long goes to another worker (default 120000)\n";
 
-std::string queue_url(const Args& args) {
-  const char* env_queue = std::getenv("CNAI_QUEUE");  // e.g. from a Kubernetes Secret
-  return args.get_or("--queue", env_queue ? env_queue : "");
+namespace {
+
+// A store's URL: the flag, else the variable (e.g. from a Kubernetes Secret), else "".
+std::string flag_or_env(const Args& args, const char* flag, const char* var) {
+  return args.get_or(flag, process_environment(var).value_or(""));
 }
+
+}  // namespace
+
+std::string queue_url(const Args& args) { return flag_or_env(args, "--queue", "CNAI_QUEUE"); }
 
 namespace {
 
@@ -53,11 +59,8 @@ std::shared_ptr<Backend> router_from(const Args& args, const std::string& path, 
   RouterBuildOptions bo;
   bo.env = cli::process_environment;
   bo.local_options = engine_options_from(args);
-  const char* env_store = std::getenv("CNAI_BUDGET_STORE");  // e.g. from a Kubernetes Secret
-  bo.spend_store = open_spend_store(args.get_or("--budget-store", env_store ? env_store : ""));
-  const char* env_cache = std::getenv("CNAI_CACHE_STORE");
-  const std::string cache_url = args.get_or("--cache-store", env_cache ? env_cache : "");
-  bo.response_cache_store = open_response_cache_store(cache_url);
+  bo.spend_store = open_spend_store(flag_or_env(args, "--budget-store", "CNAI_BUDGET_STORE"));
+  bo.response_cache_store = open_response_cache_store(flag_or_env(args, "--cache-store", "CNAI_CACHE_STORE"));
   if (auto* redis = dynamic_cast<RedisResponseCache*>(bo.response_cache_store.get()); redis && !redis->reachable()) {
     // Not fatal: the cache fails open, and Redis may come up after this replica.
     // The URL may carry a password: only Redis's host and port (in the error) are printed.
