@@ -2,6 +2,9 @@
 // unsigned weight bytes with signed Q8 activations, 2 blocks per register,
 // register-blocked 4 activation rows x 4 weight rows so each weight block is
 // unpacked once per 4 rows of x. Float weights: F16C/bf16-shift conversion + FMA.
+// Packed layouts (matmul_pack.hpp), the K-quants' included: lane r of every
+// vector is weight row r of a 16-row group, so one linear weight stream and no
+// horizontal sums.
 #include <immintrin.h>
 
 // GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own
@@ -595,6 +598,140 @@ struct Q4_1R16 {
   static void run(const PackedTile& t, float* y, std::int64_t ldy) { q4_1_r16_micro<MR>(t, y, ldy); }
 };
 
+
+// Packed K-quants (Q8_K activations). A sub-block's chunks go through dpbusd
+// into its own int32 sums, which vpmulld scales by the sub-block's scale (the
+// sums outgrow int16, so no vpdpwssd); a super-block's total fits int32.
+struct PackedKTile {
+  const ActQ8K* x;
+  std::int64_t i0, nb;
+  const std::uint8_t* g;
+  __mmask16 mask;
+};
+
+inline const std::int8_t* act_k(const PackedKTile& t, int i, std::int64_t b) {
+  return t.x->qs + (t.i0 + i) * t.x->k + b * kQK_K;
+}
+inline const std::int16_t* bsums_k(const PackedKTile& t, int i, std::int64_t b) {
+  return t.x->bsums + ((t.i0 + i) * t.nb + b) * 16;
+}
+// 16 bytes p[r] zero-extended to int32 lane r.
+inline __m512i u8x16(const std::uint8_t* p) {
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Q4_K_R16: sub-block s (32 elements) is the low (s even) or high nibbles of
+// lines (s / 2, c); −dmin·Σ_s mn[s]·Σx over s as vpdpwssd of (mn, mn) pairs
+// against the two 16-element bsums of s.
+template <int MR>
+void q4_k_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
+  __m512 acc[MR];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  for (std::int64_t b = 0; b < t.nb; ++b) {
+    __m512i isum[MR], mins[MR];
+    for (int i = 0; i < MR; ++i) isum[i] = mins[i] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int s = 0; s < 8; ++s) {
+      __m512i sub[MR];
+      for (auto& v : sub) v = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c) {
+        const __m512i v = _mm512_loadu_si512(t.g + q4_k_r16_qs(b, s / 2, c));
+        const __m512i w = _mm512_and_si512(s % 2 ? _mm512_srli_epi16(v, 4) : v, low);
+        for (int i = 0; i < MR; ++i) sub[i] = _mm512_dpbusd_epi32(sub[i], w, bcast4(act_k(t, i, b) + 32 * s + 4 * c));
+      }
+      const __m512i sc = u8x16(t.g + q4_k_r16_sc(b, s));
+      const __m512i mn = u8x16(t.g + q4_k_r16_mn(b, s));
+      const __m512i mn2 = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));
+      for (int i = 0; i < MR; ++i) {
+        isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub[i], sc));
+        mins[i] = _mm512_dpwssd_epi32(mins[i], mn2, bcast4(reinterpret_cast<const std::int8_t*>(bsums_k(t, i, b) + 2 * s)));
+      }
+    }
+    const __m512 dw = f16x16(t.g + q4_k_r16_d(b)), mw = f16x16(t.g + q4_k_r16_d(b) + 32);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 dx = _mm512_set1_ps(t.x->d[(t.i0 + i) * t.nb + b]);
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(dw, dx), acc[i]);
+      acc[i] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins[i]), _mm512_mul_ps(mw, dx), acc[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
+}
+
+// Q6_K_R16: unsigned 6-bit quants q (0..63); chunk k (elements 4k..4k+3) is the
+// low (k < 32) or high nibble of ql line k % 32 with bits 2·(k / 16).. of qh line
+// k % 16 on top. The −32 of d·sc·(q − 32) is −32·Σ_p (sc, sc') · (bsum, bsum').
+template <int MR>
+void q6_k_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
+  __m512 acc[MR];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
+  for (std::int64_t b = 0; b < t.nb; ++b) {
+    __m512i isum[MR], off[MR];
+    for (int i = 0; i < MR; ++i) isum[i] = off[i] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p) {
+      // Lane r: int16 pair (scale of sub-block 2p, of 2p + 1) of row r.
+      const __m512i scp = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.g + q6_k_r16_sc(b, p))));
+      for (int i = 0; i < MR; ++i)
+        off[i] = _mm512_dpwssd_epi32(off[i], scp, bcast4(reinterpret_cast<const std::int8_t*>(bsums_k(t, i, b) + 2 * p)));
+#pragma GCC unroll 2
+      for (int u = 0; u < 2; ++u) {
+        const int sb = 2 * p + u;  // chunks 4·sb .. 4·sb + 3
+        __m512i sub[MR];
+        for (auto& v : sub) v = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v) {
+          const int k = 4 * sb + v, U = k / 16;
+          const __m512i l = _mm512_loadu_si512(t.g + q6_k_r16_ql(b, k % 32));
+          const __m512i q = _mm512_loadu_si512(t.g + q6_k_r16_qh(b, k % 16));
+          const __m512i hb = U == 0 ? _mm512_slli_epi16(q, 4) : U == 1 ? _mm512_slli_epi16(q, 2) : U == 2 ? q : _mm512_srli_epi16(q, 2);
+          const __m512i lo4 = U < 2 ? _mm512_and_si512(l, low) : _mm512_and_si512(_mm512_srli_epi16(l, 4), low);
+          const __m512i w = _mm512_ternarylogic_epi32(lo4, hb, top, 0xF8);  // lo4 | (hb & top)
+          for (int i = 0; i < MR; ++i) sub[i] = _mm512_dpbusd_epi32(sub[i], w, bcast4(act_k(t, i, b) + 4 * k));
+        }
+        const __m512i sc = u == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(scp, 16), 16) : _mm512_srai_epi32(scp, 16);
+        for (int i = 0; i < MR; ++i) isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub[i], sc));
+      }
+    }
+    const __m512 dw = f16x16(t.g + q6_k_r16_d(b));
+    for (int i = 0; i < MR; ++i) {
+      const __m512i total = _mm512_sub_epi32(isum[i], _mm512_slli_epi32(off[i], 5));
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(dw, _mm512_set1_ps(t.x->d[(t.i0 + i) * t.nb + b])),
+                               acc[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
+}
+
+template <int MR>
+struct Q4KR16 {
+  static void run(const PackedKTile& t, float* y, std::int64_t ldy) { q4_k_r16_micro<MR>(t, y, ldy); }
+};
+template <int MR>
+struct Q6KR16 {
+  static void run(const PackedKTile& t, float* y, std::int64_t ldy) { q6_k_r16_micro<MR>(t, y, ldy); }
+};
+
+template <template <int> class Micro>
+void packed_k_tile(const ActQ8K& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
+  PackedKTile t{&x, 0, x.k / kQK_K, nullptr, 0};
+  for (std::int64_t n = w.n0; n < w.n1; n += 16) {
+    t.g = w.w + static_cast<std::size_t>(n / 16) * w.w_stride;
+    const std::int64_t cnt = std::min<std::int64_t>(16, w.n1 - n);
+    t.mask = static_cast<__mmask16>((1u << cnt) - 1);
+    for (t.i0 = 0; t.i0 < m; t.i0 += kMR) {
+      switch (std::min<std::int64_t>(kMR, m - t.i0)) {
+        case 1: Micro<1>::run(t, y + n, ldy); break;
+        case 2: Micro<2>::run(t, y + n, ldy); break;
+        case 3: Micro<3>::run(t, y + n, ldy); break;
+        default: Micro<4>::run(t, y + n, ldy); break;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const MatmulKernels* matmul_kernels_avx512() {
@@ -618,8 +755,8 @@ const MatmulKernels* matmul_kernels_avx512() {
                                k_tile<DType::Q4_K>,
                                k_tile<DType::Q5_K>,
                                k_tile<DType::Q6_K>,
-                               nullptr,
-                               nullptr};
+                               packed_k_tile<Q4KR16>,
+                               packed_k_tile<Q6KR16>};
   return &k;
 }
 

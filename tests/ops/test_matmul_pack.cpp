@@ -258,3 +258,46 @@ TEST_CASE("packed kernels take the largest quants and activations without overfl
     }
   }
 }
+
+// Raw K-quant blocks at the ends of every field (6-bit scales and mins of 63,
+// Q6_K's int8 scales of -128 and 127, quants of 0 and the largest) beside
+// random bytes, against activations of the largest magnitude: the integer
+// sums the packed kernels keep per sub-block and per super-block must not wrap.
+TEST_CASE("packed K-quant kernels take blocks at the ends of every field") {
+  IsaGuard guard;
+  cnai::ThreadPool pool(1);
+  std::mt19937 rng(7);
+  for (DType t : {DType::Q4_K, DType::Q6_K}) {
+    const std::int64_t k = 1024, n = 19, m = 3;
+    const std::size_t bb = cnai::traits(t).type_size;
+    Tensor w = Tensor::empty(t, {n, k});
+    for (std::int64_t r = 0; r < n; ++r)
+      for (std::int64_t b = 0; b < k / 256; ++b) {
+        std::uint8_t* blk = w.row_ptr(r) + static_cast<std::size_t>(b) * bb;
+        const int kind = static_cast<int>((r + b) % 3);  // 0: all 0xFF, 1: all 0x00 quants, 2: random
+        for (std::size_t i = 0; i < bb; ++i)
+          blk[i] = kind == 0 ? 0xFF : kind == 1 ? 0x00 : static_cast<std::uint8_t>(rng());
+        const std::uint16_t d = 0x2C00, dmin = 0x2800;  // f16 0.0625 and 0.03125: finite
+        if (t == DType::Q4_K) {
+          std::memcpy(blk, &d, 2);
+          std::memcpy(blk + 2, &dmin, 2);
+          if (kind == 1) std::memset(blk + 4, 0xFF, 12);  // quants 0, scales and mins 63
+        } else {
+          std::memcpy(blk + 208, &d, 2);
+          if (kind == 1) std::memset(blk + 192, 0x80, 16);  // quants 0 (-32), scales -128
+          if (kind == 0) std::memset(blk + 192, 0x7F, 16);  // quants 63 (+31), scales 127
+        }
+      }
+    Tensor x = Tensor::empty(DType::F32, {m, k});
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < k; ++j) x.data_as<float>()[i * k + j] = i == 0 ? 5.0f : i == 1 ? -5.0f : (j % 2 ? 5.0f : -4.0f);
+    Tensor p;
+    if (!pack_or_skip(w, p)) return;
+    for (const char* isa : families()) {
+      REQUIRE(ops::force_matmul_isa(isa));
+      Tensor y = Tensor::empty(DType::F32, {m, n});
+      ops::matmul(x, p, y, pool);
+      check_reference(x, w, y.data_as<float>(), n, std::string(isa) + " field ends " + std::string(cnai::to_string(t)));
+    }
+  }
+}
