@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "ops/kquant_simd.hpp"
@@ -463,12 +464,17 @@ inline __m512 f16x16(const std::uint8_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-struct PackedTile {
-  const ActQ8* x;
+// Activation rows i0.. (Q8_0/Q8_1, or Q8_K for the K-quants) against one
+// group, nb blocks per row.
+template <class Act>
+struct PackedTileOf {
+  const Act* x;
   std::int64_t i0, nb;
   const std::uint8_t* g;  // the group
   __mmask16 mask;         // rows of the group that exist
 };
+using PackedTile = PackedTileOf<ActQ8>;
+using PackedKTile = PackedTileOf<ActQ8K>;
 
 template <int MR>
 void q8_0_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
@@ -564,9 +570,9 @@ void q5_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
   for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
 }
 
-template <template <int> class Micro>
-void packed_tile(const ActQ8& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
-  PackedTile t{&x, 0, x.k / kQK, nullptr, 0};
+template <template <int> class Micro, class Act = ActQ8>
+void packed_tile(const Act& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
+  PackedTileOf<Act> t{&x, 0, x.k / (std::is_same_v<Act, ActQ8K> ? kQK_K : kQK), nullptr, 0};
   for (std::int64_t n = w.n0; n < w.n1; n += 16) {
     t.g = w.w + static_cast<std::size_t>(n / 16) * w.w_stride;
     const std::int64_t cnt = std::min<std::int64_t>(16, w.n1 - n);
@@ -602,13 +608,6 @@ struct Q4_1R16 {
 // Packed K-quants (Q8_K activations). A sub-block's chunks go through dpbusd
 // into its own int32 sums, which vpmulld scales by the sub-block's scale (the
 // sums outgrow int16, so no vpdpwssd); a super-block's total fits int32.
-struct PackedKTile {
-  const ActQ8K* x;
-  std::int64_t i0, nb;
-  const std::uint8_t* g;
-  __mmask16 mask;
-};
-
 inline const std::int8_t* act_k(const PackedKTile& t, int i, std::int64_t b) {
   return t.x->qs + (t.i0 + i) * t.x->k + b * kQK_K;
 }
@@ -714,24 +713,6 @@ struct Q6KR16 {
   static void run(const PackedKTile& t, float* y, std::int64_t ldy) { q6_k_r16_micro<MR>(t, y, ldy); }
 };
 
-template <template <int> class Micro>
-void packed_k_tile(const ActQ8K& x, std::int64_t m, const WeightRows& w, float* y, std::int64_t ldy) {
-  PackedKTile t{&x, 0, x.k / kQK_K, nullptr, 0};
-  for (std::int64_t n = w.n0; n < w.n1; n += 16) {
-    t.g = w.w + static_cast<std::size_t>(n / 16) * w.w_stride;
-    const std::int64_t cnt = std::min<std::int64_t>(16, w.n1 - n);
-    t.mask = static_cast<__mmask16>((1u << cnt) - 1);
-    for (t.i0 = 0; t.i0 < m; t.i0 += kMR) {
-      switch (std::min<std::int64_t>(kMR, m - t.i0)) {
-        case 1: Micro<1>::run(t, y + n, ldy); break;
-        case 2: Micro<2>::run(t, y + n, ldy); break;
-        case 3: Micro<3>::run(t, y + n, ldy); break;
-        default: Micro<4>::run(t, y + n, ldy); break;
-      }
-    }
-  }
-}
-
 }  // namespace
 
 const MatmulKernels* matmul_kernels_avx512() {
@@ -755,8 +736,8 @@ const MatmulKernels* matmul_kernels_avx512() {
                                k_tile<DType::Q4_K>,
                                k_tile<DType::Q5_K>,
                                k_tile<DType::Q6_K>,
-                               packed_k_tile<Q4KR16>,
-                               packed_k_tile<Q6KR16>};
+                               packed_tile<Q4KR16, ActQ8K>,
+                               packed_tile<Q6KR16, ActQ8K>};
   return &k;
 }
 

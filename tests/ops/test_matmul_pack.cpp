@@ -85,6 +85,21 @@ bool pack_or_skip(const Tensor& w, Tensor& packed) {
   return true;
 }
 
+// x times w packed, in every family, against the reference; false (skipped)
+// when w does not pack here.
+bool check_packed_in_every_family(const Tensor& x, const Tensor& w, cnai::ThreadPool& pool, const std::string& what) {
+  Tensor p;
+  if (!pack_or_skip(w, p)) return false;
+  const std::int64_t m = x.rows(), n = w.dim(0);
+  for (const char* isa : families()) {
+    REQUIRE(ops::force_matmul_isa(isa));
+    Tensor y = Tensor::empty(DType::F32, {m, n});
+    ops::matmul(x, p, y, pool);
+    check_reference(x, w, y.data_as<float>(), n, std::string(isa) + " " + what + " " + std::string(cnai::to_string(w.dtype())));
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("packing round-trips every row of every packed type") {
@@ -248,14 +263,7 @@ TEST_CASE("packed kernels take the largest quants and activations without overfl
       for (std::int64_t j = 0; j < k; ++j) x.data_as<float>()[i * k + j] = i % 2 ? -3.0f : 3.0f;
     Tensor w = Tensor::empty(t, {n, k});
     for (std::int64_t r = 0; r < n; ++r) ops::quantize_row(t, wf.data_as<float>() + r * k, w.row_ptr(r), k);
-    Tensor p;
-    if (!pack_or_skip(w, p)) return;
-    for (const char* isa : families()) {
-      REQUIRE(ops::force_matmul_isa(isa));
-      Tensor y = Tensor::empty(DType::F32, {m, n});
-      ops::matmul(x, p, y, pool);
-      check_reference(x, w, y.data_as<float>(), n, std::string(isa) + " extremes " + std::string(cnai::to_string(t)));
-    }
+    if (!check_packed_in_every_family(x, w, pool, "extremes")) return;
   }
 }
 
@@ -291,13 +299,6 @@ TEST_CASE("packed K-quant kernels take blocks at the ends of every field") {
     Tensor x = Tensor::empty(DType::F32, {m, k});
     for (std::int64_t i = 0; i < m; ++i)
       for (std::int64_t j = 0; j < k; ++j) x.data_as<float>()[i * k + j] = i == 0 ? 5.0f : i == 1 ? -5.0f : (j % 2 ? 5.0f : -4.0f);
-    Tensor p;
-    if (!pack_or_skip(w, p)) return;
-    for (const char* isa : families()) {
-      REQUIRE(ops::force_matmul_isa(isa));
-      Tensor y = Tensor::empty(DType::F32, {m, n});
-      ops::matmul(x, p, y, pool);
-      check_reference(x, w, y.data_as<float>(), n, std::string(isa) + " field ends " + std::string(cnai::to_string(t)));
-    }
+    if (!check_packed_in_every_family(x, w, pool, "field ends")) return;
   }
 }
