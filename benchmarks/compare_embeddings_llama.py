@@ -21,9 +21,11 @@ import threading
 import time
 from pathlib import Path
 
+from bench_paths import CACHE, LLAMA_BIN
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = Path(os.environ.get("CNAI_CACHE_DIR", Path.home() / ".cache/cnai")) / "models/all-MiniLM-L6-v2.Q8_0.gguf"
-DEFAULT_LLAMA = Path(os.environ.get("CNAI_CACHE_DIR", Path.home() / ".cache/cnai")) / "llama.cpp/bin"  # scripts/fetch_llama_cpp.sh
+DEFAULT_MODEL = CACHE / "models" / "all-MiniLM-L6-v2.Q8_0.gguf"
+DEFAULT_LLAMA = LLAMA_BIN
 
 SUBJECTS = ["The committee", "A young engineer", "Our small team", "The old library", "Every morning the baker",
             "The research group", "My neighbour", "The city council"]
@@ -42,8 +44,7 @@ SENTENCES = [f"{a} {b} before the end of the very busy month of September." for 
 def passage_512() -> str:
     """bench_embeddings' passage cut to 512 tokens ([CLS]/[SEP] included) by whole words."""
     from tokenizers import Tokenizer
-    tok = Tokenizer.from_file(str(Path(os.environ.get("CNAI_CACHE_DIR", Path.home() / ".cache/cnai"))
-                                  / "hf/all-MiniLM-L6-v2/tokenizer.json"))
+    tok = Tokenizer.from_file(str(CACHE / "hf/all-MiniLM-L6-v2/tokenizer.json"))
     tok.no_truncation()
     words = " ".join(SENTENCES).split(" ")
     while len(tok.encode(" ".join(words)).ids) > 512:

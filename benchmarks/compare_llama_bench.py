@@ -18,14 +18,11 @@ llama-bench comes from scripts/fetch_llama_cpp.sh ($CNAI_CACHE_DIR/llama.cpp/bin
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("CNAI_CACHE_DIR") or Path.home() / ".cache" / "cnai")
+from bench_paths import CNAI, LLAMA_BIN, require
 
 
 def llama_bench(exe, model, a):
@@ -52,13 +49,11 @@ def main():
     p.add_argument("-n", "--gen", type=int, default=64)
     p.add_argument("-r", "--repeats", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2, help="alternations of the two tools per file")
-    p.add_argument("--cnai", type=Path, default=Path(os.environ.get("CNAI_BUILD_DIR") or ROOT / "build") / "cnai")
-    p.add_argument("--llama-bench", type=Path, default=CACHE / "llama.cpp" / "bin" / "llama-bench")
+    p.add_argument("--cnai", type=Path, default=CNAI)
+    p.add_argument("--llama-bench", type=Path, default=LLAMA_BIN / "llama-bench")
     p.add_argument("--json", type=Path, help="also write the rows here")
     a = p.parse_args()
-    for exe in (a.cnai, a.llama_bench):
-        if not exe.exists():
-            sys.exit(f"{exe} not found (build cnai with scripts/build.sh; llama-bench with scripts/fetch_llama_cpp.sh)")
+    require(a.cnai, a.llama_bench)
     rows = []
     print(f"threads {a.threads}, prompt {a.prompt}, generate {a.gen}, {a.repeats} repetitions x {a.rounds} rounds; "
           f"tokens/s, mean of rounds; [min-max of the per-round ratios]; decode GB/s = file bytes x tokens/s")

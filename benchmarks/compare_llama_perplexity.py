@@ -16,15 +16,14 @@ llama-perplexity comes from scripts/fetch_llama_cpp.sh ($CNAI_CACHE_DIR/llama.cp
 """
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("CNAI_CACHE_DIR") or Path.home() / ".cache" / "cnai")
+from bench_paths import CNAI, LLAMA_BIN, require
+
 LICENSES = [Path("/usr/share/common-licenses") / n for n in ("GPL-3", "GFDL-1.3", "Apache-2.0")]
 FINAL = re.compile(r"Final estimate: PPL = ([0-9.]+)")
 
@@ -45,13 +44,11 @@ def main():
     p.add_argument("--chunks", type=int, default=16)
     p.add_argument("-t", "--threads", type=int, default=2)
     p.add_argument("--tolerance", type=float, default=0.01, help="largest relative difference accepted")
-    p.add_argument("--cnai", type=Path, default=Path(os.environ.get("CNAI_BUILD_DIR") or ROOT / "build") / "cnai")
-    p.add_argument("--llama-perplexity", type=Path, default=CACHE / "llama.cpp" / "bin" / "llama-perplexity")
+    p.add_argument("--cnai", type=Path, default=CNAI)
+    p.add_argument("--llama-perplexity", type=Path, default=LLAMA_BIN / "llama-perplexity")
     p.add_argument("--json", type=Path, help="also write the rows here")
     a = p.parse_args()
-    for exe in (a.cnai, a.llama_perplexity):
-        if not exe.exists():
-            sys.exit(f"{exe} is missing (build cnai; scripts/fetch_llama_cpp.sh builds llama.cpp's tools)")
+    require(a.cnai, a.llama_perplexity)
     with tempfile.TemporaryDirectory() as tmp:
         text = a.file
         if text is None:

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import cnai
 
-CACHE = Path(os.environ.get("CNAI_CACHE_DIR") or Path.home() / ".cache" / "cnai")
+from bench_paths import CACHE, LLAMA_BIN, require
+
 MODEL = Path(os.environ.get("CNAI_MODEL") or CACHE / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf")
 QUESTIONS = ["What is the capital of France?", "Name a large planet.", "What colour is the sky?",
              "How many legs has a spider?", "What is two plus two?", "Name a fruit that is yellow.",
@@ -160,16 +161,13 @@ def summary(title, records):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--llama-server", type=Path, default=CACHE / "llama.cpp" / "bin" / "llama-server")
+    ap.add_argument("--llama-server", type=Path, default=LLAMA_BIN / "llama-server")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=24)
     ap.add_argument("--cloud-threads", type=int, default=1)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
-    if not a.llama_server.exists():
-        sys.exit(f"{a.llama_server} not found (scripts/fetch_llama_cpp.sh builds it)")
-    if not MODEL.exists():
-        sys.exit(f"{MODEL} not found (scripts/fetch_model.sh)")
+    require(a.llama_server, MODEL)
     port = free_port()
     cloud = Cloud(a.llama_server, port, a.cloud_threads)
     env = {"CNAI_MODEL": str(MODEL), "CLOUD_URL": f"http://127.0.0.1:{port}/v1", "CLOUD_KEY": "not-checked"}

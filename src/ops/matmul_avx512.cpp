@@ -604,7 +604,6 @@ struct Q4_1R16 {
   static void run(const PackedTile& t, float* y, std::int64_t ldy) { q4_1_r16_micro<MR>(t, y, ldy); }
 };
 
-
 // Packed K-quants (Q8_K activations). A sub-block's chunks go through dpbusd
 // into its own int32 sums, which vpmulld scales by the sub-block's scale (the
 // sums outgrow int16, so no vpdpwssd); a super-block's total fits int32.

@@ -1,0 +1,24 @@
+"""Where the benchmark scripts find cnai's build, the model cache and llama.cpp's tools.
+
+One place for the rule the scripts share: the cache is $CNAI_CACHE_DIR, else ~/.cache/cnai
+(as cnai::default_cache_dir); llama.cpp's tools are in its llama.cpp/bin, built by
+scripts/fetch_llama_cpp.sh; the cnai program is $CNAI_BUILD_DIR/cnai, else build/cnai.
+"""
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("CNAI_CACHE_DIR") or Path.home() / ".cache" / "cnai")
+LLAMA_BIN = CACHE / "llama.cpp" / "bin"
+CNAI = Path(os.environ.get("CNAI_BUILD_DIR") or ROOT / "build") / "cnai"
+
+
+def require(*paths):
+    """Exits with what builds each missing program or file."""
+    for path in paths:
+        if not Path(path).exists():
+            name = Path(path).name
+            how = ("scripts/fetch_llama_cpp.sh builds llama.cpp's tools" if name.startswith("llama-")
+                   else "build cnai with scripts/build.sh" if name == "cnai" else "scripts/setup.sh fetches it")
+            sys.exit(f"{path} not found ({how})")
