@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -111,14 +112,28 @@ class Reader {
     return v;
   }
 
-  std::optional<std::int64_t> integer(const ConfigNode& n, const std::string& path, std::int64_t lo = 0) {
+  // A whole number in [lo, hi]. The range is checked on the double, before any
+  // cast: converting a double beyond the integer's range is undefined.
+  std::optional<std::int64_t> integer(const ConfigNode& n, const std::string& path, std::int64_t lo = 0,
+                                      std::int64_t hi = 1'000'000'000'000'000) {
     auto v = number(n, path, static_cast<double>(lo));
     if (!v) return std::nullopt;
-    if (*v != static_cast<double>(static_cast<std::int64_t>(*v)) || *v > 1e15) {
+    if (*v != std::trunc(*v)) {
       error(n, path, fmt::format("expected a whole number, got {}", *v));
       return std::nullopt;
     }
+    if (*v > static_cast<double>(hi)) {
+      error(n, path, fmt::format("must be at most {}, got {}", hi, *v));
+      return std::nullopt;
+    }
     return static_cast<std::int64_t>(*v);
+  }
+
+  // A whole number that a field of type int holds.
+  std::optional<int> int_value(const ConfigNode& n, const std::string& path, int lo = 0) {
+    auto v = integer(n, path, lo, std::numeric_limits<int>::max());
+    if (!v) return std::nullopt;
+    return static_cast<int>(*v);
   }
 
   std::optional<bool> boolean(const ConfigNode& n, const std::string& path) {
@@ -225,9 +240,9 @@ void read_breaker(Reader& r, const ConfigNode& n, const std::string& path, Circu
     return;
   for (const auto& [k, v] : n.map) {
     const std::string p = path + "." + k;
-    if (k == "window_calls") { if (auto x = r.integer(v, p, 1)) b.window_calls = static_cast<int>(*x); }
+    if (k == "window_calls") { if (auto x = r.int_value(v, p, 1)) b.window_calls = *x; }
     else if (k == "window") { if (auto x = r.duration(v, p)) b.window = *x; }
-    else if (k == "minimum_calls") { if (auto x = r.integer(v, p, 1)) b.minimum_calls = static_cast<int>(*x); }
+    else if (k == "minimum_calls") { if (auto x = r.int_value(v, p, 1)) b.minimum_calls = *x; }
     else if (k == "failure_rate") {
       if (auto x = r.number(v, p)) {
         if (*x > 1) r.error(v, p, "must be a fraction in (0, 1]");
@@ -236,8 +251,8 @@ void read_breaker(Reader& r, const ConfigNode& n, const std::string& path, Circu
     }
     else if (k == "cooldown") { if (auto x = r.duration(v, p)) b.cooldown = *x; }
     else if (k == "max_cooldown") { if (auto x = r.duration(v, p)) b.max_cooldown = *x; }
-    else if (k == "half_open_probes") { if (auto x = r.integer(v, p, 1)) b.half_open_probes = static_cast<int>(*x); }
-    else if (k == "half_open_successes") { if (auto x = r.integer(v, p, 1)) b.half_open_successes = static_cast<int>(*x); }
+    else if (k == "half_open_probes") { if (auto x = r.int_value(v, p, 1)) b.half_open_probes = *x; }
+    else if (k == "half_open_successes") { if (auto x = r.int_value(v, p, 1)) b.half_open_successes = *x; }
   }
 }
 
@@ -296,14 +311,14 @@ void read_deployment(Reader& r, const std::string& name, const ConfigNode& n, co
         }
       }
     }
-    else if (k == "retries") { if (auto x = r.integer(v, p, 0)) d.retries = static_cast<int>(*x); }
+    else if (k == "retries") { if (auto x = r.int_value(v, p, 0)) d.retries = *x; }
     else if (k == "context_window") { if (auto x = r.integer(v, p, 1)) dep.context_window = *x; }
     else if (k == "tags") dep.tags = r.strings(v, p);
     else if (k == "weight") { if (auto x = r.number(v, p, 0)) dep.weight = *x; }
     else if (k == "continue") { if (auto b = r.boolean(v, p)) dep.continue_streams = *b; }
     else if (k == "local") { if (auto b = r.boolean(v, p)) dep.local = *b; }
-    else if (k == "n_ctx") { if (auto x = r.integer(v, p, 1)) d.n_ctx = static_cast<int>(*x); }
-    else if (k == "threads") { if (auto x = r.integer(v, p, 1)) d.threads = static_cast<int>(*x); }
+    else if (k == "n_ctx") { if (auto x = r.int_value(v, p, 1)) d.n_ctx = *x; }
+    else if (k == "threads") { if (auto x = r.int_value(v, p, 1)) d.threads = *x; }
     else if (k == "breaker") read_breaker(r, v, p, dep.breaker);
     else if (k == "capabilities") {
       if (!r.keys(v, p, {"tools", "json_output", "images"})) continue;
@@ -319,7 +334,7 @@ void read_deployment(Reader& r, const std::string& name, const ConfigNode& n, co
         const std::string lp = p + "." + lk;
         if (lk == "rpm" || lk == "requests_per_minute") { if (auto x = r.number(lv, lp)) dep.limits.requests_per_minute = *x; }
         else if (lk == "tpm" || lk == "tokens_per_minute") { if (auto x = r.number(lv, lp)) dep.limits.tokens_per_minute = *x; }
-        else if (auto x = r.integer(lv, lp, 0)) dep.limits.max_concurrency = static_cast<int>(*x);
+        else if (auto x = r.int_value(lv, lp, 0)) dep.limits.max_concurrency = *x;
       }
     }
     else if (k == "price") {
@@ -403,9 +418,9 @@ void read_group(Reader& r, const ConfigNode& n, const std::string& path, GroupCo
           }
         }
       }
-      else if (k == "max_queue_depth") { if (auto x = r.integer(v, p, 1)) g.overflow.max_queue_depth = static_cast<int>(*x); }
-      else if (k == "resume_queue_depth") { if (auto x = r.integer(v, p, 0)) g.overflow.resume_queue_depth = static_cast<int>(*x); }
-      else if (k == "primary_count") { if (auto x = r.integer(v, p, 1)) g.overflow.primary_count = static_cast<int>(*x); }
+      else if (k == "max_queue_depth") { if (auto x = r.int_value(v, p, 1)) g.overflow.max_queue_depth = *x; }
+      else if (k == "resume_queue_depth") { if (auto x = r.int_value(v, p, 0)) g.overflow.resume_queue_depth = *x; }
+      else if (k == "primary_count") { if (auto x = r.int_value(v, p, 1)) g.overflow.primary_count = *x; }
       else if (k == "max_wait") { if (auto x = r.duration(v, p)) g.overflow.max_wait = *x; }
       else if (k == "tolerance") { if (auto x = r.number(v, p)) g.latency_tolerance = *x; }
     }

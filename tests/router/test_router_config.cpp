@@ -111,6 +111,31 @@ TEST_CASE("YAML syntax errors and duplicate keys name their line") {
   CHECK_FALSE(list.ok());
 }
 
+TEST_CASE("whole numbers out of range or with a fraction are problems, not casts") {
+  // Found by fuzz_router_config: 1e94 cast to an integer was undefined behaviour.
+  const std::string text =
+      "deployments:\n"                                          // 1
+      "  a:\n"                                                  // 2
+      "    type: local\n"                                       // 3
+      "    model_path: m.gguf\n"                                // 4
+      "    n_ctx: 12866700000000000000000000000000000000000000\n"  // 5 beyond int64
+      "    threads: 4294967297\n"                               // 6 beyond int
+      "    retries: 2.5\n"                                      // 7 not whole
+      "    context_window: 1e94\n"                              // 8 beyond int64
+      "aliases: {c: [a]}\n";                                    // 9
+  ConfigCheck c = check_router_config(text, "cfg.yaml", env_of({}));
+  INFO(all_text(c));
+  CHECK(c.problems.size() == 4);
+  for (int line : {5, 6, 8}) {
+    CAPTURE(line);
+    REQUIRE(problem_at(c, line) != nullptr);
+    CHECK(problem_at(c, line)->message.find("must be at most") != std::string::npos);
+  }
+  REQUIRE(problem_at(c, 7) != nullptr);
+  CHECK(problem_at(c, 7)->message == "expected a whole number, got 2.5");
+  CHECK(problem_at(c, 6)->message.find("2147483647") != std::string::npos);
+}
+
 TEST_CASE("JSON: the same reader, problems with their lines") {
   const std::string text =
       "{\n"                                                          // 1
