@@ -2,14 +2,19 @@
 """cnai bench beside llama.cpp's llama-bench, in one run, on the same files.
 
 For each GGUF file the two tools alternate (llama-bench, then cnai bench,
-`--rounds` times) with the same threads, prompt and generation lengths and
-repetitions, so a change in the machine's load hits both alike. Prints one
+`--rounds` times) with the same threads, prompt and generation lengths, depth
+and repetitions, so a change in the machine's load hits both alike. Prints one
 row per file: prefill and decode tokens/s of each (mean of the rounds' means),
 cnai's ratio to llama.cpp's, the range of the per-round ratios (each round's
 two runs are adjacent in time, so a ratio is paired against the same load),
 and decode's weight traffic: file bytes x decode tokens/s, which on a model
 whose output matrix is its embedding (both here) is the bytes every step
 reads, to set beside the machine's memory bandwidth. --json writes the rows.
+
+Both tools time prefill and decode each from a cache of --depth tokens
+(llama-bench's -d; default 0, its default): decode costs more as the context
+grows, so the two must start it at the same depth. -d 128 measures both at
+the depth a 128-token prompt leaves.
 
     python3 benchmarks/compare_llama_bench.py \
         ~/.cache/cnai/models/SmolLM2-135M-Instruct.Q4_K_M.gguf ~/.cache/cnai/models/gemma-3-270m-q4_k_m.gguf
@@ -27,8 +32,10 @@ from bench_paths import CNAI, LLAMA_BIN, require
 
 def llama_bench(exe, model, a):
     out = subprocess.run([str(exe), "-m", str(model), "-t", str(a.threads), "-p", str(a.prompt), "-n", str(a.gen),
+                          "-d", str(a.depth),
                           "-r", str(a.repeats), "-o", "json"], check=True, capture_output=True, text=True).stdout
     rows = json.loads(out)
+    rows = [r for r in rows if r.get("n_depth", 0) == a.depth]
     prefill = next(r["avg_ts"] for r in rows if r["n_prompt"] == a.prompt and r["n_gen"] == 0)
     decode = next(r["avg_ts"] for r in rows if r["n_gen"] == a.gen and r["n_prompt"] == 0)
     return prefill, decode
@@ -36,7 +43,7 @@ def llama_bench(exe, model, a):
 
 def cnai_bench(exe, model, a):
     out = subprocess.run([str(exe), "bench", "-m", str(model), "-t", str(a.threads), "-p", str(a.prompt), "-n",
-                          str(a.gen), "-r", str(a.repeats), "--json"], check=True, capture_output=True, text=True).stdout
+                          str(a.gen), "-d", str(a.depth), "-r", str(a.repeats), "--json"], check=True, capture_output=True, text=True).stdout
     o = json.loads(out.strip().splitlines()[-1])
     return o["prefill_tokens_per_s"], o["decode_tokens_per_s"]
 
@@ -47,6 +54,7 @@ def main():
     p.add_argument("-t", "--threads", type=int, default=2)
     p.add_argument("-p", "--prompt", type=int, default=128)
     p.add_argument("-n", "--gen", type=int, default=64)
+    p.add_argument("-d", "--depth", type=int, default=0, help="tokens in the cache before each timed run")
     p.add_argument("-r", "--repeats", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2, help="alternations of the two tools per file")
     p.add_argument("--cnai", type=Path, default=CNAI)
@@ -55,7 +63,7 @@ def main():
     a = p.parse_args()
     require(a.cnai, a.llama_bench)
     rows = []
-    print(f"threads {a.threads}, prompt {a.prompt}, generate {a.gen}, {a.repeats} repetitions x {a.rounds} rounds; "
+    print(f"threads {a.threads}, prompt {a.prompt}, generate {a.gen}, depth {a.depth}, {a.repeats} repetitions x {a.rounds} rounds; "
           f"tokens/s, mean of rounds; [min-max of the per-round ratios]; decode GB/s = file bytes x tokens/s")
     print(f"{'model':38s} {'prefill llama':>13s} {'cnai':>7s} {'x':>5s} {'[rounds]':>11s}   {'decode llama':>12s} "
           f"{'cnai':>6s} {'x':>5s} {'[rounds]':>11s}  {'GB/s llama':>10s} {'cnai':>5s}")

@@ -115,3 +115,17 @@ def test_bench_serving_mode_reports_each_concurrency_and_the_prefix_and_load_fig
     assert 0 < doc["prefix_cache"]["ttft_warm_ms"] < doc["prefix_cache"]["ttft_cold_ms"]
     assert 0 < doc["ttft_128_prompt_while_8_decode_ms"] <= doc["ttft_128_prompt_while_8_decode_max_ms"]
     assert doc["batch_invariant"] is True
+
+
+def test_bench_times_prefill_and_decode_from_the_requested_depth():
+    # As llama-bench's -d: both runs start from a cache of d tokens, echoed in --json.
+    out = cnai("bench", "-p", "8", "-n", "4", "-d", "24", "-r", "1", "--json", "-t", "2")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (doc["n_prompt"], doc["n_gen"], doc["n_depth"]) == (8, 4, 24)
+    assert doc["prefill_tokens_per_s"] > 0 and doc["decode_tokens_per_s"] > 0
+    plain = json.loads(cnai("bench", "-p", "8", "-n", "4", "-r", "1", "--json", "-t", "2").stdout.strip().splitlines()[-1])
+    assert plain["n_depth"] == 0
+    bad = cnai("bench", "-p", "8", "-n", "4", "-d", "-1")
+    assert bad.returncode == 2
+    assert "-d >= 0" in bad.stderr

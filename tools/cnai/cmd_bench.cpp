@@ -1,6 +1,8 @@
-// `cnai bench`: prefill and decode throughput of a model (tokens/s).
-// Prefill = one eval of a p-token prompt from an empty cache; decode = n
-// single-token evals after it. Best of r repeats after a warm-up run.
+// `cnai bench`: prefill and decode throughput of a model (tokens/s), measured
+// as llama-bench measures pp and tg: prefill = one eval of a p-token prompt,
+// decode = n single-token evals, each timed from a cache that holds d tokens
+// (-d, default 0, llama-bench's --n-depth). Mean (and best) of r repeats after
+// a warm-up run.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,16 +26,25 @@ struct Round {
   double prefill_s = 0, decode_s = 0;
 };
 
-Round run_round(cnai::Context& ctx, const std::vector<std::int32_t>& prompt, const std::vector<std::int32_t>& gen) {
-  Round r;
+// The cache back at `depth` tokens, untimed. Decode does not follow the
+// timed prompt: its own cost grows with the context, so both start at d.
+void fill_to_depth(cnai::Context& ctx, const std::vector<std::int32_t>& depth) {
   ctx.reset();
+  if (!depth.empty()) ctx.eval(depth);
+}
+
+Round run_round(cnai::Context& ctx, const std::vector<std::int32_t>& depth, const std::vector<std::int32_t>& prompt,
+                const std::vector<std::int32_t>& gen) {
+  Round r;
+  fill_to_depth(ctx, depth);
   auto t0 = Clock::now();
   ctx.eval(prompt);
-  auto t1 = Clock::now();
+  r.prefill_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (gen.empty()) return r;
+  fill_to_depth(ctx, depth);
+  t0 = Clock::now();
   for (std::int32_t id : gen) ctx.eval(std::span<const std::int32_t>(&id, 1));
-  auto t2 = Clock::now();
-  r.prefill_s = std::chrono::duration<double>(t1 - t0).count();
-  r.decode_s = std::chrono::duration<double>(t2 - t1).count();
+  r.decode_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return r;
 }
 
@@ -64,8 +75,10 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string path = args.get_or("-m", cnai::cli::default_model_path());
   const int n_prompt = static_cast<int>(args.get_int("-p", 128));
   const int n_gen = static_cast<int>(args.get_int("-n", 64));
+  const int n_depth = static_cast<int>(args.get_int("-d", 0));
   const int repeats = std::max(1, static_cast<int>(args.get_int("-r", 3)));
-  if (n_prompt < 1 || n_gen < 0) throw cnai::Error(cnai::ErrorCode::invalid_argument, "bench: need -p >= 1, -n >= 0");
+  if (n_prompt < 1 || n_gen < 0 || n_depth < 0)
+    throw cnai::Error(cnai::ErrorCode::invalid_argument, "bench: need -p >= 1, -n >= 0, -d >= 0");
   cnai::ModelOptions mo;
   mo.threads = static_cast<int>(args.get_int("-t", 0));
   const std::string kv = args.get_or("--kv-type", "f16");  // llama-bench's default too
@@ -74,17 +87,18 @@ int run_bench(const std::vector<std::string>& argv) {
   cnai::cli::apply_model_env(mo);
   auto model = cnai::Model::load(path, mo);
   cnai::ContextOptions co;
-  co.n_ctx = n_prompt + n_gen;
+  co.n_ctx = n_depth + std::max(n_prompt, n_gen);
   co.n_batch = n_prompt;
   cnai::Context ctx(model, co);
   std::mt19937 rng(1234);
   const auto prompt = random_ids(rng, n_prompt, model->config().n_vocab);
   const auto gen = random_ids(rng, n_gen, model->config().n_vocab);
-  run_round(ctx, prompt, gen);  // warm-up: page in weights, grow scratch
+  const auto depth = random_ids(rng, n_depth, model->config().n_vocab);
+  run_round(ctx, depth, prompt, gen);  // warm-up: page in weights, grow scratch
   // Like llama-bench: the mean (and spread) of each repetition's tokens/s.
   Rate prefill, decode;
   for (int i = 0; i < repeats; ++i) {
-    const Round r = run_round(ctx, prompt, gen);
+    const Round r = run_round(ctx, depth, prompt, gen);
     prefill.add(n_prompt / r.prefill_s);
     if (n_gen > 0) decode.add(n_gen / r.decode_s);
   }
@@ -93,6 +107,7 @@ int run_bench(const std::vector<std::string>& argv) {
                           {"threads", model->threads()},
                           {"n_prompt", n_prompt},
                           {"n_gen", n_gen},
+                          {"n_depth", n_depth},
                           {"repeats", repeats},
                           {"isa", cnai::ops::matmul_isa()},
                           {"kv_type", kv},
@@ -105,8 +120,8 @@ int run_bench(const std::vector<std::string>& argv) {
                           {"decode_tokens_per_s_best", decode.best}};
     std::printf("%s\n", boost::json::serialize(o).c_str());
   } else {
-    std::printf("model   %s\nthreads %d, isa %s, mean of %d (best)\n", path.c_str(), model->threads(),
-                cnai::ops::matmul_isa(), repeats);
+    std::printf("model   %s\nthreads %d, isa %s, depth %d, mean of %d (best)\n", path.c_str(), model->threads(),
+                cnai::ops::matmul_isa(), n_depth, repeats);
     std::printf("prefill %5d tokens: %8.1f ± %.1f tokens/s (%.1f)\n", n_prompt, prefill.mean(), prefill.stddev(),
                 prefill.best);
     std::printf("decode  %5d tokens: %8.1f ± %.1f tokens/s (%.1f)\n", n_gen, decode.mean(), decode.stddev(),
@@ -117,7 +132,8 @@ int run_bench(const std::vector<std::string>& argv) {
 
 const bool registered = cnai::cli::register_command(
     {"bench",
-     "measure prefill and decode tokens/s: [-m MODEL] [-t N] [-p 128] [-n 64] [-r 3] [--kv-type f16|f32] [--json];\n"
+     "measure prefill and decode tokens/s, each from a cache of d tokens as llama-bench does:\n"
+     "       [-m MODEL] [-t N] [-p 128] [-n 64] [-d 0] [-r 3] [--kv-type f16|f32] [--json];\n"
      "       serving mode: --concurrency 1,2,4,8,16 [-n 128] [-r 2 requests per stream] [--no-invariance] [--json]",
      &run_bench});
 
