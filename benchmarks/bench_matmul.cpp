@@ -1,6 +1,6 @@
 // matmul kernels at the default model's shapes: GEMV (M=1, decode), batched
 // decode (M=1..16 rows, one per running sequence) and GEMM (M=128, prefill)
-// for Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants (Q4_K and Q6_K
+// for Q4_0, Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants (Q4_K and Q6_K
 // also packed)
 // at the shapes llama-quantize gives them in SmolLM2 and Gemma 3 270M (rows of
 // whole super-blocks), on 1 and 2 threads.
@@ -72,6 +72,8 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"N", "K", "M", "threads"})->UseRealTime()->MinTime(0.05);
 }
 
+BENCHMARK_CAPTURE(BM_matmul, q4_0, DType::Q4_0, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_matmul, q4_0_packed, DType::Q4_0, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q4_1, DType::Q4_1, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q4_1_packed, DType::Q4_1, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_matmul, q8_0, DType::Q8_0, false)->Apply(shapes);

@@ -534,29 +534,43 @@ void q4_1_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
 }
 
 // Q5_0_R16 / Q5_1_R16: Q4_1_R16's nibbles plus the fifth bits of chunk c, one
-// shift and mask of the arranged qh line each (matmul_pack.hpp).
-template <bool kMin, int MR>
-void q5_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
+// shift and mask of the arranged qh line each (matmul_pack.hpp); Q4_0_R16
+// (kQh false): the nibbles alone, blocks paired as Q5_0_R16's.
+template <bool kQh, bool kMin>
+struct NibbleOffsets {
+  static std::size_t qs(std::int64_t b) { return kQh ? q5_r16_qs(kMin, b) : q4_0_r16_qs(b); }
+  static std::size_t d(std::int64_t b) { return kQh ? q5_r16_d(kMin, b) : q4_0_r16_d(b); }
+};
+
+template <bool kQh, bool kMin, int MR>
+void nibble_r16_micro(const PackedTile& t, float* y, std::int64_t ldy) {
+  static_assert(kQh || !kMin, "Q4_1_R16 has its own layout and kernel");
+  using Off = NibbleOffsets<kQh, kMin>;
   __m512 acc[MR];
   for (auto& a : acc) a = _mm512_setzero_ps();
   const __m512i low = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
   for (std::int64_t b = 0; b < t.nb; ++b) {
     __m512i lo[4], hi[4];
-    const __m512i h = _mm512_loadu_si512(t.g + q5_r16_qh(kMin, b));
+    const __m512i h = kQh ? _mm512_loadu_si512(t.g + q5_r16_qh(kMin, b)) : _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
-      const __m512i v = _mm512_loadu_si512(t.g + q5_r16_qs(kMin, b) + c * 64);
-      lo[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(v, low), _mm512_slli_epi16(h, 4 - c), bit4, 0xF8);
-      hi[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), _mm512_srli_epi16(h, c), bit4,
-                                        0xF8);
+      const __m512i v = _mm512_loadu_si512(t.g + Off::qs(b) + c * 64);
+      if constexpr (kQh) {
+        lo[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(v, low), _mm512_slli_epi16(h, 4 - c), bit4, 0xF8);
+        hi[c] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), _mm512_srli_epi16(h, c),
+                                          bit4, 0xF8);
+      } else {
+        lo[c] = _mm512_and_si512(v, low);
+        hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      }
     }
-    const __m512 dw = f16x16(t.g + q5_r16_d(kMin, b));
+    const __m512 dw = f16x16(t.g + Off::d(b));
     __m512 mw = _mm512_setzero_ps();
-    if constexpr (kMin) mw = f16x16(t.g + q5_r16_d(kMin, b) + 32);
+    if constexpr (kMin) mw = f16x16(t.g + Off::d(b) + 32);
     for (int i = 0; i < MR; ++i) {
       const std::int64_t row = t.i0 + i;
       const std::int8_t* xq = t.x->qs + row * t.x->k + b * kQK;
-      // Q5_0's quants carry +16: start from -16·Σx.
-      __m512i s0 = kMin ? _mm512_setzero_si512() : _mm512_set1_epi32(-16 * t.x->qsum[row * t.nb + b]);
+      // Q5_0's quants carry +16, Q4_0's +8: start from -16·Σx or -8·Σx.
+      __m512i s0 = kMin ? _mm512_setzero_si512() : _mm512_set1_epi32((kQh ? -16 : -8) * t.x->qsum[row * t.nb + b]);
       __m512i s1 = _mm512_setzero_si512();
       for (int c = 0; c < 4; ++c) {
         s0 = _mm512_dpbusd_epi32(s0, lo[c], bcast4(xq + 4 * c));
@@ -593,11 +607,15 @@ struct Q8_0R16 {
 };
 template <int MR>
 struct Q5_0R16 {
-  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q5_r16_micro<false, MR>(t, y, ldy); }
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { nibble_r16_micro<true, false, MR>(t, y, ldy); }
 };
 template <int MR>
 struct Q5_1R16 {
-  static void run(const PackedTile& t, float* y, std::int64_t ldy) { q5_r16_micro<true, MR>(t, y, ldy); }
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { nibble_r16_micro<true, true, MR>(t, y, ldy); }
+};
+template <int MR>
+struct Q4_0R16 {
+  static void run(const PackedTile& t, float* y, std::int64_t ldy) { nibble_r16_micro<false, false, MR>(t, y, ldy); }
 };
 template <int MR>
 struct Q4_1R16 {
@@ -736,7 +754,8 @@ const MatmulKernels* matmul_kernels_avx512() {
                                k_tile<DType::Q5_K>,
                                k_tile<DType::Q6_K>,
                                packed_tile<Q4KR16, ActQ8K>,
-                               packed_tile<Q6KR16, ActQ8K>};
+                               packed_tile<Q6KR16, ActQ8K>,
+                               packed_tile<Q4_0R16>};
   return &k;
 }
 

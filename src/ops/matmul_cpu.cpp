@@ -92,6 +92,7 @@ QuantTileFn quant_tile_for(const MatmulKernels& k, DType t) {
     case DType::Q4_1_R16: return k.q4_1_r16;
     case DType::Q8_0_R16: return k.q8_0_r16;
     case DType::Q5_0_R16: return k.q5_0_r16;
+    case DType::Q4_0_R16: return k.q4_0_r16;
     case DType::Q5_1_R16: return k.q5_1_r16;
     default: return k.q8_0;
   }

@@ -1,4 +1,4 @@
-// Repacking Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K matrices into their 16-row interleaved layouts, once at
+// Repacking Q4_0/Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K matrices into their 16-row interleaved layouts, once at
 // load, and reading single rows back (embedding lookups of a tied matrix).
 #include "ops/matmul_pack.hpp"
 
@@ -28,6 +28,7 @@ std::size_t chunk_offset(DType packed, std::int64_t b, std::size_t c, std::int64
   switch (packed) {
     case DType::Q8_0_R16: base = q8_0_r16_qs(b); break;
     case DType::Q4_1_R16: base = q4_1_r16_qs(b); break;
+    case DType::Q4_0_R16: base = q4_0_r16_qs(b); break;
     default: base = q5_r16_qs(packed == DType::Q5_1_R16, b); break;
   }
   return base + c * 64 + static_cast<std::size_t>(r) * 4;
@@ -69,6 +70,11 @@ void pack_block(DType packed, const std::uint8_t* src, std::int64_t b, std::int6
     for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(g + chunk_offset(packed, b, c, r), blk.qs + 4 * c, 4);
     std::memcpy(g + q4_1_r16_d(b) + r * 2, &blk.d, 2);
     std::memcpy(g + q4_1_r16_d(b) + 32 + r * 2, &blk.m, 2);
+  } else if (packed == DType::Q4_0_R16) {
+    BlockQ4_0 blk{};
+    if (src) std::memcpy(&blk, src, sizeof blk);
+    for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(g + chunk_offset(packed, b, c, r), blk.qs + 4 * c, 4);
+    std::memcpy(g + q4_0_r16_d(b) + r * 2, &blk.d, 2);
   } else {
     const bool min = packed == DType::Q5_1_R16;
     BlockQ5_1 blk{};  // Q5_0 has the same fields less m: read it field by field
@@ -101,6 +107,11 @@ void unpack_block(DType packed, const std::uint8_t* g, std::int64_t b, std::int6
     for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(blk.qs + 4 * c, g + chunk_offset(packed, b, c, r), 4);
     std::memcpy(&blk.d, g + q4_1_r16_d(b) + r * 2, 2);
     std::memcpy(&blk.m, g + q4_1_r16_d(b) + 32 + r * 2, 2);
+    std::memcpy(dst, &blk, sizeof blk);
+  } else if (packed == DType::Q4_0_R16) {
+    BlockQ4_0 blk;
+    for (std::size_t c = 0; c < kQ4Chunks; ++c) std::memcpy(blk.qs + 4 * c, g + chunk_offset(packed, b, c, r), 4);
+    std::memcpy(&blk.d, g + q4_0_r16_d(b) + r * 2, 2);
     std::memcpy(dst, &blk, sizeof blk);
   } else {
     const bool min = packed == DType::Q5_1_R16;
@@ -224,6 +235,7 @@ std::shared_ptr<std::uint8_t> packed_storage(std::size_t bytes) {
 
 DType packed_base(DType t) noexcept {
   switch (t) {
+    case DType::Q4_0_R16: return DType::Q4_0;
     case DType::Q4_1_R16: return DType::Q4_1;
     case DType::Q5_0_R16: return DType::Q5_0;
     case DType::Q5_1_R16: return DType::Q5_1;
@@ -238,6 +250,7 @@ std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
   switch (t) {
     case DType::Q4_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ4KR16Bytes;
     case DType::Q6_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ6KR16Bytes;
+    case DType::Q4_0_R16: return q4_0_r16_qs((nb + 1) & ~std::int64_t{1});
     case DType::Q4_1_R16: return q4_1_r16_qs(nb);
     case DType::Q5_0_R16: return q5_r16_qs(false, (nb + 1) & ~std::int64_t{1});
     case DType::Q5_1_R16: return q5_r16_qs(true, nb);
@@ -263,6 +276,7 @@ namespace {
 DType packed_type(const Tensor& w) {
   if (w.device() != Device::cpu || w.rank() != 2 || !w.data()) return w.dtype();
   const MatmulKernels& k = matmul_kernels();
+  if (w.dtype() == DType::Q4_0 && k.q4_0_r16) return DType::Q4_0_R16;
   if (w.dtype() == DType::Q4_1 && k.q4_1_r16) return DType::Q4_1_R16;
   if (w.dtype() == DType::Q8_0 && k.q8_0_r16) return DType::Q8_0_R16;
   if (w.dtype() == DType::Q5_0 && k.q5_0_r16) return DType::Q5_0_R16;

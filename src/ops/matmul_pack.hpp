@@ -1,5 +1,5 @@
-// Packed weight layouts (private to src/ops): Q4_1_R16, Q8_0_R16, Q5_0_R16 and
-// Q5_1_R16 hold the blocks of Q4_1/Q8_0/Q5_0/Q5_1 with 16 rows interleaved, so a single-row GEMV streams
+// Packed weight layouts (private to src/ops): Q4_0_R16, Q4_1_R16, Q8_0_R16, Q5_0_R16 and
+// Q5_1_R16 hold the blocks of Q4_0/Q4_1/Q8_0/Q5_0/Q5_1 with 16 rows interleaved, so a single-row GEMV streams
 // one linear, 64-byte-aligned run and each vpdpbusd serves 16 rows at once.
 //
 // Group g (rows 16g..16g+15, rows past N zero), nb = K / 32 blocks; block b's
@@ -9,6 +9,7 @@
 //             d[16]         f16 scales (odd nb: the last pair's second block is zero)
 //   Q4_1_R16: per block {qs[4][16][4], d[16], m[16]} (320 bytes, 5 lines)
 //             qs byte = w.qs[4c + j] (low nibble: element 4c+j, high: 16+4c+j)
+//   Q4_0_R16: blocks in pairs {qs[b], qs[b+1], d[b], d[b+1]} (576 bytes, 9 lines), qs as Q4_1_R16
 //   Q5_1_R16: per block {qs[4][16][4], qh[16][4], d[16], m[16]} (384 bytes)
 //   Q5_0_R16: the same less m, blocks in pairs as Q8_0_R16 (see q5_r16_qs)
 //             qs as Q4_1_R16; qh byte j of row r: bit c = fifth bit of element 4c+j,
@@ -39,8 +40,8 @@ inline constexpr std::int64_t kPackRows = 16;
 inline bool is_packed_k(DType t) noexcept { return t == DType::Q4_K_R16 || t == DType::Q6_K_R16; }
 
 inline bool is_packed(DType t) noexcept {
-  return t == DType::Q4_1_R16 || t == DType::Q8_0_R16 || t == DType::Q5_0_R16 || t == DType::Q5_1_R16 ||
-         is_packed_k(t);
+  return t == DType::Q4_0_R16 || t == DType::Q4_1_R16 || t == DType::Q8_0_R16 || t == DType::Q5_0_R16 ||
+         t == DType::Q5_1_R16 || is_packed_k(t);
 }
 
 /// Byte offsets of block b's quants and scales inside a group.
@@ -48,6 +49,10 @@ inline std::size_t q8_0_r16_qs(std::int64_t b) noexcept {
   return static_cast<std::size_t>(b >> 1) * 1088 + static_cast<std::size_t>(b & 1) * 512;
 }
 inline std::size_t q8_0_r16_d(std::int64_t b) noexcept { return q8_0_r16_qs(b & ~std::int64_t{1}) + 1024 + static_cast<std::size_t>(b & 1) * 32; }
+inline std::size_t q4_0_r16_qs(std::int64_t b) noexcept {
+  return static_cast<std::size_t>(b >> 1) * 576 + static_cast<std::size_t>(b & 1) * 256;
+}
+inline std::size_t q4_0_r16_d(std::int64_t b) noexcept { return q4_0_r16_qs(b & ~std::int64_t{1}) + 512 + static_cast<std::size_t>(b & 1) * 32; }
 inline std::size_t q4_1_r16_qs(std::int64_t b) noexcept { return static_cast<std::size_t>(b) * 320; }
 inline std::size_t q4_1_r16_d(std::int64_t b) noexcept { return q4_1_r16_qs(b) + 256; }  // m follows at +32
 // Q5_0_R16 keeps blocks in pairs {qs[b], qs[b+1], qh[b], qh[b+1], d[b], d[b+1]} (704 bytes,
@@ -78,7 +83,7 @@ inline std::size_t q6_k_r16_qh(std::int64_t b, int k) noexcept { return q6_k_r16
 inline std::size_t q6_k_r16_sc(std::int64_t b, int p) noexcept { return q6_k_r16_ql(b, 0) + 3072 + 32 * p; }
 inline std::size_t q6_k_r16_d(std::int64_t b) noexcept { return q6_k_r16_ql(b, 0) + 3328; }
 
-/// Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0, Q5_0_R16 -> Q5_0, Q5_1_R16 -> Q5_1, Q4_K_R16 -> Q4_K, Q6_K_R16 -> Q6_K.
+/// Q4_0_R16 -> Q4_0, Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0, Q5_0_R16 -> Q5_0, Q5_1_R16 -> Q5_1, Q4_K_R16 -> Q4_K, Q6_K_R16 -> Q6_K.
 DType packed_base(DType t) noexcept;
 
 /// Bytes of one 16-row group of a packed matrix with k columns.

@@ -1,4 +1,4 @@
-// AVX2 kernels for the packed layouts of matmul_pack.hpp (Q4_1_R16, Q8_0_R16,
+// AVX2 kernels for the packed layouts of matmul_pack.hpp (Q4_0_R16, Q4_1_R16, Q8_0_R16,
 // Q5_0_R16, Q5_1_R16, Q4_K_R16, Q6_K_R16). A 256-bit vector holds 8 rows of a 16-row group (half h:
 // bytes 32h..32h+31 of every 64-byte line), lane r = row 8h + r, so vpmaddubsw
 // against 4 activation bytes broadcast to every lane advances 8 dot products:
@@ -70,13 +70,14 @@ inline __m256i dup_s8(const std::uint8_t* p) {
   return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), 8);
 }
 
-// Q4_1_R16 (kQh false, kMin true), Q5_0_R16 (true, false), Q5_1_R16 (true, true).
+// Q4_1_R16 (kQh false, kMin true), Q5_0_R16 (true, false), Q5_1_R16 (true, true),
+// Q4_0_R16 (false, false).
 // Nibble chunk c of a row holds elements 4c..4c+3 (low) and 16+4c.. (high); Q5's
 // fifth bits are one shift and mask of the arranged qh line away.
 template <bool kQh, bool kMin>
 struct Nibbles {
-  static std::size_t qs(std::int64_t b) { return kQh ? q5_r16_qs(kMin, b) : q4_1_r16_qs(b); }
-  static std::size_t d(std::int64_t b) { return kQh ? q5_r16_d(kMin, b) : q4_1_r16_d(b); }
+  static std::size_t qs(std::int64_t b) { return kQh ? q5_r16_qs(kMin, b) : kMin ? q4_1_r16_qs(b) : q4_0_r16_qs(b); }
+  static std::size_t d(std::int64_t b) { return kQh ? q5_r16_d(kMin, b) : kMin ? q4_1_r16_d(b) : q4_0_r16_d(b); }
 
   template <int MR, int H>
   static void block(const Tile& t, std::int64_t b, __m256 (&acc)[MR][H]) {
@@ -109,8 +110,9 @@ struct Nibbles {
       const __m256 dw = f16x8(t.g + d(b) + 16 * h);
       for (int i = 0; i < MR; ++i) {
         const std::int64_t row = t.i0 + i;
-        // Q5_0's quants carry +16: subtract 16·Σx.
-        if constexpr (!kMin) isum[i] = _mm256_sub_epi32(isum[i], _mm256_set1_epi32(16 * t.x->qsum[row * t.nb + b]));
+        // Q5_0's quants carry +16, Q4_0's +8: subtract 16·Σx or 8·Σx.
+        if constexpr (!kMin)
+          isum[i] = _mm256_sub_epi32(isum[i], _mm256_set1_epi32((kQh ? 16 : 8) * t.x->qsum[row * t.nb + b]));
         acc[i][hh] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(dw, _mm256_set1_ps(t.x->d[row * t.nb + b])),
                                      acc[i][hh]);
         // m·d·Σq with GGML's f16-rounded d·Σq, as the reference computes it.
@@ -304,7 +306,8 @@ void packed_tile(const Act& x, std::int64_t m, const WeightRows& w, float* y, st
 const PackedKernels& packed_kernels_avx2() {
   static const PackedKernels k{packed_tile<Nibbles<false, true>, ActQ8>, packed_tile<Q8_0Packed, ActQ8>,
                                packed_tile<Nibbles<true, false>, ActQ8>, packed_tile<Nibbles<true, true>, ActQ8>,
-                               packed_tile<Q4KPacked, ActQ8K>,           packed_tile<Q6KPacked, ActQ8K>};
+                               packed_tile<Q4KPacked, ActQ8K>,           packed_tile<Q6KPacked, ActQ8K>,
+                               packed_tile<Nibbles<false, false>, ActQ8>};
   return k;
 }
 

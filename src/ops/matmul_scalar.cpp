@@ -174,6 +174,7 @@ const MatmulKernels& matmul_kernels_scalar() {
                                k_tile<DType::Q5_K>,
                                k_tile<DType::Q6_K>,
                                nullptr,
+                               nullptr,
                                nullptr};
   return k;
 }

@@ -1,4 +1,4 @@
-// Packed weight layouts (Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K_R16): packing round-trips every row,
+// Packed weight layouts (Q4_0/Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K_R16): packing round-trips every row,
 // and matmul/embedding on a packed matrix equal the same ops on the original
 // at awkward shapes (1 row, N not a multiple of 16, odd block counts), in
 // every kernel family (families without a packed kernel unpack on the fly).
@@ -60,7 +60,7 @@ struct IsaGuard {
 
 // Every packed base type, and row lengths that exercise it (odd block counts;
 // whole super-blocks for the K-quants).
-const DType kPackedBases[] = {DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q6_K};
+const DType kPackedBases[] = {DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q6_K};
 std::vector<std::int64_t> lengths(DType t, bool small) {
   if (t == DType::Q4_K || t == DType::Q6_K) return small ? std::vector<std::int64_t>{256} : std::vector<std::int64_t>{256, 768};
   return small ? std::vector<std::int64_t>{96} : std::vector<std::int64_t>{32, 96, 544};
@@ -187,13 +187,15 @@ TEST_CASE("packed layouts are not file types") {
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q5_1_R16)).has_value());
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q4_K_R16)).has_value());
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q6_K_R16)).has_value());
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q4_0_R16)).has_value());
+  CHECK(cnai::traits(DType::Q4_0_R16).name == "Q4_0_R16");
   CHECK(cnai::traits(DType::Q6_K_R16).block_size == 256);
   CHECK(cnai::traits(DType::Q8_0_R16).block_size == 32);
   CHECK(ops::matmul_supports(DType::Q4_1_R16));
 }
 
-TEST_CASE("pack_for_matmul leaves Q4_0 alone and copies float matrices unchanged") {
-  const Tensor w = random_weight(DType::Q4_0, 16, 64, 3);
+TEST_CASE("pack_for_matmul leaves types without a packed layout alone and copies float matrices unchanged") {
+  const Tensor w = random_weight(DType::Q3_K, 16, 256, 3);
   CHECK(ops::pack_for_matmul(w).data() == w.data());
   const Tensor f = random_f32(17, 63, 4);
   const Tensor c = ops::pack_for_matmul(f);

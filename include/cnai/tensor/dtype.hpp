@@ -42,6 +42,7 @@ enum class DType : std::uint32_t {
   Q5_1_R16 = 63,
   Q4_K_R16 = 64,
   Q6_K_R16 = 65,
+  Q4_0_R16 = 66,
 };
 
 struct DTypeTraits {
