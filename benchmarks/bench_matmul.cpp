@@ -1,6 +1,6 @@
 // matmul kernels at the default model's shapes: GEMV (M=1, decode), batched
 // decode (M=1..16 rows, one per running sequence) and GEMM (M=128, prefill)
-// for Q4_0, Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants (Q4_K and Q6_K
+// for Q4_0, Q4_1, Q8_0, Q5_0, Q5_1 and F16 weights, and the K-quants (Q3_K, Q4_K and Q6_K
 // also packed)
 // at the shapes llama-quantize gives them in SmolLM2 and Gemma 3 270M (rows of
 // whole super-blocks), on 1 and 2 threads.
@@ -103,6 +103,7 @@ void kshapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK_CAPTURE(BM_matmul, q2_k, DType::Q2_K, false)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q3_k, DType::Q3_K, false)->Apply(kshapes);
+BENCHMARK_CAPTURE(BM_matmul, q3_k_packed, DType::Q3_K, true)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q4_k, DType::Q4_K, false)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q4_k_packed, DType::Q4_K, true)->Apply(kshapes);
 BENCHMARK_CAPTURE(BM_matmul, q5_k, DType::Q5_K, false)->Apply(kshapes);

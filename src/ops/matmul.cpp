@@ -14,6 +14,7 @@ bool matmul_supports(DType t) noexcept {
     case DType::Q8_0: case DType::Q5_0: case DType::Q5_1: case DType::Q2_K: case DType::Q3_K: case DType::Q4_K:
     case DType::Q5_K: case DType::Q6_K: case DType::Q4_1_R16: case DType::Q8_0_R16: case DType::Q5_0_R16:
     case DType::Q5_1_R16: case DType::Q4_K_R16: case DType::Q6_K_R16: case DType::Q4_0_R16:
+    case DType::Q3_K_R16:
       return true;
     default:
       return false;

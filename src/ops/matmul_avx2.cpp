@@ -374,7 +374,8 @@ const MatmulKernels* matmul_kernels_avx2() {
                                k_tile<DType::Q6_K>,
                                packed_kernels_avx2().q4_k_r16,
                                packed_kernels_avx2().q6_k_r16,
-                               packed_kernels_avx2().q4_0_r16};
+                               packed_kernels_avx2().q4_0_r16,
+                               packed_kernels_avx2().q3_k_r16};
   return &k;
 }
 

@@ -70,6 +70,7 @@ KQuantTileFn k_tile_for(const MatmulKernels& k, DType t) {
     case DType::Q5_K: return k.q5_k;
     case DType::Q4_K_R16: return k.q4_k_r16;
     case DType::Q6_K_R16: return k.q6_k_r16;
+    case DType::Q3_K_R16: return k.q3_k_r16;
     default: return k.q6_k;
   }
 }

@@ -61,6 +61,7 @@ struct MatmulKernels {
   KQuantTileFn q2_k, q3_k, q4_k, q5_k, q6_k;
   KQuantTileFn q4_k_r16, q6_k_r16;  // packed K-quants; nullptr: the family has none
   QuantTileFn q4_0_r16;
+  KQuantTileFn q3_k_r16;
 };
 
 const MatmulKernels& matmul_kernels_scalar();
@@ -70,6 +71,7 @@ struct PackedKernels {
   QuantTileFn q4_1_r16, q8_0_r16, q5_0_r16, q5_1_r16;
   KQuantTileFn q4_k_r16, q6_k_r16;
   QuantTileFn q4_0_r16;
+  KQuantTileFn q3_k_r16;
 };
 const PackedKernels& packed_kernels_avx2();
 // Defined only when the x86 kernels are built (CNAI_X86_KERNELS).

@@ -1,10 +1,11 @@
-// Repacking Q4_0/Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K matrices into their 16-row interleaved layouts, once at
+// Repacking Q4_0/Q4_1/Q8_0/Q5_0/Q5_1/Q3_K/Q4_K/Q6_K matrices into their 16-row interleaved layouts, once at
 // load, and reading single rows back (embedding lookups of a tied matrix).
 #include "ops/matmul_pack.hpp"
 
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -144,6 +145,25 @@ void pack_k_block(DType packed, const std::uint8_t* src, std::int64_t b, std::in
     return;
   }
   KUnpacked u;
+  if (packed == DType::Q3_K_R16) {
+    unpack_k(DType::Q3_K, src, u);
+    for (int k = 0; k < 16; ++k)
+      for (int t = 0; t < 4; ++t) {
+        int v = 0;
+        for (int s = 0; s < 4; ++s) v |= (u.q[64 * s + 4 * k + t] & 3) << (2 * s);
+        g[at(q3_k_r16_ql(b, k), 4) + t] = static_cast<std::uint8_t>(v);
+      }
+    for (int k = 0; k < 8; ++k)
+      for (int t = 0; t < 4; ++t) {
+        int v = 0;
+        for (int s = 0; s < 8; ++s) v |= (u.q[32 * s + 4 * k + t] >> 2) << s;
+        g[at(q3_k_r16_qh(b, k), 4) + t] = static_cast<std::uint8_t>(v);
+      }
+    for (int p = 0; p < 8; ++p)
+      for (int s = 0; s < 2; ++s) g[at(q3_k_r16_sc(b, p), 2) + s] = static_cast<std::uint8_t>(static_cast<std::int8_t>(u.sc[2 * p + s]));
+    std::memcpy(g + at(q3_k_r16_d(b), 2), src + offsetof(BlockQ3_K, d), 2);
+    return;
+  }
   unpack_k(DType::Q6_K, src, u);
   for (int k = 0; k < 32; ++k)
     for (int t = 0; t < 4; ++t)
@@ -179,6 +199,28 @@ void unpack_k_block(DType packed, const std::uint8_t* g, std::int64_t b, std::in
     return;
   }
   std::uint8_t q[kQK_K];
+  if (packed == DType::Q3_K_R16) {
+    for (int k = 0; k < 16; ++k)
+      for (int t = 0; t < 4; ++t)
+        for (int s = 0; s < 4; ++s) q[64 * s + 4 * k + t] = (g[at(q3_k_r16_ql(b, k), 4) + t] >> (2 * s)) & 3;
+    for (int k = 0; k < 8; ++k)
+      for (int t = 0; t < 4; ++t)
+        for (int s = 0; s < 8; ++s)
+          q[32 * s + 4 * k + t] = static_cast<std::uint8_t>(q[32 * s + 4 * k + t] | ((g[at(q3_k_r16_qh(b, k), 4) + t] >> s) & 1) << 2);
+    BlockQ3_K blk{};  // GGML's arrangement (the inverse of kquant_unpack.hpp's)
+    for (int e = 0; e < kQK_K; ++e) {
+      const int h = e / 128, j = (e % 128) / 32, l = e % 32;
+      blk.qs[32 * h + l] = static_cast<std::uint8_t>(blk.qs[32 * h + l] | (q[e] & 3) << (2 * j));
+      if (q[e] & 4) blk.hmask[l] = static_cast<std::uint8_t>(blk.hmask[l] | 1u << (4 * h + j));
+    }
+    std::uint8_t l6[16];
+    for (int p = 0; p < 8; ++p)
+      for (int s = 0; s < 2; ++s) l6[2 * p + s] = static_cast<std::uint8_t>(static_cast<std::int8_t>(g[at(q3_k_r16_sc(b, p), 2) + s]) + 32);
+    pack_scales_q3(l6, blk.scales);
+    std::memcpy(&blk.d, g + at(q3_k_r16_d(b), 2), 2);
+    std::memcpy(dst, &blk, sizeof blk);
+    return;
+  }
   for (int k = 0; k < 32; ++k)
     for (int t = 0; t < 4; ++t) {
       const std::uint8_t v = g[at(q6_k_r16_ql(b, k), 4) + t];
@@ -239,6 +281,7 @@ DType packed_base(DType t) noexcept {
     case DType::Q4_1_R16: return DType::Q4_1;
     case DType::Q5_0_R16: return DType::Q5_0;
     case DType::Q5_1_R16: return DType::Q5_1;
+    case DType::Q3_K_R16: return DType::Q3_K;
     case DType::Q4_K_R16: return DType::Q4_K;
     case DType::Q6_K_R16: return DType::Q6_K;
     default: return DType::Q8_0;
@@ -248,6 +291,7 @@ DType packed_base(DType t) noexcept {
 std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
   const std::int64_t nb = k / kQK;
   switch (t) {
+    case DType::Q3_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ3KR16Bytes;
     case DType::Q4_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ4KR16Bytes;
     case DType::Q6_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ6KR16Bytes;
     case DType::Q4_0_R16: return q4_0_r16_qs((nb + 1) & ~std::int64_t{1});
@@ -281,6 +325,7 @@ DType packed_type(const Tensor& w) {
   if (w.dtype() == DType::Q8_0 && k.q8_0_r16) return DType::Q8_0_R16;
   if (w.dtype() == DType::Q5_0 && k.q5_0_r16) return DType::Q5_0_R16;
   if (w.dtype() == DType::Q5_1 && k.q5_1_r16) return DType::Q5_1_R16;
+  if (w.dtype() == DType::Q3_K && k.q3_k_r16) return DType::Q3_K_R16;
   if (w.dtype() == DType::Q4_K && k.q4_k_r16) return DType::Q4_K_R16;
   if (w.dtype() == DType::Q6_K && k.q6_k_r16) return DType::Q6_K_R16;
   return w.dtype();

@@ -21,6 +21,10 @@
 //   Q4_K_R16 (2368 bytes, 37 lines): qs[4][8][16][4] byte [j][c][r][t] = row r's
 //             qs[32j + 4c + t] (low nibble: element 64j+4c+t, high: 64j+32+4c+t),
 //             sc[8][16], mn[8][16] (6-bit, u8), d[16], dmin[16] (f16)
+//   Q3_K_R16 (1856 bytes, 29 lines): with q[e] the 3-bit quant (0..7, GGML's q + 4),
+//             ql[16][16][4] byte [k][r][t] = Σ_u (q[64u+4k+t] & 3) << 2u,
+//             qh[8][16][4] byte [k][r][t] = Σ_u (q[32u+4k+t] >> 2) << u,
+//             sc[8][16][2] int8 [p][r][u] = scale of sub-block 2p+u (−32..31), d[16] (f16), 32 zero bytes
 //   Q6_K_R16 (3392 bytes, 53 lines): with q[e] the 6-bit quant (0..63) of element e,
 //             ql[32][16][4] byte [k][r][t] = q[4k+t] & 15 | (q[128+4k+t] & 15) << 4,
 //             qh[16][16][4] byte [k][r][t] = Σ_u (q[64u+4k+t] >> 4) << 2u,
@@ -37,7 +41,9 @@ namespace cnai::ops {
 inline constexpr std::int64_t kPackRows = 16;
 
 /// The packed K-quants (Q8_K activations).
-inline bool is_packed_k(DType t) noexcept { return t == DType::Q4_K_R16 || t == DType::Q6_K_R16; }
+inline bool is_packed_k(DType t) noexcept {
+  return t == DType::Q3_K_R16 || t == DType::Q4_K_R16 || t == DType::Q6_K_R16;
+}
 
 inline bool is_packed(DType t) noexcept {
   return t == DType::Q4_0_R16 || t == DType::Q4_1_R16 || t == DType::Q8_0_R16 || t == DType::Q5_0_R16 ||
@@ -69,7 +75,13 @@ inline std::size_t q5_r16_d(bool min, std::int64_t b) noexcept {  // Q5_1: m at 
 }
 
 // K-quant super-block b of a group and the parts inside it.
-inline constexpr std::size_t kQ4KR16Bytes = 2368, kQ6KR16Bytes = 3392;
+inline constexpr std::size_t kQ3KR16Bytes = 1856, kQ4KR16Bytes = 2368, kQ6KR16Bytes = 3392;
+inline std::size_t q3_k_r16_ql(std::int64_t b, int k) noexcept {
+  return static_cast<std::size_t>(b) * kQ3KR16Bytes + static_cast<std::size_t>(k) * 64;
+}
+inline std::size_t q3_k_r16_qh(std::int64_t b, int k) noexcept { return q3_k_r16_ql(b, 0) + 1024 + 64 * k; }
+inline std::size_t q3_k_r16_sc(std::int64_t b, int p) noexcept { return q3_k_r16_ql(b, 0) + 1536 + 32 * p; }
+inline std::size_t q3_k_r16_d(std::int64_t b) noexcept { return q3_k_r16_ql(b, 0) + 1792; }
 inline std::size_t q4_k_r16_qs(std::int64_t b, int j, int c) noexcept {
   return static_cast<std::size_t>(b) * kQ4KR16Bytes + static_cast<std::size_t>(8 * j + c) * 64;
 }
@@ -83,7 +95,7 @@ inline std::size_t q6_k_r16_qh(std::int64_t b, int k) noexcept { return q6_k_r16
 inline std::size_t q6_k_r16_sc(std::int64_t b, int p) noexcept { return q6_k_r16_ql(b, 0) + 3072 + 32 * p; }
 inline std::size_t q6_k_r16_d(std::int64_t b) noexcept { return q6_k_r16_ql(b, 0) + 3328; }
 
-/// Q4_0_R16 -> Q4_0, Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0, Q5_0_R16 -> Q5_0, Q5_1_R16 -> Q5_1, Q4_K_R16 -> Q4_K, Q6_K_R16 -> Q6_K.
+/// Q4_0_R16 -> Q4_0, Q4_1_R16 -> Q4_1, Q8_0_R16 -> Q8_0, Q5_0_R16 -> Q5_0, Q5_1_R16 -> Q5_1, Q3_K_R16 -> Q3_K, Q4_K_R16 -> Q4_K, Q6_K_R16 -> Q6_K.
 DType packed_base(DType t) noexcept;
 
 /// Bytes of one 16-row group of a packed matrix with k columns.

@@ -1,5 +1,5 @@
 // AVX2 kernels for the packed layouts of matmul_pack.hpp (Q4_0_R16, Q4_1_R16, Q8_0_R16,
-// Q5_0_R16, Q5_1_R16, Q4_K_R16, Q6_K_R16). A 256-bit vector holds 8 rows of a 16-row group (half h:
+// Q5_0_R16, Q5_1_R16, Q3_K_R16, Q4_K_R16, Q6_K_R16). A 256-bit vector holds 8 rows of a 16-row group (half h:
 // bytes 32h..32h+31 of every 64-byte line), lane r = row 8h + r, so vpmaddubsw
 // against 4 activation bytes broadcast to every lane advances 8 dot products:
 // no horizontal sums, and each block's scaling is one FMA per 8 rows instead of
@@ -255,6 +255,48 @@ struct Q6KPacked {
   }
 };
 
+// Q3_K_R16: unsigned 3-bit quants q (0..7) against x, the −4 of x = d·sc·(q − 4)
+// as −4·Σ sc·Σx; chunk k is bits 2·(k / 16) of ql line k % 16 with bit k / 8 of
+// qh line k % 8 on top. A sub-block's 4 chunks sum in int16 (4·2·7·127 fits),
+// then one vpmaddwd with its scale.
+struct Q3KPacked {
+  template <int MR, int H>
+  static void block(const KTile& t, std::int64_t b, __m256 (&acc)[MR][H]) {
+    const __m256i two = _mm256_set1_epi8(0x03), bit2 = _mm256_set1_epi8(0x04);
+    for (int hh = 0; hh < H; ++hh) {
+      const int h = t.h0 + hh;
+      __m256i isum[MR] = {}, off[MR] = {};
+#pragma GCC unroll 8
+      for (int p = 0; p < 8; ++p) {
+        const std::uint8_t* scp = t.g + q3_k_r16_sc(b, p) + 16 * h;
+        const __m256i sc0 = dup_s8<0>(scp), sc1 = dup_s8<1>(scp);
+        const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scp)));
+        for (int i = 0; i < MR; ++i) off[i] = _mm256_add_epi32(off[i], _mm256_madd_epi16(sc, bsum_pair(t, i, b, p)));
+        __m256i part[MR] = {};
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; ++v) {
+          const int k = 8 * p + v, L = k / 16, Hb = k / 8;
+          const __m256i l = load32(t.g + q3_k_r16_ql(b, k % 16) + 32 * h);
+          const __m256i q = load32(t.g + q3_k_r16_qh(b, k % 8) + 32 * h);
+          const __m256i hb = Hb < 2 ? _mm256_slli_epi16(q, 2 - Hb) : _mm256_srli_epi16(q, Hb - 2);
+          const __m256i w = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l, 2 * L), two), _mm256_and_si256(hb, bit2));
+          for (int i = 0; i < MR; ++i) {
+            const __m256i pr = _mm256_maddubs_epi16(w, bcast4(act(t, i, b) + 4 * k));
+            part[i] = v % 4 == 0 ? pr : _mm256_add_epi16(part[i], pr);
+            if (v % 4 == 3) isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(part[i], v < 4 ? sc0 : sc1));
+          }
+        }
+      }
+      const __m256 dw = f16x8(t.g + q3_k_r16_d(b) + 16 * h);
+      for (int i = 0; i < MR; ++i) {
+        const __m256i total = _mm256_sub_epi32(isum[i], _mm256_slli_epi32(off[i], 2));
+        acc[i][hh] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
+                                     _mm256_mul_ps(dw, _mm256_set1_ps(t.x->d[(t.i0 + i) * t.nb + b])), acc[i][hh]);
+      }
+    }
+  }
+};
+
 // MR activation rows against H halves of a group (rows 8·h0 .. 8·(h0+H)), cnt
 // rows of the group valid.
 template <class F, int MR, int H, class T>
@@ -307,7 +349,7 @@ const PackedKernels& packed_kernels_avx2() {
   static const PackedKernels k{packed_tile<Nibbles<false, true>, ActQ8>, packed_tile<Q8_0Packed, ActQ8>,
                                packed_tile<Nibbles<true, false>, ActQ8>, packed_tile<Nibbles<true, true>, ActQ8>,
                                packed_tile<Q4KPacked, ActQ8K>,           packed_tile<Q6KPacked, ActQ8K>,
-                               packed_tile<Nibbles<false, false>, ActQ8>};
+                               packed_tile<Nibbles<false, false>, ActQ8>, packed_tile<Q3KPacked, ActQ8K>};
   return k;
 }
 

@@ -175,6 +175,7 @@ const MatmulKernels& matmul_kernels_scalar() {
                                k_tile<DType::Q6_K>,
                                nullptr,
                                nullptr,
+                               nullptr,
                                nullptr};
   return k;
 }

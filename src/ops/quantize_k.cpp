@@ -237,12 +237,10 @@ void quant_q3_k(const float* x, BlockQ3_K* b, std::int64_t nb) {
     }
     const float d = f16(f32_to_f16(max_scale / -32.0f));
     b[i].d = f32_to_f16(d);
+    std::uint8_t l6[16];
     for (int s = 0; s < 16; ++s) {
       const int ls = d != 0.0f ? std::clamp(nearest(scale[s] / d), -32, 31) : 0;
-      const int l6 = ls + 32;
-      if (s < 8) b[i].scales[s] = static_cast<std::uint8_t>(l6 & 0xF);
-      else b[i].scales[s - 8] |= static_cast<std::uint8_t>((l6 & 0xF) << 4);
-      b[i].scales[s % 4 + 8] |= static_cast<std::uint8_t>((l6 >> 4) << (2 * (s / 4)));
+      l6[s] = static_cast<std::uint8_t>(ls + 32);
       const float step = d * static_cast<float>(ls);
       for (int l = 0; l < 16; ++l) {
         const int e = 16 * s + l, h = e / 128, j = (e % 128) / 32, pos = e % 32;
@@ -251,6 +249,7 @@ void quant_q3_k(const float* x, BlockQ3_K* b, std::int64_t nb) {
         if (u & 4) b[i].hmask[pos] |= static_cast<std::uint8_t>(1u << (4 * h + j));
       }
     }
+    pack_scales_q3(l6, b[i].scales);
   }
 }
 
@@ -290,6 +289,16 @@ void unpack_scales_k4(const std::uint8_t* q, std::uint8_t* scales, std::uint8_t*
       scales[j] = static_cast<std::uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
       mins[j] = static_cast<std::uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+  }
+}
+
+void pack_scales_q3(const std::uint8_t* scales, std::uint8_t* q) noexcept {
+  std::memset(q, 0, 12);
+  for (int s = 0; s < 16; ++s) {
+    const int l6 = scales[s];
+    if (s < 8) q[s] = static_cast<std::uint8_t>(q[s] | (l6 & 0xF));
+    else q[s - 8] = static_cast<std::uint8_t>(q[s - 8] | (l6 & 0xF) << 4);
+    q[8 + s % 4] = static_cast<std::uint8_t>(q[8 + s % 4] | (l6 >> 4) << (2 * (s / 4)));
   }
 }
 

@@ -22,5 +22,7 @@ void quantize_extra(DType t, const float* src, void* dst, std::int64_t nb);
 void unpack_scales_k4(const std::uint8_t* packed, std::uint8_t* scales, std::uint8_t* mins) noexcept;
 /// Q3_K's 12 packed bytes -> 16 six-bit scales (still offset by 32).
 void unpack_scales_q3(const std::uint8_t* packed, std::uint8_t* scales) noexcept;
+/// The inverse: 16 six-bit scales (offset by 32) -> Q3_K's 12 bytes.
+void pack_scales_q3(const std::uint8_t* scales, std::uint8_t* packed) noexcept;
 
 }  // namespace cnai::ops

@@ -30,13 +30,14 @@ std::optional<DTypeTraits> dtype_traits(std::uint32_t raw) noexcept {
     case DType::Q6_K: return DTypeTraits{"Q6_K", 256, 128 + 64 + 16 + 2, true};
     case DType::Q8_K: return DTypeTraits{"Q8_K", 256, 4 + 256 + 32, true};
     case DType::Q4_1_R16: case DType::Q8_0_R16: case DType::Q5_0_R16: case DType::Q5_1_R16:
-    case DType::Q4_K_R16: case DType::Q6_K_R16: case DType::Q4_0_R16: return std::nullopt;
+    case DType::Q4_K_R16: case DType::Q6_K_R16: case DType::Q4_0_R16: case DType::Q3_K_R16:
+      return std::nullopt;
   }
   return std::nullopt;
 }
 
 const DTypeTraits& traits(DType t) {
-  constexpr std::uint32_t kTable = 67;  // ids 0..66
+  constexpr std::uint32_t kTable = 68;  // ids 0..67
   static const auto table = [] {
     struct Table {
       DTypeTraits v[kTable]{};
@@ -55,7 +56,8 @@ const DTypeTraits& traits(DType t) {
                          std::pair{DType::Q5_1_R16, DTypeTraits{"Q5_1_R16", 32, 2 + 2 + 4 + 16, true}},
                          std::pair{DType::Q4_K_R16, DTypeTraits{"Q4_K_R16", 256, 2 + 2 + 12 + 128, true}},
                          std::pair{DType::Q6_K_R16, DTypeTraits{"Q6_K_R16", 256, 128 + 64 + 16 + 2, true}},
-                         std::pair{DType::Q4_0_R16, DTypeTraits{"Q4_0_R16", 32, 2 + 16, true}}}) {
+                         std::pair{DType::Q4_0_R16, DTypeTraits{"Q4_0_R16", 32, 2 + 16, true}},
+                         std::pair{DType::Q3_K_R16, DTypeTraits{"Q3_K_R16", 256, 32 + 64 + 12 + 2, true}}}) {
       tb.v[static_cast<std::uint32_t>(packed)] = tr;
       tb.known[static_cast<std::uint32_t>(packed)] = true;
     }

@@ -1,4 +1,4 @@
-// Packed weight layouts (Q4_0/Q4_1/Q8_0/Q5_0/Q5_1/Q4_K/Q6_K_R16): packing round-trips every row,
+// Packed weight layouts (Q4_0/Q4_1/Q8_0/Q5_0/Q5_1/Q3_K/Q4_K/Q6_K_R16): packing round-trips every row,
 // and matmul/embedding on a packed matrix equal the same ops on the original
 // at awkward shapes (1 row, N not a multiple of 16, odd block counts), in
 // every kernel family (families without a packed kernel unpack on the fly).
@@ -30,7 +30,7 @@ namespace {
 // the kernels see it (Q8 round trip); tolerance relative to Σ |x·w|.
 void check_reference(const Tensor& x, const Tensor& w, const float* y, std::int64_t ldy, const std::string& what) {
   const std::int64_t m = x.rows(), k = x.dim(1), n = w.dim(0);
-  const bool kq = w.dtype() == DType::Q4_K || w.dtype() == DType::Q6_K;
+  const bool kq = w.dtype() == DType::Q3_K || w.dtype() == DType::Q4_K || w.dtype() == DType::Q6_K;
   const DType act = kq ? DType::Q8_K : w.dtype() == DType::Q4_1 || w.dtype() == DType::Q5_1 ? DType::Q8_1 : DType::Q8_0;
   std::vector<std::uint8_t> buf(cnai::row_bytes(act, k));
   std::vector<float> xr(static_cast<std::size_t>(m * k)), wr(static_cast<std::size_t>(k));
@@ -60,9 +60,9 @@ struct IsaGuard {
 
 // Every packed base type, and row lengths that exercise it (odd block counts;
 // whole super-blocks for the K-quants).
-const DType kPackedBases[] = {DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q6_K};
+const DType kPackedBases[] = {DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1, DType::Q3_K, DType::Q4_K, DType::Q6_K};
 std::vector<std::int64_t> lengths(DType t, bool small) {
-  if (t == DType::Q4_K || t == DType::Q6_K) return small ? std::vector<std::int64_t>{256} : std::vector<std::int64_t>{256, 768};
+  if (t == DType::Q3_K || t == DType::Q4_K || t == DType::Q6_K) return small ? std::vector<std::int64_t>{256} : std::vector<std::int64_t>{256, 768};
   return small ? std::vector<std::int64_t>{96} : std::vector<std::int64_t>{32, 96, 544};
 }
 
@@ -189,13 +189,15 @@ TEST_CASE("packed layouts are not file types") {
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q6_K_R16)).has_value());
   CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q4_0_R16)).has_value());
   CHECK(cnai::traits(DType::Q4_0_R16).name == "Q4_0_R16");
+  CHECK_FALSE(cnai::dtype_traits(static_cast<std::uint32_t>(DType::Q3_K_R16)).has_value());
+  CHECK(cnai::traits(DType::Q3_K_R16).block_size == 256);
   CHECK(cnai::traits(DType::Q6_K_R16).block_size == 256);
   CHECK(cnai::traits(DType::Q8_0_R16).block_size == 32);
   CHECK(ops::matmul_supports(DType::Q4_1_R16));
 }
 
 TEST_CASE("pack_for_matmul leaves types without a packed layout alone and copies float matrices unchanged") {
-  const Tensor w = random_weight(DType::Q3_K, 16, 256, 3);
+  const Tensor w = random_weight(DType::Q5_K, 16, 256, 3);
   CHECK(ops::pack_for_matmul(w).data() == w.data());
   const Tensor f = random_f32(17, 63, 4);
   const Tensor c = ops::pack_for_matmul(f);
@@ -256,7 +258,7 @@ TEST_CASE("packed kernels take the largest quants and activations without overfl
   IsaGuard guard;
   cnai::ThreadPool pool(1);
   for (DType t : kPackedBases) {
-    const std::int64_t k = t == DType::Q4_K || t == DType::Q6_K ? 1536 : 544, n = 17, m = 5;
+    const std::int64_t k = t == DType::Q3_K || t == DType::Q4_K || t == DType::Q6_K ? 1536 : 544, n = 17, m = 5;
     // Rows of one value (the largest quant everywhere), of either sign; activations likewise.
     Tensor wf = Tensor::empty(DType::F32, {n, k}), x = Tensor::empty(DType::F32, {m, k});
     for (std::int64_t r = 0; r < n; ++r)
@@ -269,7 +271,7 @@ TEST_CASE("packed kernels take the largest quants and activations without overfl
   }
 }
 
-// Raw K-quant blocks at the ends of every field (6-bit scales and mins of 63,
+// Raw K-quant blocks at the ends of every field (Q3_K's scales of -32 and 31, 6-bit scales and mins of 63,
 // Q6_K's int8 scales of -128 and 127, quants of 0 and the largest) beside
 // random bytes, against activations of the largest magnitude: the integer
 // sums the packed kernels keep per sub-block and per super-block must not wrap.
@@ -277,7 +279,7 @@ TEST_CASE("packed K-quant kernels take blocks at the ends of every field") {
   IsaGuard guard;
   cnai::ThreadPool pool(1);
   std::mt19937 rng(7);
-  for (DType t : {DType::Q4_K, DType::Q6_K}) {
+  for (DType t : {DType::Q3_K, DType::Q4_K, DType::Q6_K}) {
     const std::int64_t k = 1024, n = 19, m = 3;
     const std::size_t bb = cnai::traits(t).type_size;
     Tensor w = Tensor::empty(t, {n, k});
@@ -288,7 +290,9 @@ TEST_CASE("packed K-quant kernels take blocks at the ends of every field") {
         for (std::size_t i = 0; i < bb; ++i)
           blk[i] = kind == 0 ? 0xFF : kind == 1 ? 0x00 : static_cast<std::uint8_t>(rng());
         const std::uint16_t d = 0x2C00, dmin = 0x2800;  // f16 0.0625 and 0.03125: finite
-        if (t == DType::Q4_K) {
+        if (t == DType::Q3_K) {  // all 0xFF: quants 7 (+3), scales 31; all 0x00: quants 0 (-4), scales -32
+          std::memcpy(blk + 108, &d, 2);
+        } else if (t == DType::Q4_K) {
           std::memcpy(blk, &d, 2);
           std::memcpy(blk + 2, &dmin, 2);
           if (kind == 1) std::memset(blk + 4, 0xFF, 12);  // quants 0, scales and mins 63

@@ -43,6 +43,7 @@ enum class DType : std::uint32_t {
   Q4_K_R16 = 64,
   Q6_K_R16 = 65,
   Q4_0_R16 = 66,
+  Q3_K_R16 = 67,
 };
 
 struct DTypeTraits {
