@@ -675,21 +675,54 @@ void q4_k_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
   for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
 }
 
-// Q6_K_R16: unsigned 6-bit quants q (0..63); chunk k (elements 4k..4k+3) is the
-// low (k < 32) or high nibble of ql line k % 32 with bits 2·(k / 16).. of qh line
-// k % 16 on top. The −32 of d·sc·(q − 32) is −32·Σ_p (sc, sc') · (bsum, bsum').
-template <int MR>
-void q6_k_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
+// Q6_K_R16 and Q3_K_R16: unsigned quants q (GGML's q + 2^kShift) with an int8
+// scale per 16-element sub-block; the −2^kShift of d·sc·(q − 2^kShift) is
+// −2^kShift·Σ_p (sc, sc')·(bsum, bsum'). Fmt::chunk gives chunk k (elements
+// 4k..4k+3) of the 16 rows.
+// Q6_K_R16 (q 0..63): the low (k < 32) or high nibble of ql line k % 32 with
+// bits 2·(k / 16).. of qh line k % 16 on top.
+struct Q6KChunks {
+  static constexpr int kShift = 5;
+  static std::size_t sc(std::int64_t b, int p) { return q6_k_r16_sc(b, p); }
+  static std::size_t d(std::int64_t b) { return q6_k_r16_d(b); }
+  static __m512i chunk(const std::uint8_t* g, std::int64_t b, int k) {
+    const __m512i low = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
+    const int U = k / 16;
+    const __m512i l = _mm512_loadu_si512(g + q6_k_r16_ql(b, k % 32));
+    const __m512i q = _mm512_loadu_si512(g + q6_k_r16_qh(b, k % 16));
+    const __m512i hb = U == 0 ? _mm512_slli_epi16(q, 4) : U == 1 ? _mm512_slli_epi16(q, 2) : U == 2 ? q : _mm512_srli_epi16(q, 2);
+    const __m512i lo4 = U < 2 ? _mm512_and_si512(l, low) : _mm512_and_si512(_mm512_srli_epi16(l, 4), low);
+    return _mm512_ternarylogic_epi32(lo4, hb, top, 0xF8);  // lo4 | (hb & top)
+  }
+};
+// Q3_K_R16 (q 0..7): bits 2·(k / 16) of ql line k % 16 with bit k / 8 of qh
+// line k % 8 on top.
+struct Q3KChunks {
+  static constexpr int kShift = 2;
+  static std::size_t sc(std::int64_t b, int p) { return q3_k_r16_sc(b, p); }
+  static std::size_t d(std::int64_t b) { return q3_k_r16_d(b); }
+  static __m512i chunk(const std::uint8_t* g, std::int64_t b, int k) {
+    const __m512i two = _mm512_set1_epi8(0x03), bit2 = _mm512_set1_epi8(0x04);
+    const int L = k / 16, H = k / 8;
+    const __m512i l = _mm512_loadu_si512(g + q3_k_r16_ql(b, k % 16));
+    const __m512i q = _mm512_loadu_si512(g + q3_k_r16_qh(b, k % 8));
+    const __m512i lo2 = _mm512_and_si512(_mm512_srli_epi16(l, 2 * L), two);
+    const __m512i hb = H < 2 ? _mm512_slli_epi16(q, 2 - H) : _mm512_srli_epi16(q, H - 2);
+    return _mm512_ternarylogic_epi32(lo2, hb, bit2, 0xF8);  // lo2 | (hb & bit2)
+  }
+};
+
+template <class Fmt, int MR>
+void scaled16_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
   __m512 acc[MR];
   for (auto& a : acc) a = _mm512_setzero_ps();
-  const __m512i low = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
   for (std::int64_t b = 0; b < t.nb; ++b) {
     __m512i isum[MR], off[MR];
     for (int i = 0; i < MR; ++i) isum[i] = off[i] = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) {
       // Lane r: int16 pair (scale of sub-block 2p, of 2p + 1) of row r.
-      const __m512i scp = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.g + q6_k_r16_sc(b, p))));
+      const __m512i scp = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.g + Fmt::sc(b, p))));
       for (int i = 0; i < MR; ++i)
         off[i] = _mm512_dpwssd_epi32(off[i], scp, bcast4(reinterpret_cast<const std::int8_t*>(bsums_k(t, i, b) + 2 * p)));
 #pragma GCC unroll 2
@@ -699,66 +732,17 @@ void q6_k_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
         for (auto& v : sub) v = _mm512_setzero_si512();
 #pragma GCC unroll 4
         for (int v = 0; v < 4; ++v) {
-          const int k = 4 * sb + v, U = k / 16;
-          const __m512i l = _mm512_loadu_si512(t.g + q6_k_r16_ql(b, k % 32));
-          const __m512i q = _mm512_loadu_si512(t.g + q6_k_r16_qh(b, k % 16));
-          const __m512i hb = U == 0 ? _mm512_slli_epi16(q, 4) : U == 1 ? _mm512_slli_epi16(q, 2) : U == 2 ? q : _mm512_srli_epi16(q, 2);
-          const __m512i lo4 = U < 2 ? _mm512_and_si512(l, low) : _mm512_and_si512(_mm512_srli_epi16(l, 4), low);
-          const __m512i w = _mm512_ternarylogic_epi32(lo4, hb, top, 0xF8);  // lo4 | (hb & top)
+          const int k = 4 * sb + v;
+          const __m512i w = Fmt::chunk(t.g, b, k);
           for (int i = 0; i < MR; ++i) sub[i] = _mm512_dpbusd_epi32(sub[i], w, bcast4(act_k(t, i, b) + 4 * k));
         }
         const __m512i sc = u == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(scp, 16), 16) : _mm512_srai_epi32(scp, 16);
         for (int i = 0; i < MR; ++i) isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub[i], sc));
       }
     }
-    const __m512 dw = f16x16(t.g + q6_k_r16_d(b));
+    const __m512 dw = f16x16(t.g + Fmt::d(b));
     for (int i = 0; i < MR; ++i) {
-      const __m512i total = _mm512_sub_epi32(isum[i], _mm512_slli_epi32(off[i], 5));
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(dw, _mm512_set1_ps(t.x->d[(t.i0 + i) * t.nb + b])),
-                               acc[i]);
-    }
-  }
-  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y + (t.i0 + i) * ldy, t.mask, acc[i]);
-}
-
-// Q3_K_R16: unsigned 3-bit quants q (0..7, GGML's + 4); chunk k is bits
-// 2·(k / 16) of ql line k % 16 with bit k / 8 of qh line k % 8 on top, the
-// layout and sums of Q6_K_R16 otherwise: the −4 is −4·Σ_p (sc, sc')·(bsum, bsum').
-template <int MR>
-void q3_k_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
-  __m512 acc[MR];
-  for (auto& a : acc) a = _mm512_setzero_ps();
-  const __m512i two = _mm512_set1_epi8(0x03), bit2 = _mm512_set1_epi8(0x04);
-  for (std::int64_t b = 0; b < t.nb; ++b) {
-    __m512i isum[MR], off[MR];
-    for (int i = 0; i < MR; ++i) isum[i] = off[i] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-    for (int p = 0; p < 8; ++p) {
-      const __m512i scp = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.g + q3_k_r16_sc(b, p))));
-      for (int i = 0; i < MR; ++i)
-        off[i] = _mm512_dpwssd_epi32(off[i], scp, bcast4(reinterpret_cast<const std::int8_t*>(bsums_k(t, i, b) + 2 * p)));
-#pragma GCC unroll 2
-      for (int u = 0; u < 2; ++u) {
-        const int sb = 2 * p + u;
-        __m512i sub[MR];
-        for (auto& v : sub) v = _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; ++v) {
-          const int k = 4 * sb + v, L = k / 16, H = k / 8;
-          const __m512i l = _mm512_loadu_si512(t.g + q3_k_r16_ql(b, k % 16));
-          const __m512i q = _mm512_loadu_si512(t.g + q3_k_r16_qh(b, k % 8));
-          const __m512i lo2 = _mm512_and_si512(_mm512_srli_epi16(l, 2 * L), two);
-          const __m512i hb = H < 2 ? _mm512_slli_epi16(q, 2 - H) : _mm512_srli_epi16(q, H - 2);
-          const __m512i w = _mm512_ternarylogic_epi32(lo2, hb, bit2, 0xF8);  // lo2 | (hb & bit2)
-          for (int i = 0; i < MR; ++i) sub[i] = _mm512_dpbusd_epi32(sub[i], w, bcast4(act_k(t, i, b) + 4 * k));
-        }
-        const __m512i sc = u == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(scp, 16), 16) : _mm512_srai_epi32(scp, 16);
-        for (int i = 0; i < MR; ++i) isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub[i], sc));
-      }
-    }
-    const __m512 dw = f16x16(t.g + q3_k_r16_d(b));
-    for (int i = 0; i < MR; ++i) {
-      const __m512i total = _mm512_sub_epi32(isum[i], _mm512_slli_epi32(off[i], 2));
+      const __m512i total = _mm512_sub_epi32(isum[i], _mm512_slli_epi32(off[i], Fmt::kShift));
       acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(dw, _mm512_set1_ps(t.x->d[(t.i0 + i) * t.nb + b])),
                                acc[i]);
     }
@@ -768,7 +752,7 @@ void q3_k_r16_micro(const PackedKTile& t, float* y, std::int64_t ldy) {
 
 template <int MR>
 struct Q3KR16 {
-  static void run(const PackedKTile& t, float* y, std::int64_t ldy) { q3_k_r16_micro<MR>(t, y, ldy); }
+  static void run(const PackedKTile& t, float* y, std::int64_t ldy) { scaled16_r16_micro<Q3KChunks, MR>(t, y, ldy); }
 };
 template <int MR>
 struct Q4KR16 {
@@ -776,7 +760,7 @@ struct Q4KR16 {
 };
 template <int MR>
 struct Q6KR16 {
-  static void run(const PackedKTile& t, float* y, std::int64_t ldy) { q6_k_r16_micro<MR>(t, y, ldy); }
+  static void run(const PackedKTile& t, float* y, std::int64_t ldy) { scaled16_r16_micro<Q6KChunks, MR>(t, y, ldy); }
 };
 
 }  // namespace
