@@ -45,7 +45,8 @@ const Tensor* bias(const Tensor& b) { return b.data() ? &b : nullptr; }
 
 // Weight types whose matmul rounds the activations to Q8 blocks first.
 bool rounds_activations(DType t) {
-  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0_R16 || t == DType::Q4_1_R16;
+  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0_R16 || t == DType::Q4_0_R16 ||
+         t == DType::Q4_1_R16;
 }
 
 // r = x - Q8(x), with Q8 the kernels' per-32-block rounding (scale amax/127

@@ -294,11 +294,11 @@ std::size_t packed_group_bytes(DType t, std::int64_t k) noexcept {
     case DType::Q3_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ3KR16Bytes;
     case DType::Q4_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ4KR16Bytes;
     case DType::Q6_K_R16: return static_cast<std::size_t>(k / kQK_K) * kQ6KR16Bytes;
-    case DType::Q4_0_R16: return q4_0_r16_qs((nb + 1) & ~std::int64_t{1});
+    case DType::Q4_0_R16: return q4_0_r16_d((nb + 1) & ~std::int64_t{1});
     case DType::Q4_1_R16: return q4_1_r16_qs(nb);
-    case DType::Q5_0_R16: return q5_r16_qs(false, (nb + 1) & ~std::int64_t{1});
+    case DType::Q5_0_R16: return q5_r16_d(false, (nb + 1) & ~std::int64_t{1});
     case DType::Q5_1_R16: return q5_r16_qs(true, nb);
-    default: return q8_0_r16_qs((nb + 1) & ~std::int64_t{1});
+    default: return q8_0_r16_d((nb + 1) & ~std::int64_t{1});
   }
 }
 
