@@ -207,12 +207,8 @@ void unpack_k_block(DType packed, const std::uint8_t* g, std::int64_t b, std::in
       for (int t = 0; t < 4; ++t)
         for (int s = 0; s < 8; ++s)
           q[32 * s + 4 * k + t] = static_cast<std::uint8_t>(q[32 * s + 4 * k + t] | ((g[at(q3_k_r16_qh(b, k), 4) + t] >> s) & 1) << 2);
-    BlockQ3_K blk{};  // GGML's arrangement (the inverse of kquant_unpack.hpp's)
-    for (int e = 0; e < kQK_K; ++e) {
-      const int h = e / 128, j = (e % 128) / 32, l = e % 32;
-      blk.qs[32 * h + l] = static_cast<std::uint8_t>(blk.qs[32 * h + l] | (q[e] & 3) << (2 * j));
-      if (q[e] & 4) blk.hmask[l] = static_cast<std::uint8_t>(blk.hmask[l] | 1u << (4 * h + j));
-    }
+    BlockQ3_K blk;
+    pack_quants_q3(q, blk.qs, blk.hmask);
     std::uint8_t l6[16];
     for (int p = 0; p < 8; ++p)
       for (int s = 0; s < 2; ++s) l6[2 * p + s] = static_cast<std::uint8_t>(static_cast<std::int8_t>(g[at(q3_k_r16_sc(b, p), 2) + s]) + 32);

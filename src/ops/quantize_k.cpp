@@ -237,18 +237,14 @@ void quant_q3_k(const float* x, BlockQ3_K* b, std::int64_t nb) {
     }
     const float d = f16(f32_to_f16(max_scale / -32.0f));
     b[i].d = f32_to_f16(d);
-    std::uint8_t l6[16];
+    std::uint8_t l6[16], q[kQK_K];
     for (int s = 0; s < 16; ++s) {
       const int ls = d != 0.0f ? std::clamp(nearest(scale[s] / d), -32, 31) : 0;
       l6[s] = static_cast<std::uint8_t>(ls + 32);
       const float step = d * static_cast<float>(ls);
-      for (int l = 0; l < 16; ++l) {
-        const int e = 16 * s + l, h = e / 128, j = (e % 128) / 32, pos = e % 32;
-        const int u = quant_level(x[e], step, 0.0f, -4, 3) + 4;
-        b[i].qs[32 * h + pos] |= static_cast<std::uint8_t>((u & 3) << (2 * j));
-        if (u & 4) b[i].hmask[pos] |= static_cast<std::uint8_t>(1u << (4 * h + j));
-      }
+      for (int e = 16 * s; e < 16 * s + 16; ++e) q[e] = static_cast<std::uint8_t>(quant_level(x[e], step, 0.0f, -4, 3) + 4);
     }
+    pack_quants_q3(q, b[i].qs, b[i].hmask);
     pack_scales_q3(l6, b[i].scales);
   }
 }
@@ -299,6 +295,16 @@ void pack_scales_q3(const std::uint8_t* scales, std::uint8_t* q) noexcept {
     if (s < 8) q[s] = static_cast<std::uint8_t>(q[s] | (l6 & 0xF));
     else q[s - 8] = static_cast<std::uint8_t>(q[s - 8] | (l6 & 0xF) << 4);
     q[8 + s % 4] = static_cast<std::uint8_t>(q[8 + s % 4] | (l6 >> 4) << (2 * (s / 4)));
+  }
+}
+
+void pack_quants_q3(const std::uint8_t* q, std::uint8_t* qs, std::uint8_t* hmask) noexcept {
+  std::memset(qs, 0, 64);
+  std::memset(hmask, 0, 32);
+  for (int e = 0; e < kQK_K; ++e) {
+    const int h = e / 128, j = (e % 128) / 32, pos = e % 32;
+    qs[32 * h + pos] = static_cast<std::uint8_t>(qs[32 * h + pos] | (q[e] & 3) << (2 * j));
+    if (q[e] & 4) hmask[pos] = static_cast<std::uint8_t>(hmask[pos] | 1u << (4 * h + j));
   }
 }
 

@@ -24,5 +24,7 @@ void unpack_scales_k4(const std::uint8_t* packed, std::uint8_t* scales, std::uin
 void unpack_scales_q3(const std::uint8_t* packed, std::uint8_t* scales) noexcept;
 /// The inverse: 16 six-bit scales (offset by 32) -> Q3_K's 12 bytes.
 void pack_scales_q3(const std::uint8_t* scales, std::uint8_t* packed) noexcept;
+/// 256 quants q (0..7, GGML's q + 4) -> Q3_K's qs (64 bytes) and hmask (32 bytes), both overwritten.
+void pack_quants_q3(const std::uint8_t* q, std::uint8_t* qs, std::uint8_t* hmask) noexcept;
 
 }  // namespace cnai::ops
