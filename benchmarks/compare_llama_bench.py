@@ -21,13 +21,11 @@ the depth a 128-token prompt leaves.
 
 llama-bench comes from scripts/fetch_llama_cpp.sh ($CNAI_CACHE_DIR/llama.cpp/bin).
 """
-import argparse
 import json
 import statistics
 import subprocess
-from pathlib import Path
 
-from bench_paths import CNAI, LLAMA_BIN, require
+from bench_paths import parse_side_by_side, side_by_side_parser
 
 
 def llama_bench(exe, model, a):
@@ -49,19 +47,13 @@ def cnai_bench(exe, model, a):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("models", nargs="+", type=Path)
-    p.add_argument("-t", "--threads", type=int, default=2)
+    p = side_by_side_parser(__doc__, "llama-bench")
     p.add_argument("-p", "--prompt", type=int, default=128)
     p.add_argument("-n", "--gen", type=int, default=64)
     p.add_argument("-d", "--depth", type=int, default=0, help="tokens in the cache before each timed run")
     p.add_argument("-r", "--repeats", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2, help="alternations of the two tools per file")
-    p.add_argument("--cnai", type=Path, default=CNAI)
-    p.add_argument("--llama-bench", type=Path, default=LLAMA_BIN / "llama-bench")
-    p.add_argument("--json", type=Path, help="also write the rows here")
-    a = p.parse_args()
-    require(a.cnai, a.llama_bench)
+    a = parse_side_by_side(p)
     rows = []
     print(f"threads {a.threads}, prompt {a.prompt}, generate {a.gen}, depth {a.depth}, {a.repeats} repetitions x {a.rounds} rounds; "
           f"tokens/s, mean of rounds; [min-max of the per-round ratios]; decode GB/s = file bytes x tokens/s")

@@ -14,7 +14,6 @@ Without -f the text is the GNU licences Debian ships in /usr/share/common-licens
 (GPL-3, GFDL-1.3, Apache-2.0: about 70 kB, 16 chunks of 512 SmolLM2 tokens).
 llama-perplexity comes from scripts/fetch_llama_cpp.sh ($CNAI_CACHE_DIR/llama.cpp/bin).
 """
-import argparse
 import json
 import re
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_paths import CNAI, LLAMA_BIN, require
+from bench_paths import parse_side_by_side, side_by_side_parser
 
 LICENSES = [Path("/usr/share/common-licenses") / n for n in ("GPL-3", "GFDL-1.3", "Apache-2.0")]
 FINAL = re.compile(r"Final estimate: PPL = ([0-9.]+)")
@@ -37,18 +36,12 @@ def run_ppl(cmd):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("models", nargs="+", type=Path)
+    p = side_by_side_parser(__doc__, "llama-perplexity")
     p.add_argument("-f", "--file", type=Path, help="text to score (default: the Debian licence texts)")
     p.add_argument("-c", "--ctx", type=int, default=512)
     p.add_argument("--chunks", type=int, default=16)
-    p.add_argument("-t", "--threads", type=int, default=2)
     p.add_argument("--tolerance", type=float, default=0.01, help="largest relative difference accepted")
-    p.add_argument("--cnai", type=Path, default=CNAI)
-    p.add_argument("--llama-perplexity", type=Path, default=LLAMA_BIN / "llama-perplexity")
-    p.add_argument("--json", type=Path, help="also write the rows here")
-    a = p.parse_args()
-    require(a.cnai, a.llama_perplexity)
+    a = parse_side_by_side(p)
     with tempfile.TemporaryDirectory() as tmp:
         text = a.file
         if text is None:
