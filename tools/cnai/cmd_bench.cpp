@@ -26,22 +26,19 @@ struct Round {
   double prefill_s = 0, decode_s = 0;
 };
 
-// The cache back at `depth` tokens, untimed. Decode does not follow the
-// timed prompt: its own cost grows with the context, so both start at d.
-void fill_to_depth(cnai::Context& ctx, const std::vector<std::int32_t>& depth) {
-  ctx.reset();
-  if (!depth.empty()) ctx.eval(depth);
-}
-
+// Prefill and decode each from a cache of `depth` tokens (filled untimed).
+// Decode does not follow the timed prompt: its own cost grows with the
+// context, so the prompt is cut off again before it.
 Round run_round(cnai::Context& ctx, const std::vector<std::int32_t>& depth, const std::vector<std::int32_t>& prompt,
                 const std::vector<std::int32_t>& gen) {
   Round r;
-  fill_to_depth(ctx, depth);
+  ctx.reset();
+  if (!depth.empty()) ctx.eval(depth);
   auto t0 = Clock::now();
   ctx.eval(prompt);
   r.prefill_s = std::chrono::duration<double>(Clock::now() - t0).count();
   if (gen.empty()) return r;
-  fill_to_depth(ctx, depth);
+  ctx.truncate(static_cast<int>(depth.size()));
   t0 = Clock::now();
   for (std::int32_t id : gen) ctx.eval(std::span<const std::int32_t>(&id, 1));
   r.decode_s = std::chrono::duration<double>(Clock::now() - t0).count();
