@@ -116,6 +116,20 @@ void Context::truncate(int n) {
   if (n < 0 || n > state_->n_past)
     throw Error(ErrorCode::invalid_argument, "truncate: " + std::to_string(n) + " is outside [0, n_past=" +
                                                  std::to_string(state_->n_past) + "]");
+  // Sliding-window layers keep position p's keys in ring row p % cap, which
+  // position p + cap reuses: the keys the next position n attends to,
+  // (n - window, n), are gone once the evaluated positions reached them.
+  const int window = model_->weights().config.sliding_window;
+  if (window > 0 && model_->weights().config.swa_pattern > 0) {
+    const int bs = state_->kv.block_size(), cap = (window + bs - 1) / bs * bs;
+    const int first_needed = std::max(0, n - window + 1);
+    if (first_needed + cap <= state_->n_past - 1)
+      throw Error(ErrorCode::invalid_argument,
+                  "truncate: to " + std::to_string(n) + " of " + std::to_string(state_->n_past) +
+                      " tokens: the sliding-window layers keep " + std::to_string(cap) +
+                      " positions and the later ones overwrote keys that position " + std::to_string(n) +
+                      " attends to; reset() and evaluate the prefix again");
+  }
   state_->n_past = n;
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "cnai/core/error.hpp"
@@ -175,6 +177,40 @@ TEST_CASE("reset and truncate reuse the cache: same tokens give the same logits"
   ctx.eval(std::span<const std::int32_t>(kTokens.data() + 5, kTokens.size() - 5));
   CHECK(max_abs_diff(ctx.logits(), first) <= 0.03f * range_of(first));
   CHECK(error_code_of([&] { ctx.truncate(100); }) == cnai::ErrorCode::invalid_argument);
+}
+
+TEST_CASE("truncate on a sliding-window model: refused once later positions overwrote the keys it needs") {
+  const std::string path =
+      (std::filesystem::path(cnai::testing::default_model_path()).parent_path() / "gemma-3-270m-q4_k_m.gguf").string();
+  if (!std::filesystem::exists(path)) {
+    cnai::testing::missing_input("the Gemma 3 270M model " + path, "run scripts/fetch_gemma.sh");
+    return;
+  }
+  cnai::ModelOptions o;
+  o.threads = 2;
+  auto model = cnai::Model::load(path, o);
+  const int window = model->config().sliding_window;
+  REQUIRE(window == 512);  // Gemma 3 270M; local layers keep a ring of 512 positions (32 blocks of 16)
+  std::vector<std::int32_t> tokens(700);
+  for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<std::int32_t>(1000 + 37 * i % 5000);
+  cnai::ContextOptions co;
+  co.n_ctx = 1024;
+  cnai::Context ctx(model, co);
+  // Before the ring wraps, truncating keeps an exact prefix: re-evaluating the
+  // rest gives the same logits as evaluating the whole once.
+  const std::span<const std::int32_t> first300(tokens.data(), 300);
+  ctx.eval(first300);
+  const std::vector<float> whole(ctx.logits().begin(), ctx.logits().end());
+  ctx.truncate(100);
+  ctx.eval(first300.subspan(100));
+  CHECK(max_abs_diff(ctx.logits(), whole) <= 0.03f * range_of(whole));
+  // 700 positions wrapped the ring: positions 512..699 took the rows of 0..187.
+  ctx.reset();
+  ctx.eval(tokens);
+  CHECK(error_code_of([&] { ctx.truncate(600); }) == cnai::ErrorCode::invalid_argument);
+  CHECK(ctx.n_past() == 700);  // refused before any change
+  ctx.truncate(699);           // position 699 needs 188..698: all still there
+  CHECK(ctx.n_past() == 699);
 }
 
 TEST_CASE("loading errors name the problem") {
