@@ -345,12 +345,9 @@ TEST_CASE("callbacks run outside the engine's locks: they may call back into the
 }
 
 TEST_CASE("gemma3's sliding-window layers under batching: the same tokens alone, together and chunked") {
-  const std::string path =
-      (std::filesystem::path(cnai::testing::default_model_path()).parent_path() / "gemma-3-270m-q4_k_m.gguf").string();
-  if (!std::filesystem::exists(path)) {
-    cnai::testing::missing_input("the Gemma 3 270M model " + path, "run scripts/fetch_gemma.sh");
-    return;
-  }
+  const auto gemma = cnai::testing::gemma_model_or_skip();
+  if (!gemma) return;
+  const std::string& path = *gemma;
   auto load_gemma = [&](int budget) {
     cnai::LocalEngineOptions o;
     o.model.threads = 2;

@@ -16,12 +16,9 @@ namespace {
 std::optional<std::pair<std::string, std::string>> model_paths() {
   auto smol = cnai::testing::default_model_or_skip();
   if (!smol) return std::nullopt;
-  const std::string gemma = (std::filesystem::path(*smol).parent_path() / "gemma-3-270m-q4_k_m.gguf").string();
-  if (!std::filesystem::exists(gemma)) {
-    cnai::testing::missing_input("the Gemma 3 270M model " + gemma, "run scripts/fetch_gemma.sh");
-    return std::nullopt;
-  }
-  return std::make_pair(*smol, gemma);
+  auto gemma = cnai::testing::gemma_model_or_skip();
+  if (!gemma) return std::nullopt;
+  return std::make_pair(*smol, *gemma);
 }
 
 constexpr std::size_t kPool = std::size_t{32} << 20;  // KV pool of each engine

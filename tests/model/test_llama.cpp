@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <string>
 #include <vector>
 
 #include "cnai/core/error.hpp"
@@ -180,15 +178,11 @@ TEST_CASE("reset and truncate reuse the cache: same tokens give the same logits"
 }
 
 TEST_CASE("truncate on a sliding-window model: refused once later positions overwrote the keys it needs") {
-  const std::string path =
-      (std::filesystem::path(cnai::testing::default_model_path()).parent_path() / "gemma-3-270m-q4_k_m.gguf").string();
-  if (!std::filesystem::exists(path)) {
-    cnai::testing::missing_input("the Gemma 3 270M model " + path, "run scripts/fetch_gemma.sh");
-    return;
-  }
+  const auto path = cnai::testing::gemma_model_or_skip();
+  if (!path) return;
   cnai::ModelOptions o;
   o.threads = 2;
-  auto model = cnai::Model::load(path, o);
+  auto model = cnai::Model::load(*path, o);
   const int window = model->config().sliding_window;
   REQUIRE(window == 512);  // Gemma 3 270M; local layers keep a ring of 512 positions (32 blocks of 16)
   std::vector<std::int32_t> tokens(700);

@@ -70,6 +70,13 @@ std::optional<std::string> default_model_or_skip() {
   return std::nullopt;
 }
 
+std::optional<std::string> gemma_model_or_skip() {
+  const std::string path = (std::filesystem::path(default_model_path()).parent_path() / "gemma-3-270m-q4_k_m.gguf").string();
+  if (std::filesystem::is_regular_file(path)) return path;
+  missing_input("the Gemma 3 270M model " + path, "run scripts/fetch_gemma.sh");
+  return std::nullopt;
+}
+
 std::filesystem::path shared_data_dir() {
   if (const char* env = std::getenv("CNAI_SHARED_DATA_DIR"); env && *env) return env;
   return CNAI_SHARED_DATA_DIR;

@@ -35,6 +35,10 @@ std::string default_model_path();
 /// The default model's path if it exists; otherwise missing_input() and nullopt.
 std::optional<std::string> default_model_or_skip();
 
+/// The second real model, Gemma 3 270M Q4_K_M (scripts/fetch_gemma.sh), beside the
+/// default model; otherwise missing_input() and nullopt.
+std::optional<std::string> gemma_model_or_skip();
+
 /// The set-up's embedding model (scripts/fetch_embedding_model.sh) in weight type
 /// `type` (F32, F16, Q8_0): $HOME/.cache/cnai/models/all-MiniLM-L6-v2.<type>.gguf
 /// ($CNAI_CACHE_DIR instead of $HOME/.cache/cnai when set).
